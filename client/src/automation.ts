@@ -1,0 +1,37 @@
+import type { ConferenceClient } from './conference/ConferenceClient.js';
+import type { ConferenceSnapshot, ConferenceStats } from './conference/types.js';
+
+/**
+ * `window.conclave`: the stable automation contract used by the browser tests and the load-test
+ * tool (documented in README). Keep it backwards compatible.
+ */
+export interface ConclaveAutomation {
+  state(): ConferenceSnapshot;
+  stats(): Promise<ConferenceStats>;
+  setMic(on: boolean): Promise<void>;
+  setCam(on: boolean): Promise<void>;
+  shareScreen(): Promise<void>;
+  stopScreen(): Promise<void>;
+  leave(): Promise<void>;
+  /** Resolves once joined (or rejects with the join error). */
+  ready: Promise<void>;
+}
+
+declare global {
+  interface Window {
+    conclave?: ConclaveAutomation;
+  }
+}
+
+export function exposeAutomation(client: ConferenceClient, joined: Promise<unknown>): void {
+  window.conclave = {
+    state: () => client.snapshot(),
+    stats: () => client.stats(),
+    setMic: (on) => client.setMic(on),
+    setCam: (on) => client.setCam(on),
+    shareScreen: () => client.shareScreen(),
+    stopScreen: () => client.stopScreen(),
+    leave: () => client.leave(),
+    ready: joined.then(() => undefined),
+  };
+}

@@ -1,0 +1,447 @@
+import { Device, type types } from 'mediasoup-client';
+import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
+import type { ConsumerInfo, JoinResponse, MediaSource, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
+import { TypedEmitter } from '../../../shared/TypedEmitter.js';
+import { getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError } from './media.js';
+import { Signaling } from './Signaling.js';
+import { collectStats } from './stats.js';
+import type { ConferenceSnapshot, ConferenceStats, ConnectionState, LocalSource, RemoteParticipant } from './types.js';
+
+export interface ConferenceOptions {
+  /** Signalling server; defaults to the page's origin. */
+  serverUrl?: string;
+  roomId: string;
+  displayName: string;
+  /** Publish the microphone / camera on join (each can fail on its own without stopping the join). */
+  mic: boolean;
+  cam: boolean;
+  micDeviceId?: string;
+  cameraDeviceId?: string;
+  /** Force media through TURN (iceTransportPolicy 'relay'). */
+  relayOnly?: boolean;
+}
+
+export type ConferenceEvents = {
+  connectionState: [state: ConnectionState, reason?: string];
+  participantJoined: [participant: RemoteParticipant];
+  participantLeft: [participant: RemoteParticipant];
+  /** Tracks were added or removed, or a sender muted/unmuted one. */
+  participantUpdated: [participant: RemoteParticipant];
+  localMediaChanged: [source: MediaSource];
+  activeSpeaker: [peerId: string | null];
+  /** Camera, microphone or screen could not be used; the call goes on without it. */
+  mediaError: [error: MediaAccessError];
+  /** A request failed in the background (e.g. a consumer could not resume). */
+  error: [error: ProtocolError];
+};
+
+interface ConsumerEntry {
+  consumer: types.Consumer;
+  info: ConsumerInfo;
+}
+
+/**
+ * The conference as a UI-free object: join a room, publish camera, microphone and screen, and
+ * receive everyone else. Views subscribe to its events and call its methods; nothing here
+ * touches the DOM.
+ */
+export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
+  readonly participants = new Map<string, RemoteParticipant>();
+  readonly local: Record<MediaSource, LocalSource> = {
+    mic: { track: null, producer: null, enabled: false },
+    camera: { track: null, producer: null, enabled: false },
+    screen: { track: null, producer: null, enabled: false },
+  };
+  self: ParticipantInfo | null = null;
+  activeSpeakerId: string | null = null;
+  private connection: ConnectionState = 'idle';
+  private readonly signaling: Signaling;
+  private sendTransport: types.Transport | null = null;
+  private recvTransport: types.Transport | null = null;
+  private readonly consumers = new Map<string, ConsumerEntry>();
+  private transportsReady: Promise<void>;
+  private markTransportsReady: () => void = () => undefined;
+  private readonly deviceIds: { mic?: string; camera?: string };
+
+  constructor(readonly options: ConferenceOptions) {
+    super();
+    this.signaling = new Signaling(options.serverUrl ?? location.origin);
+    this.deviceIds = { mic: options.micDeviceId, camera: options.cameraDeviceId };
+    this.transportsReady = new Promise((resolve) => (this.markTransportsReady = resolve));
+    this.listen();
+  }
+
+  get connectionState(): ConnectionState {
+    return this.connection;
+  }
+
+  get roomId(): string {
+    return this.options.roomId;
+  }
+
+  /**
+   * Connects, joins and publishes. Media permission prompts run in parallel with the connection so
+   * they do not add to the time until the first remote frame.
+   */
+  async join(): Promise<JoinResponse> {
+    this.setConnection('connecting');
+    const welcome = this.signaling.next('welcome');
+    const unreachable = new Promise<never>((_, reject) => {
+      this.signaling.socket.once('connect_error', (error) =>
+        reject(new ConclaveError('INTERNAL', `Cannot reach the server: ${error.message}`)),
+      );
+    });
+    this.signaling.connect();
+    const localTracks = this.acquireInitialTracks();
+    try {
+      const { routerRtpCapabilities } = await Promise.race([welcome, unreachable]);
+      const device = await Device.factory();
+      await device.load({ routerRtpCapabilities });
+      const joined = await this.signaling.request('join', {
+        roomId: this.options.roomId,
+        displayName: this.options.displayName,
+        rtpCapabilities: device.rtpCapabilities,
+      });
+      this.self = joined.self;
+      this.sendTransport = this.createSendTransport(device, joined.sendTransport, joined.iceServers);
+      this.recvTransport = this.createRecvTransport(device, joined.recvTransport, joined.iceServers);
+      this.markTransportsReady();
+      this.setConnection('joined');
+      for (const participant of joined.participants) this.addParticipant(participant);
+      await localTracks;
+      await Promise.all((['mic', 'camera'] as const).map((source) => this.publishAcquired(source)));
+      return joined;
+    } catch (error) {
+      this.teardown();
+      this.setConnection('left', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  async setMic(on: boolean): Promise<void> {
+    await this.setSource('mic', on);
+  }
+
+  async setCam(on: boolean): Promise<void> {
+    await this.setSource('camera', on);
+  }
+
+  async shareScreen(): Promise<void> {
+    if (this.local.screen.producer) return;
+    const track = await this.guard('screen', () => getScreenTrack());
+    if (!track) return;
+    this.local.screen = { track, producer: null, enabled: true };
+    // The browser's own "Stop sharing" button ends the track.
+    track.addEventListener('ended', () => void this.stopScreen());
+    this.emit('localMediaChanged', 'screen');
+    await this.publish('screen', track);
+  }
+
+  async stopScreen(): Promise<void> {
+    const { producer, track } = this.local.screen;
+    this.local.screen = { track: null, producer: null, enabled: false };
+    track?.stop();
+    if (producer && !producer.closed) {
+      producer.close();
+      await this.signaling.request('closeProducer', { producerId: producer.id }).catch((error: unknown) => this.report(error));
+    }
+    this.emit('localMediaChanged', 'screen');
+  }
+
+  /** Switches camera or microphone without renegotiation (replaceTrack). */
+  async selectDevice(source: 'mic' | 'camera', deviceId: string): Promise<void> {
+    this.deviceIds[source] = deviceId;
+    const current = this.local[source];
+    if (!current.enabled || !current.track) return;
+    const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+      source === 'mic' ? getMicTrack(deviceId) : getCameraTrack(deviceId),
+    );
+    if (!track) return;
+    await current.producer?.replaceTrack({ track });
+    current.track.stop();
+    current.track = track;
+    this.emit('localMediaChanged', source);
+  }
+
+  /** Leaves the room, releases camera and microphone, and closes the connection. */
+  async leave(): Promise<void> {
+    if (this.connection === 'left') return;
+    if (this.connection === 'joined') {
+      await Promise.race([
+        this.signaling.request('leave', {}).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 1000)),
+      ]);
+    }
+    this.teardown();
+    this.setConnection('left');
+  }
+
+  async stats(): Promise<ConferenceStats> {
+    return collectStats(
+      [...this.consumers.values()].map(({ consumer, info }) => ({ consumer, peerId: info.peerId, source: info.source })),
+      (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+        const producer = this.local[source].producer;
+        return producer && !producer.closed ? [{ producer, source }] : [];
+      }),
+    );
+  }
+
+  snapshot(): ConferenceSnapshot {
+    return {
+      connection: this.connection,
+      room: this.options.roomId,
+      self: this.self,
+      participants: [...this.participants.values()].map((participant) => ({
+        id: participant.id,
+        displayName: participant.displayName,
+        tracks: Object.values(participant.tracks).map((track) => ({ source: track.source, kind: track.kind, paused: track.paused })),
+      })),
+      producers: (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+        const producer = this.local[source].producer;
+        return producer && !producer.closed ? [{ id: producer.id, source, kind: producer.kind, paused: producer.paused }] : [];
+      }),
+      consumers: [...this.consumers.values()].map(({ consumer, info }) => ({
+        id: consumer.id,
+        peerId: info.peerId,
+        source: info.source,
+        kind: consumer.kind,
+        paused: consumer.paused || (this.participants.get(info.peerId)?.tracks[info.source]?.paused ?? false),
+      })),
+      activeSpeaker: this.activeSpeakerId,
+    };
+  }
+
+  // ---- internals ----
+
+  private listen(): void {
+    const { signaling } = this;
+    signaling.on('participantJoined', (info) => this.addParticipant(info));
+    signaling.on('participantLeft', ({ peerId }) => this.removeParticipant(peerId));
+    signaling.on('newConsumer', (info) => void this.consume(info));
+    signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
+    signaling.on('consumerPaused', ({ consumerId }) => this.setRemotePaused(consumerId, true));
+    signaling.on('consumerResumed', ({ consumerId }) => this.setRemotePaused(consumerId, false));
+    signaling.on('activeSpeaker', ({ peerId }) => {
+      this.activeSpeakerId = peerId;
+      this.emit('activeSpeaker', peerId);
+    });
+    signaling.socket.on('disconnect', (reason) => {
+      if (this.connection === 'joined' || this.connection === 'connecting') {
+        this.setConnection('disconnected', `Connection to the server lost (${reason})`);
+      }
+    });
+  }
+
+  private setConnection(state: ConnectionState, reason?: string): void {
+    this.connection = state;
+    this.emit('connectionState', state, reason);
+  }
+
+  /** Asks for camera and microphone (as requested) while the connection is being set up. */
+  private async acquireInitialTracks(): Promise<void> {
+    const wanted: ('mic' | 'camera')[] = [];
+    if (this.options.mic) wanted.push('mic');
+    if (this.options.cam) wanted.push('camera');
+    await Promise.all(
+      wanted.map(async (source) => {
+        const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+          source === 'mic' ? getMicTrack(this.deviceIds.mic) : getCameraTrack(this.deviceIds.camera),
+        );
+        if (!track) return;
+        this.local[source] = { track, producer: null, enabled: true };
+        this.emit('localMediaChanged', source);
+      }),
+    );
+  }
+
+  private async publishAcquired(source: 'mic' | 'camera'): Promise<void> {
+    const { track } = this.local[source];
+    if (track && this.connection === 'joined') await this.publish(source, track);
+  }
+
+  private async setSource(source: 'mic' | 'camera', on: boolean): Promise<void> {
+    const current = this.local[source];
+    if (current.enabled === on && (on ? current.track : true)) return;
+    const { producer } = current;
+    if (!on) {
+      current.enabled = false;
+      if (producer && !producer.closed) {
+        producer.pause();
+        await this.signaling.request('setProducerPaused', { producerId: producer.id, paused: true }).catch((error: unknown) => this.report(error));
+      }
+      if (source === 'camera') {
+        // Release the camera so its light goes off; the muted microphone stays ready to unmute.
+        await producer?.replaceTrack({ track: null });
+        current.track?.stop();
+        current.track = null;
+      }
+      this.emit('localMediaChanged', source);
+      return;
+    }
+    if (!current.track) {
+      const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+        source === 'mic' ? getMicTrack(this.deviceIds.mic) : getCameraTrack(this.deviceIds.camera),
+      );
+      if (!track) return;
+      current.track = track;
+      if (producer && !producer.closed) await producer.replaceTrack({ track });
+    }
+    current.enabled = true;
+    this.emit('localMediaChanged', source);
+    if (producer && !producer.closed) {
+      producer.resume();
+      await this.signaling.request('setProducerPaused', { producerId: producer.id, paused: false }).catch((error: unknown) => this.report(error));
+    } else if (this.connection === 'joined') {
+      await this.publish(source, current.track);
+    }
+  }
+
+  private async publish(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    if (!this.sendTransport) return;
+    try {
+      const producer = await this.sendTransport.produce({
+        track,
+        stopTracks: false,
+        appData: { source },
+        ...(source === 'mic' ? { codecOptions: { opusDtx: true, opusFec: true } } : {}),
+        ...(source === 'screen' ? { encodings: [{ maxBitrate: 2_500_000 }] } : { encodings: source === 'camera' ? [{ maxBitrate: 900_000 }] : undefined }),
+      });
+      // The user may have switched the source off or stopped sharing while it was being set up.
+      if (this.local[source].track !== track) {
+        producer.close();
+        await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
+        return;
+      }
+      this.local[source].producer = producer;
+      this.emit('localMediaChanged', source);
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private createSendTransport(device: Device, info: TransportInfo, iceServers: RTCIceServer[]): types.Transport {
+    const transport = device.createSendTransport({ ...info, iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' });
+    this.wireConnect(transport);
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      this.signaling
+        .request('produce', { transportId: transport.id, kind, rtpParameters, source: appData.source as MediaSource, paused: false })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    return transport;
+  }
+
+  private createRecvTransport(device: Device, info: TransportInfo, iceServers: RTCIceServer[]): types.Transport {
+    const transport = device.createRecvTransport({ ...info, iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' });
+    this.wireConnect(transport);
+    return transport;
+  }
+
+  private wireConnect(transport: types.Transport): void {
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+  }
+
+  private addParticipant(info: ParticipantInfo): void {
+    if (info.id === this.self?.id || this.participants.has(info.id)) return;
+    const participant: RemoteParticipant = { ...info, tracks: {} };
+    this.participants.set(info.id, participant);
+    this.emit('participantJoined', participant);
+  }
+
+  private removeParticipant(peerId: string): void {
+    const participant = this.participants.get(peerId);
+    if (!participant) return;
+    for (const [consumerId, entry] of this.consumers) {
+      if (entry.info.peerId === peerId) {
+        entry.consumer.close();
+        this.consumers.delete(consumerId);
+      }
+    }
+    this.participants.delete(peerId);
+    if (this.activeSpeakerId === peerId) this.activeSpeakerId = null;
+    this.emit('participantLeft', participant);
+  }
+
+  private async consume(info: ConsumerInfo): Promise<void> {
+    await this.transportsReady;
+    const transport = this.recvTransport;
+    if (!transport || transport.closed) return;
+    try {
+      const consumer = await transport.consume({
+        id: info.id,
+        producerId: info.producerId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters,
+        appData: { peerId: info.peerId, source: info.source },
+      });
+      this.consumers.set(consumer.id, { consumer, info });
+      const participant = this.participants.get(info.peerId);
+      if (participant) {
+        participant.tracks[info.source] = {
+          consumerId: consumer.id,
+          source: info.source,
+          kind: info.kind,
+          track: consumer.track,
+          paused: info.producerPaused,
+        };
+        this.emit('participantUpdated', participant);
+      }
+      await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private dropConsumer(consumerId: string): void {
+    const entry = this.consumers.get(consumerId);
+    if (!entry) return;
+    entry.consumer.close();
+    this.consumers.delete(consumerId);
+    const participant = this.participants.get(entry.info.peerId);
+    if (participant?.tracks[entry.info.source]?.consumerId === consumerId) {
+      delete participant.tracks[entry.info.source];
+      this.emit('participantUpdated', participant);
+    }
+  }
+
+  private setRemotePaused(consumerId: string, paused: boolean): void {
+    const entry = this.consumers.get(consumerId);
+    if (!entry) return;
+    const participant = this.participants.get(entry.info.peerId);
+    const track = participant?.tracks[entry.info.source];
+    if (!participant || !track || track.consumerId !== consumerId) return;
+    track.paused = paused;
+    this.emit('participantUpdated', participant);
+  }
+
+  /** Runs a media acquisition; failures become mediaError events and an undefined result. */
+  private async guard<T>(device: MediaAccessError['device'], acquire: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await acquire();
+    } catch (error) {
+      const mediaError = error instanceof MediaAccessError ? error : new MediaAccessError(device, 'unknown', String(error));
+      this.emit('mediaError', mediaError);
+      return undefined;
+    }
+  }
+
+  private report(error: unknown): void {
+    const protocolError: ProtocolError =
+      error instanceof ConclaveError ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+    this.emit('error', protocolError);
+  }
+
+  private teardown(): void {
+    for (const source of ['mic', 'camera', 'screen'] as const) {
+      this.local[source].track?.stop();
+      this.local[source] = { track: null, producer: null, enabled: false };
+      this.emit('localMediaChanged', source);
+    }
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.consumers.clear();
+    for (const peerId of [...this.participants.keys()]) this.removeParticipant(peerId);
+    this.signaling.close();
+  }
+}

@@ -1,0 +1,108 @@
+/** Getting tracks from the browser, with errors a person can act on. */
+
+export class MediaAccessError extends Error {
+  constructor(
+    readonly device: 'camera' | 'microphone' | 'screen',
+    readonly reason: 'insecure-context' | 'denied' | 'not-found' | 'busy' | 'unknown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MediaAccessError';
+  }
+}
+
+export const CAMERA_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+  frameRate: { ideal: 30, max: 30 },
+};
+
+export const MIC_CONSTRAINTS: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
+
+export function insecureContextMessage(): string {
+  return `Camera and microphone need a secure page (https:// or http://localhost); this page is ${location.protocol}//${location.host}, so the browser does not offer them. You can still see and hear the others.`;
+}
+
+function explain(device: MediaAccessError['device'], error: unknown): MediaAccessError {
+  const name = error instanceof DOMException || error instanceof Error ? error.name : '';
+  const label = device === 'microphone' ? 'Microphone' : device === 'camera' ? 'Camera' : 'Screen sharing';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return new MediaAccessError(device, 'denied', `${label} permission was denied. Allow it in the browser's site settings to be seen or heard.`);
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return new MediaAccessError(device, 'not-found', `No ${device} was found.`);
+    case 'NotReadableError':
+    case 'AbortError':
+      return new MediaAccessError(device, 'busy', `The ${device} is in use by another application or could not start.`);
+    default:
+      return new MediaAccessError(device, 'unknown', `${label} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function mediaDevices(device: MediaAccessError['device']): MediaDevices {
+  if (!window.isSecureContext || !navigator.mediaDevices) {
+    throw new MediaAccessError(device, 'insecure-context', insecureContextMessage());
+  }
+  return navigator.mediaDevices;
+}
+
+export async function getCameraTrack(deviceId?: string): Promise<MediaStreamTrack> {
+  const devices = mediaDevices('camera');
+  try {
+    const stream = await devices.getUserMedia({ video: { ...CAMERA_CONSTRAINTS, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) } });
+    return firstTrack(stream, 'video');
+  } catch (error) {
+    throw explain('camera', error);
+  }
+}
+
+export async function getMicTrack(deviceId?: string): Promise<MediaStreamTrack> {
+  const devices = mediaDevices('microphone');
+  try {
+    const stream = await devices.getUserMedia({ audio: { ...MIC_CONSTRAINTS, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) } });
+    return firstTrack(stream, 'audio');
+  } catch (error) {
+    throw explain('microphone', error);
+  }
+}
+
+export async function getScreenTrack(): Promise<MediaStreamTrack> {
+  const devices = mediaDevices('screen');
+  try {
+    const stream = await devices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+    const track = firstTrack(stream, 'video');
+    // Text and slides: keep sharpness, drop frames first.
+    track.contentHint = 'detail';
+    return track;
+  } catch (error) {
+    throw explain('screen', error);
+  }
+}
+
+function firstTrack(stream: MediaStream, kind: 'audio' | 'video'): MediaStreamTrack {
+  const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+  if (!track) throw new Error(`The browser returned no ${kind} track`);
+  return track;
+}
+
+export interface DeviceChoice {
+  deviceId: string;
+  label: string;
+}
+
+/** Cameras and microphones; labels are empty until the page has had a permission grant. */
+export async function listDevices(): Promise<{ cameras: DeviceChoice[]; microphones: DeviceChoice[] }> {
+  if (!navigator.mediaDevices) return { cameras: [], microphones: [] };
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const pick = (kind: MediaDeviceKind, fallback: string): DeviceChoice[] =>
+    devices
+      .filter((device) => device.kind === kind && device.deviceId !== '')
+      .map((device, index) => ({ deviceId: device.deviceId, label: device.label || `${fallback} ${index + 1}` }));
+  return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
+}

@@ -1,0 +1,92 @@
+import type { types } from 'mediasoup-client';
+import type { MediaSource } from '../../../shared/protocol.js';
+import type { ConferenceStats, ConsumerStats, ProducerStats } from './types.js';
+
+/** The RTCStats fields we read; the DOM typings do not list all of them. */
+interface RtpStreamStats {
+  type: string;
+  kind?: string;
+  bytesReceived?: number;
+  bytesSent?: number;
+  packetsReceived?: number;
+  packetsSent?: number;
+  packetsLost?: number;
+  jitter?: number;
+  framesDecoded?: number;
+  framesEncoded?: number;
+  framesPerSecond?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  totalAudioEnergy?: number;
+  totalSamplesReceived?: number;
+}
+
+function rtpStreams(report: RTCStatsReport, type: 'inbound-rtp' | 'outbound-rtp'): RtpStreamStats[] {
+  const streams: RtpStreamStats[] = [];
+  report.forEach((entry: RtpStreamStats) => {
+    if (entry.type === type) streams.push(entry);
+  });
+  return streams;
+}
+
+const sum = (streams: RtpStreamStats[], pick: (stream: RtpStreamStats) => number | undefined): number =>
+  streams.reduce((total, stream) => total + (pick(stream) ?? 0), 0);
+
+export async function collectStats(
+  consumers: { consumer: types.Consumer; peerId: string; source: MediaSource }[],
+  producers: { producer: types.Producer; source: MediaSource }[],
+): Promise<ConferenceStats> {
+  const [consumerStats, producerStats] = await Promise.all([
+    Promise.all(
+      consumers.map(async ({ consumer, peerId, source }): Promise<ConsumerStats> => {
+        const inbound = rtpStreams(await consumer.getStats(), 'inbound-rtp')[0] ?? { type: 'inbound-rtp' };
+        return {
+          consumerId: consumer.id,
+          peerId,
+          source,
+          kind: consumer.kind,
+          paused: consumer.paused,
+          bytesReceived: inbound.bytesReceived ?? 0,
+          packetsReceived: inbound.packetsReceived ?? 0,
+          packetsLost: inbound.packetsLost ?? 0,
+          jitter: inbound.jitter ?? 0,
+          ...(consumer.kind === 'video'
+            ? {
+                framesDecoded: inbound.framesDecoded ?? 0,
+                framesPerSecond: inbound.framesPerSecond ?? 0,
+                frameWidth: inbound.frameWidth ?? 0,
+                frameHeight: inbound.frameHeight ?? 0,
+              }
+            : { totalAudioEnergy: inbound.totalAudioEnergy ?? 0, totalSamplesReceived: inbound.totalSamplesReceived ?? 0 }),
+        };
+      }),
+    ),
+    Promise.all(
+      producers.map(async ({ producer, source }): Promise<ProducerStats> => {
+        // Simulcast reports one outbound stream per layer: add them up, show the largest layer's size.
+        const outbound = rtpStreams(await producer.getStats(), 'outbound-rtp');
+        const largest = outbound.reduce<RtpStreamStats | undefined>(
+          (best, stream) => ((stream.frameWidth ?? 0) > (best?.frameWidth ?? -1) ? stream : best),
+          undefined,
+        );
+        return {
+          producerId: producer.id,
+          source,
+          kind: producer.kind,
+          paused: producer.paused,
+          bytesSent: sum(outbound, (stream) => stream.bytesSent),
+          packetsSent: sum(outbound, (stream) => stream.packetsSent),
+          ...(producer.kind === 'video'
+            ? {
+                framesEncoded: sum(outbound, (stream) => stream.framesEncoded),
+                framesPerSecond: largest?.framesPerSecond ?? 0,
+                frameWidth: largest?.frameWidth ?? 0,
+                frameHeight: largest?.frameHeight ?? 0,
+              }
+            : {}),
+        };
+      }),
+    ),
+  ]);
+  return { timestamp: Date.now(), consumers: consumerStats, producers: producerStats };
+}

@@ -1,0 +1,79 @@
+import type { types } from 'mediasoup-client';
+import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
+
+export type { MediaSource };
+
+/** Where the client is in its life cycle. */
+export type ConnectionState = 'idle' | 'connecting' | 'joined' | 'disconnected' | 'left';
+
+/** A track received from another participant. */
+export interface RemoteTrack {
+  consumerId: string;
+  source: MediaSource;
+  kind: types.MediaKind;
+  track: MediaStreamTrack;
+  /** The sender muted it (mic) or turned it off (camera); nothing is forwarded meanwhile. */
+  paused: boolean;
+}
+
+export interface RemoteParticipant extends ParticipantInfo {
+  tracks: Partial<Record<MediaSource, RemoteTrack>>;
+}
+
+/** One thing the local participant can publish. */
+export interface LocalSource {
+  track: MediaStreamTrack | null;
+  producer: types.Producer | null;
+  /** What the user asked for: on or off. */
+  enabled: boolean;
+}
+
+export interface ConsumerStats {
+  consumerId: string;
+  peerId: string;
+  source: MediaSource;
+  kind: types.MediaKind;
+  paused: boolean;
+  bytesReceived: number;
+  packetsReceived: number;
+  packetsLost: number;
+  jitter: number;
+  /** Video only. */
+  framesDecoded?: number;
+  framesPerSecond?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  /** Audio only: energy rises while sound arrives. */
+  totalAudioEnergy?: number;
+  totalSamplesReceived?: number;
+}
+
+export interface ProducerStats {
+  producerId: string;
+  source: MediaSource;
+  kind: types.MediaKind;
+  paused: boolean;
+  bytesSent: number;
+  packetsSent: number;
+  framesEncoded?: number;
+  framesPerSecond?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+}
+
+export interface ConferenceStats {
+  timestamp: number;
+  consumers: ConsumerStats[];
+  producers: ProducerStats[];
+}
+
+/** A plain, serialisable picture of the conference (for automation and debugging). */
+export interface ConferenceSnapshot {
+  connection: ConnectionState;
+  room: string;
+  self: ParticipantInfo | null;
+  participants: { id: string; displayName: string; tracks: { source: MediaSource; kind: string; paused: boolean }[] }[];
+  producers: { id: string; source: MediaSource; kind: string; paused: boolean }[];
+  consumers: { id: string; peerId: string; source: MediaSource; kind: string; paused: boolean }[];
+  activeSpeaker: string | null;
+}

@@ -1,0 +1,91 @@
+import { h, hueFor, icon, initials } from './dom.js';
+
+export type TileKind = 'camera' | 'screen';
+
+/**
+ * One participant's video (or avatar when there is none), name, and mute indicators. Automation
+ * hooks: `data-peer-id`, `data-kind`, and `data-local` on the local participant's tiles.
+ */
+export class Tile {
+  readonly element: HTMLElement;
+  private readonly video: HTMLVideoElement;
+  private readonly avatar: HTMLElement;
+  private readonly nameLabel: HTMLElement;
+  private readonly micIndicator: HTMLElement;
+  private readonly audio: HTMLAudioElement | null;
+  private videoTrack: MediaStreamTrack | null = null;
+  private audioTrack: MediaStreamTrack | null = null;
+
+  constructor(
+    readonly peerId: string,
+    readonly kind: TileKind,
+    displayName: string,
+    readonly isLocal: boolean,
+    private readonly onAudioBlocked: (audio: HTMLAudioElement) => void,
+  ) {
+    this.video = h('video', { autoplay: true, playsinline: true, muted: true });
+    this.video.muted = true; // audio plays through the separate <audio>, so the video never blocks autoplay
+    this.avatar = h('div', { class: 'avatar' }, initials(displayName));
+    this.avatar.style.setProperty('--hue', String(hueFor(displayName)));
+    this.nameLabel = h('span', { class: 'name' });
+    this.micIndicator = h('span', { class: 'indicator mic-off', title: 'Microphone off', hidden: true }, icon('micOff'));
+    this.audio = isLocal || kind === 'screen' ? null : h('audio', { autoplay: true });
+    this.element = h(
+      'div',
+      { class: `tile ${kind}`, 'data-peer-id': peerId, 'data-kind': kind, 'data-local': isLocal },
+      this.video,
+      this.avatar,
+      h('div', { class: 'label' }, this.micIndicator, this.nameLabel),
+      this.audio,
+    );
+    if (isLocal && kind === 'camera') this.element.classList.add('mirrored');
+    this.setName(displayName, isLocal);
+    this.render();
+  }
+
+  setName(displayName: string, isLocal = this.isLocal): void {
+    const suffix = this.kind === 'screen' ? ' (screen)' : isLocal ? ' (you)' : '';
+    this.nameLabel.textContent = `${displayName}${suffix}`;
+  }
+
+  /** The video to show; null or a paused sender shows the avatar instead. */
+  setVideo(track: MediaStreamTrack | null, paused = false): void {
+    const shown = paused ? null : track;
+    if (shown !== this.videoTrack) {
+      this.videoTrack = shown;
+      this.video.srcObject = shown ? new MediaStream([shown]) : null;
+      if (shown) void this.video.play().catch(() => undefined);
+    }
+    this.render();
+  }
+
+  setAudio(track: MediaStreamTrack | null, paused = false): void {
+    if (this.audio && track !== this.audioTrack) {
+      this.audioTrack = track;
+      this.audio.srcObject = track ? new MediaStream([track]) : null;
+      if (track) {
+        this.audio.play().catch((error: unknown) => {
+          if (error instanceof DOMException && error.name === 'NotAllowedError' && this.audio) this.onAudioBlocked(this.audio);
+        });
+      }
+    }
+    this.micIndicator.hidden = this.kind === 'screen' || (track !== null && !paused);
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.element.classList.toggle('speaking', speaking);
+  }
+
+  remove(): void {
+    this.video.srcObject = null;
+    if (this.audio) this.audio.srcObject = null;
+    this.element.remove();
+  }
+
+  private render(): void {
+    const hasVideo = this.videoTrack !== null;
+    this.element.classList.toggle('no-video', !hasVideo);
+    this.video.hidden = !hasVideo;
+    this.avatar.hidden = hasVideo;
+  }
+}

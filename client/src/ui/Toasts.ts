@@ -1,0 +1,14 @@
+import { h } from './dom.js';
+
+/** Short messages in a corner: media problems, failed requests. */
+export class Toasts {
+  readonly element = h('div', { class: 'toasts', 'aria-live': 'polite' });
+
+  show(message: string, level: 'info' | 'warning' | 'error' = 'info', durationMs = 8000): void {
+    const close = h('button', { class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
+    const toast = h('div', { class: `toast ${level}`, role: level === 'error' ? 'alert' : 'status' }, h('span', {}, message), close);
+    close.addEventListener('click', () => toast.remove());
+    this.element.append(toast);
+    setTimeout(() => toast.remove(), durationMs);
+  }
+}

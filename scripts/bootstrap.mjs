@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// `npm start` / `npm test` entry point. Plain Node with no dependencies, because it runs before
+// `npm ci`. Each step checks whether its result is already there and skips if so, so a second run
+// goes straight to the job.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './debian.mjs';
+import { ensureMediasoupWorker } from './mediasoup-worker.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2];
+const passThrough = process.argv.slice(3);
+
+/** Debian packages the test suite drives for real (browser, later TURN and friends). */
+const TEST_PACKAGES = [{ pkg: 'chromium', bin: '/usr/bin/chromium' }];
+
+function log(message) {
+  process.stderr.write(`[conclave] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
+  }
+}
+
+async function timed(label, step) {
+  const start = Date.now();
+  const result = await step();
+  if (result !== 'skipped') log(`${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+/** `npm ci` when node_modules is missing or was installed from a different lockfile. */
+function ensureDependencies() {
+  const lockHash = createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json'))).digest('hex');
+  const marker = path.join(root, 'node_modules', '.conclave-lock-hash');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === lockHash) return 'skipped';
+  log('installing dependencies (npm ci)…');
+  // mediasoup's postinstall would try to download or build its worker; ensureMediasoupWorker does
+  // that instead (prebuilt first, offline build as the fallback), so skip it here.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, MEDIASOUP_WORKER_BIN: 'provided-by-conclave-bootstrap' } });
+  writeFileSync(marker, lockHash);
+  return undefined;
+}
+
+function newestMtime(entries) {
+  let newest = 0;
+  const visit = (entry) => {
+    if (!existsSync(entry)) return;
+    const stat = statSync(entry);
+    if (stat.isDirectory()) {
+      for (const child of readdirSync(entry)) {
+        if (child !== 'node_modules' && child !== 'dist') visit(path.join(entry, child));
+      }
+    } else newest = Math.max(newest, stat.mtimeMs);
+  };
+  for (const entry of entries) visit(path.join(root, entry));
+  return newest;
+}
+
+/** Rebuilds server and client when any of their sources is newer than the last build. */
+function ensureBuild() {
+  const stamp = path.join(root, 'dist', '.build-stamp');
+  const sources = newestMtime(['server', 'client', 'shared', 'package-lock.json', 'tsconfig.json']);
+  if (existsSync(stamp) && existsSync(path.join(root, 'client', 'dist', 'index.html')) && statSync(stamp).mtimeMs >= sources) {
+    return 'skipped';
+  }
+  log('building server and client…');
+  run('npm', ['run', '--silent', 'build']);
+  writeFileSync(stamp, new Date().toISOString());
+  return undefined;
+}
+
+/** Runs a child in the foreground; Ctrl-C reaches it directly, SIGTERM is forwarded. */
+function foreground(command, args, env) {
+  const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
+  const forward = (signal) => child.kill(signal);
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', () => {}); // the terminal already delivered it to the child
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+}
+
+async function main() {
+  if (mode !== 'start' && mode !== 'test') {
+    log('usage: node scripts/bootstrap.mjs start|test [args…]');
+    process.exit(2);
+  }
+  const started = Date.now();
+  await timed('dependencies', ensureDependencies);
+  const workerBin = await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
+  if (mode === 'test') await timed('test packages', async () => ensureDebianPackages(TEST_PACKAGES, log));
+  await timed('build', ensureBuild);
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const env = { ...process.env, MEDIASOUP_WORKER_BIN: workerBin };
+  if (mode === 'start') {
+    foreground(process.execPath, ['--enable-source-maps', 'dist/server/src/index.js', ...passThrough], env);
+  } else {
+    foreground(path.join(root, 'node_modules', '.bin', 'vitest'), ['run', ...passThrough], env);
+  }
+}
+
+main().catch((error) => {
+  log(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Express } from 'express';
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  version: string;
+  uptimeSeconds: number;
+  workers: { total: number; alive: number };
+  rooms: number;
+  peers: number;
+}
+
+export interface HttpAppOptions {
+  clientDist: string;
+  health: () => Promise<Health>;
+}
+
+/** Static client, health endpoint; everything else about a call goes over Socket.IO. */
+export function createHttpApp({ clientDist, health }: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', async (_req, res) => {
+    const report = await health();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  const indexHtml = path.resolve(clientDist, 'index.html');
+  if (existsSync(indexHtml)) {
+    app.use(express.static(clientDist, { index: 'index.html', maxAge: '1h', setHeaders: noCacheForHtml }));
+    // Every other path is the app (rooms are chosen by query string, but deep links stay friendly).
+    app.get(/^\/(?!socket\.io\/).*/, (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(indexHtml);
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.status(503).type('text/plain').send(`The client is not built (${indexHtml} is missing). Run: npm run build:client\n`);
+    });
+  }
+  return app;
+}
+
+function noCacheForHtml(res: express.Response, filePath: string): void {
+  if (filePath.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
+}

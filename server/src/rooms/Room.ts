@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { types } from 'mediasoup';
+import { ConclaveError } from '../../../shared/errors.js';
+import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
+import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
+import { TypedEmitter } from '../../../shared/TypedEmitter.js';
+import type { Logger } from '../logger.js';
+import type { PoolWorker } from '../media/WorkerPool.js';
+import { Peer, type ConsumerAppData, type Notify, type ProducerAppData, type TransportAppData, type TransportDirection } from './Peer.js';
+
+export interface RoomOptions {
+  maxPeers: number;
+  /** Bitrate the send side may start with before estimation has a figure. */
+  initialOutgoingBitrate: number;
+}
+
+export interface JoinParams {
+  displayName: string;
+  rtpCapabilities: types.RtpCapabilities;
+  notify: Notify;
+}
+
+type RoomEvents = {
+  /** The room closed: last participant left, or its worker died. */
+  closed: [];
+};
+
+const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
+
+/**
+ * A conference room: one mediasoup router on one worker, the participants in it, and the
+ * fan-out of every producer to every other participant.
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly peers = new Map<string, Peer>();
+  private closed = false;
+
+  private constructor(
+    readonly id: string,
+    readonly router: types.Router,
+    readonly host: PoolWorker,
+    private readonly activeSpeaker: types.ActiveSpeakerObserver,
+    private readonly options: RoomOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    router.observer.on('close', () => this.close());
+    activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      const { peerId } = producer.appData as ProducerAppData;
+      this.broadcast('activeSpeaker', { peerId });
+    });
+  }
+
+  static async create(id: string, router: types.Router, host: PoolWorker, options: RoomOptions, log: Logger): Promise<Room> {
+    const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
+    return new Room(id, router, host, activeSpeaker, options, log.child({ room: id }));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Admits a participant: creates its transports and tells the others. */
+  async join({ displayName, rtpCapabilities, notify }: JoinParams): Promise<Peer> {
+    if (this.peers.size >= this.options.maxPeers) {
+      throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
+    }
+    const peerId = randomUUID();
+    const [sendTransport, recvTransport] = await Promise.all([
+      this.createTransport(peerId, 'send'),
+      this.createTransport(peerId, 'recv'),
+    ]);
+    const peer = new Peer(peerId, displayName, rtpCapabilities, sendTransport, recvTransport, notify);
+    // The room may have closed (worker death) or filled up while the transports were created.
+    if (this.closed || this.peers.size >= this.options.maxPeers) {
+      peer.close();
+      throw this.closed
+        ? new ConclaveError('INTERNAL', 'The room closed while joining; please retry')
+        : new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
+    }
+    this.broadcast('participantJoined', peer.info);
+    this.peers.set(peerId, peer);
+    this.log.info({ peer: peerId, name: displayName, peers: this.peers.size }, 'participant joined');
+    return peer;
+  }
+
+  /** Creates consumers for everything already published in the room. */
+  async consumeExisting(peer: Peer): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const other of this.peers.values()) {
+      if (other === peer) continue;
+      for (const producer of other.producers.values()) pending.push(this.consume(peer, producer));
+    }
+    await Promise.all(pending);
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer.id)) return;
+    peer.close();
+    this.log.info({ peer: peer.id, peers: this.peers.size }, 'participant left');
+    this.broadcast('participantLeft', { peerId: peer.id });
+    if (this.peers.size === 0) this.close();
+  }
+
+  async produce(peer: Peer, request: ProduceRequest): Promise<types.Producer<ProducerAppData>> {
+    const transport = peer.transport(request.transportId);
+    if ((transport.appData as TransportAppData).direction !== 'send') {
+      throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
+    }
+    if (SOURCE_KIND[request.source] !== request.kind) {
+      throw new ConclaveError('BAD_REQUEST', `A ${request.source} track must be ${SOURCE_KIND[request.source]}`);
+    }
+    for (const existing of peer.producers.values()) {
+      if (existing.appData.source === request.source) {
+        throw new ConclaveError('BAD_REQUEST', `You already publish a ${request.source} track; close it first`);
+      }
+    }
+    const rtpParameters: types.RtpParameters = {
+      ...request.rtpParameters,
+      headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
+    };
+    const producer = await transport.produce<ProducerAppData>({
+      kind: request.kind,
+      rtpParameters,
+      paused: request.paused,
+      appData: { peerId: peer.id, source: request.source },
+    });
+    if (peer.isClosed || !this.peers.has(peer.id)) {
+      producer.close();
+      throw new ConclaveError('NOT_JOINED', 'You left the room while publishing');
+    }
+    peer.producers.set(producer.id, producer);
+    producer.observer.on('close', () => peer.producers.delete(producer.id));
+    if (request.source === 'mic') {
+      await this.activeSpeaker.addProducer({ producerId: producer.id }).catch((error: unknown) => {
+        this.log.warn({ err: error }, 'active speaker observer refused a producer');
+      });
+    }
+    this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
+    void Promise.all(
+      [...this.peers.values()].filter((other) => other !== peer).map((other) => this.consume(other, producer)),
+    );
+    return producer;
+  }
+
+  /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
+  private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
+      this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
+      return;
+    }
+    let consumer: types.Consumer<ConsumerAppData>;
+    try {
+      consumer = await consumerPeer.recvTransport.consume<ConsumerAppData>({
+        producerId: producer.id,
+        rtpCapabilities: consumerPeer.rtpCapabilities,
+        paused: true,
+        appData: { peerId: producer.appData.peerId, source: producer.appData.source },
+      });
+    } catch (error) {
+      // The consumer's transport or the producer closed meanwhile: nothing to deliver.
+      this.log.debug({ err: error, peer: consumerPeer.id }, 'consume abandoned');
+      return;
+    }
+    consumerPeer.consumers.set(consumer.id, consumer);
+    const notifyClosed = (): void => {
+      consumerPeer.consumers.delete(consumer.id);
+      if (!consumerPeer.isClosed) consumerPeer.notify('consumerClosed', { consumerId: consumer.id });
+    };
+    consumer.on('transportclose', () => consumerPeer.consumers.delete(consumer.id));
+    consumer.on('producerclose', notifyClosed);
+    consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
+    consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
+    const info: ConsumerInfo = {
+      id: consumer.id,
+      producerId: producer.id,
+      peerId: producer.appData.peerId,
+      kind: consumer.kind,
+      source: producer.appData.source,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+    };
+    consumerPeer.notify('newConsumer', info);
+  }
+
+  broadcast<K extends keyof Notifications>(event: K, payload: Notifications[K], except?: Peer): void {
+    for (const peer of this.peers.values()) {
+      if (peer !== except) peer.notify(event, payload);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    this.router.close();
+    this.log.info('room closed');
+    this.emit('closed');
+  }
+
+  private async createTransport(peerId: string, direction: TransportDirection): Promise<types.WebRtcTransport<TransportAppData>> {
+    return this.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: this.host.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
+      appData: { peerId, direction },
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import type { Logger } from '../logger.js';
+import { mediaCodecs } from '../media/codecs.js';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import { Room, type RoomOptions } from './Room.js';
+
+/**
+ * Rooms by id. A room is created on first join (on the least-loaded worker) and forgotten when
+ * it closes. Concurrent first joins share one creation.
+ */
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Promise<Room>>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly options: RoomOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async getOrCreate(roomId: string): Promise<Room> {
+    const existing = this.rooms.get(roomId);
+    if (existing) {
+      const room = await existing;
+      if (!room.isClosed) return room;
+    }
+    const creation = this.create(roomId);
+    this.rooms.set(roomId, creation);
+    creation.catch(() => {
+      if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);
+    });
+    return creation;
+  }
+
+  /** Open rooms (creation finished), for health and metrics. */
+  async list(): Promise<Room[]> {
+    const settled = await Promise.allSettled(this.rooms.values());
+    return settled.flatMap((result) => (result.status === 'fulfilled' && !result.value.isClosed ? [result.value] : []));
+  }
+
+  closeAll(): void {
+    for (const creation of this.rooms.values()) void creation.then((room) => room.close(), () => undefined);
+    this.rooms.clear();
+  }
+
+  private async create(roomId: string): Promise<Room> {
+    const { router, host } = await this.pool.createRouter(mediaCodecs, { roomId });
+    const room = await Room.create(roomId, router, host, this.options, this.log);
+    const creation = this.rooms.get(roomId);
+    room.once('closed', () => {
+      if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);
+    });
+    this.log.info({ room: roomId, worker: host.index }, 'room created');
+    return room;
+  }
+}

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
+import type { Config } from './config.js';
+import { createHttpApp, type Health } from './http/app.js';
+import type { Logger } from './logger.js';
+import { mediaCodecs } from './media/codecs.js';
+import { WorkerPool } from './media/WorkerPool.js';
+import { RoomRegistry } from './rooms/RoomRegistry.js';
+import { attachSignaling } from './signaling/index.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string }
+).version;
+
+export interface ConclaveServer {
+  url: string;
+  port: number;
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  health(): Promise<Health>;
+  /** Stops accepting, disconnects everyone, closes rooms and workers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts workers, HTTP and Socket.IO. Everything a test or `main` needs to run a server. */
+export async function startServer(config: Config, log: Logger): Promise<ConclaveServer> {
+  const started = Date.now();
+  const pool = await WorkerPool.create({
+    numWorkers: config.NUM_WORKERS,
+    rtcPort: config.RTC_PORT,
+    listenIp: config.LISTEN_IP,
+    announcedAddress: config.ANNOUNCED_IP,
+    logLevel: config.WORKER_LOG_LEVEL,
+    logger: log,
+  });
+  const rooms = new RoomRegistry(pool, { maxPeers: 100, initialOutgoingBitrate: 1_000_000 }, log);
+
+  // Every router is built from the same codec list, so one probe router gives the capabilities all share.
+  const { router: probe } = await pool.createRouter(mediaCodecs);
+  const routerRtpCapabilities = probe.rtpCapabilities;
+  probe.close();
+
+  const health = async (): Promise<Health> => {
+    const open = await rooms.list();
+    const alive = pool.live.length;
+    return {
+      status: alive === pool.size ? 'ok' : 'degraded',
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      workers: { total: pool.size, alive },
+      rooms: open.length,
+      peers: open.reduce((sum, room) => sum + room.peers.size, 0),
+    };
+  };
+
+  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health });
+  const httpServer = http.createServer(app);
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    serveClient: false,
+    // Short heartbeats so a vanished participant's tiles go away within seconds.
+    pingInterval: 5000,
+    pingTimeout: 5000,
+    maxHttpBufferSize: 256 * 1024,
+  });
+  attachSignaling(io, { config, log, pool, rooms, routerRtpCapabilities, version: VERSION });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HTTP_HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const shownHost = config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? 'localhost' : config.HTTP_HOST;
+  const url = `http://${shownHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      io.disconnectSockets(true);
+      rooms.closeAll();
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+      pool.close();
+    })();
+    return closing;
+  };
+
+  return { url, port, pool, rooms, health, close };
+}

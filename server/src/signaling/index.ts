@@ -1,0 +1,32 @@
+import type { Socket } from 'socket.io';
+import { PROTOCOL_VERSION, Requests } from '../../../shared/protocol.js';
+import { Connection, failure, registerHandlers, splitArgs, type ConclaveServer, type SignalingContext } from './connection.js';
+import { mediaHandlers } from './media.js';
+import { leaveRoom, roomHandlers } from './room.js';
+import { transportHandlers } from './transports.js';
+
+const domains = [roomHandlers, transportHandlers, mediaHandlers];
+
+/** Wires every signalling domain onto each new socket. */
+export function attachSignaling(io: ConclaveServer, context: SignalingContext): void {
+  io.on('connection', (socket) => {
+    const connection = new Connection(socket, context, context.log.child({ socket: socket.id }));
+    for (const handlers of domains) registerHandlers(connection, handlers);
+
+    (socket as unknown as Socket).onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && Object.hasOwn(Requests, event)) return;
+      splitArgs(args).ack?.(failure('BAD_REQUEST', `Unknown request ${JSON.stringify(String(event)).slice(0, 80)}`));
+    });
+
+    socket.on('disconnect', (reason) => {
+      connection.log.debug({ reason }, 'socket disconnected');
+      leaveRoom(connection);
+    });
+
+    connection.notify('welcome', {
+      protocolVersion: PROTOCOL_VERSION,
+      serverVersion: context.version,
+      routerRtpCapabilities: context.routerRtpCapabilities,
+    });
+  });
+}

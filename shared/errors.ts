@@ -1,0 +1,34 @@
+/** Error codes a client can show or act on; every failed request carries one. */
+export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_JOINED: 'NOT_JOINED',
+  ALREADY_JOINED: 'ALREADY_JOINED',
+  NOT_FOUND: 'NOT_FOUND',
+  FORBIDDEN: 'FORBIDDEN',
+  ROOM_FULL: 'ROOM_FULL',
+  RATE_LIMITED: 'RATE_LIMITED',
+  NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+  UNSUPPORTED: 'UNSUPPORTED',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The acknowledgement of every request. */
+export type Result<T> = { ok: true; data: T } | { ok: false; error: ProtocolError };
+
+/** Thrown inside handlers when a request must fail with a specific code. */
+export class ConclaveError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConclaveError';
+  }
+}

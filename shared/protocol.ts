@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { types as client } from 'mediasoup-client';
+import type { Result } from './errors.js';
+import { DisplayName, RoomId } from './identity.js';
+import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
+
+/**
+ * The Conclave signalling protocol, defined once. Requests are Socket.IO emits with an
+ * acknowledgement carrying a Result; notifications are plain server emits. Server handlers and
+ * client calls are both typed from the maps below, so a mismatch is a compile error.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+const Id = z.string().min(1).max(64);
+
+export const MediaSource = z.enum(['mic', 'camera', 'screen']);
+export type MediaSource = z.infer<typeof MediaSource>;
+
+// ---- Requests (client → server) ----
+
+export const JoinRequest = z.object({
+  roomId: RoomId,
+  displayName: DisplayName,
+  /** The client's device capabilities, so consumers can be created right after the answer. */
+  rtpCapabilities: RtpCapabilitiesSchema,
+});
+export type JoinRequest = z.infer<typeof JoinRequest>;
+
+export const EmptyRequest = z.object({});
+
+export const ConnectTransportRequest = z.object({
+  transportId: Id,
+  dtlsParameters: DtlsParametersSchema,
+});
+
+export const ProduceRequest = z.object({
+  transportId: Id,
+  kind: z.enum(['audio', 'video']),
+  rtpParameters: RtpParametersSchema,
+  source: MediaSource,
+  paused: z.boolean().default(false),
+});
+export type ProduceRequest = z.infer<typeof ProduceRequest>;
+
+export const ProducerRequest = z.object({ producerId: Id });
+
+export const SetProducerPausedRequest = z.object({ producerId: Id, paused: z.boolean() });
+
+export const ConsumerRequest = z.object({ consumerId: Id });
+
+export const TransportRequest = z.object({ transportId: Id });
+
+/** Every request's payload schema; the server validates against it before a handler runs. */
+export const Requests = {
+  join: JoinRequest,
+  leave: EmptyRequest,
+  connectTransport: ConnectTransportRequest,
+  produce: ProduceRequest,
+  closeProducer: ProducerRequest,
+  setProducerPaused: SetProducerPausedRequest,
+  resumeConsumer: ConsumerRequest,
+  restartIce: TransportRequest,
+} as const;
+export type RequestName = keyof typeof Requests;
+export type RequestOf<K extends RequestName> = z.input<(typeof Requests)[K]>;
+export type ParsedRequestOf<K extends RequestName> = z.output<(typeof Requests)[K]>;
+
+// ---- Shapes the server sends ----
+
+export interface ParticipantInfo {
+  id: string;
+  displayName: string;
+  joinedAt: number;
+}
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: client.IceParameters;
+  iceCandidates: client.IceCandidate[];
+  dtlsParameters: client.DtlsParameters;
+}
+
+export interface IceServerInfo {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface JoinResponse {
+  roomId: string;
+  self: ParticipantInfo;
+  sendTransport: TransportInfo;
+  recvTransport: TransportInfo;
+  iceServers: IceServerInfo[];
+  /** Everyone already in the room; their media follows as newConsumer notifications. */
+  participants: ParticipantInfo[];
+}
+
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  peerId: string;
+  kind: client.MediaKind;
+  source: MediaSource;
+  rtpParameters: client.RtpParameters;
+  producerPaused: boolean;
+}
+
+export interface Responses {
+  join: JoinResponse;
+  leave: Record<string, never>;
+  connectTransport: Record<string, never>;
+  produce: { producerId: string };
+  closeProducer: Record<string, never>;
+  setProducerPaused: Record<string, never>;
+  resumeConsumer: Record<string, never>;
+  restartIce: { iceParameters: client.IceParameters };
+}
+
+// ---- Notifications (server → client) ----
+
+export interface Notifications {
+  /** Sent once on connect: what a client needs to load its device before joining. */
+  welcome: { protocolVersion: number; serverVersion: string; routerRtpCapabilities: client.RtpCapabilities };
+  participantJoined: ParticipantInfo;
+  participantLeft: { peerId: string };
+  newConsumer: ConsumerInfo;
+  consumerClosed: { consumerId: string };
+  /** The producer behind this consumer was paused (muted / camera off) or resumed. */
+  consumerPaused: { consumerId: string };
+  consumerResumed: { consumerId: string };
+  activeSpeaker: { peerId: string | null };
+}
+export type NotificationName = keyof Notifications;
+
+// ---- Socket.IO typings derived from the maps ----
+
+export type Ack<T> = (result: Result<T>) => void;
+
+export type ClientToServerEvents = {
+  [K in RequestName]: (payload: RequestOf<K>, ack: Ack<Responses[K]>) => void;
+};
+
+export type ServerToClientEvents = {
+  [K in NotificationName]: (payload: Notifications[K]) => void;
+};
+
+/** Compile-time guard: every request has a response type and vice versa. */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
+export const requestsAndResponsesMatch: SameKeys<typeof Requests, Responses> = true;

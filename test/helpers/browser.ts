@@ -1,0 +1,109 @@
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { ConferenceSnapshot, ConferenceStats } from '../../client/src/conference/types.js';
+import type { ConclaveAutomation } from '../../client/src/automation.js';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Flags verified on these machines: fake camera/mic, no outside connections, runs as root. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--mute-audio',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+}
+
+declare global {
+  interface Window {
+    /** Every track getUserMedia/getDisplayMedia handed out, so tests can check they were released. */
+    __capturedTracks?: MediaStreamTrack[];
+  }
+}
+
+export interface ParticipantPage {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  loadedAt: number;
+  state(): Promise<ConferenceSnapshot>;
+  stats(): Promise<ConferenceStats>;
+  call<K extends 'setMic' | 'setCam' | 'shareScreen' | 'stopScreen' | 'leave'>(method: K, ...args: Parameters<ConclaveAutomation[K]>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Extra query parameters (cam=0, mic=0, relay=1…). */
+  query?: Record<string, string>;
+  /** Make getUserMedia fail as if the user clicked "Block". */
+  denyMedia?: boolean;
+  viewport?: { width: number; height: number };
+}
+
+/** Opens the app as a new person (own browser context) and waits until joined. */
+export async function openParticipant(browser: Browser, baseUrl: string, room: string, name: string, options: OpenOptions = {}): Promise<ParticipantPage> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 720 } });
+  await context.addInitScript((deny: boolean) => {
+    window.__capturedTracks = [];
+    const devices = navigator.mediaDevices;
+    if (!devices) return;
+    const wrap = (original: (constraints?: MediaStreamConstraints) => Promise<MediaStream>) => async (constraints?: MediaStreamConstraints) => {
+      if (deny) throw new DOMException('Permission denied', 'NotAllowedError');
+      const stream = await original(constraints);
+      window.__capturedTracks?.push(...stream.getTracks());
+      return stream;
+    };
+    devices.getUserMedia = wrap(devices.getUserMedia.bind(devices));
+    devices.getDisplayMedia = wrap(devices.getDisplayMedia.bind(devices));
+  }, options.denyMedia ?? false);
+  const page = await context.newPage();
+  const query = new URLSearchParams({ room, name, ...options.query });
+  const loadedAt = Date.now();
+  await page.goto(`${baseUrl}/?${query.toString()}`);
+  await page.waitForFunction(() => window.conclave !== undefined);
+  await page.evaluate(() => window.conclave!.ready);
+  return {
+    name,
+    context,
+    page,
+    loadedAt,
+    state: () => page.evaluate(() => window.conclave!.state()),
+    stats: () => page.evaluate(() => window.conclave!.stats()),
+    call: async (method, ...args) => {
+      await page.evaluate(([m, a]) => (window.conclave![m] as (...x: unknown[]) => Promise<void>)(...a), [method, args] as const);
+    },
+    close: () => context.close(),
+  };
+}
+
+/** Frames decoded per remote camera/screen of `peerId`, or undefined if not received. */
+export function framesFrom(stats: ConferenceStats, peerId: string, source: 'camera' | 'screen' = 'camera'): number | undefined {
+  return stats.consumers.find((consumer) => consumer.peerId === peerId && consumer.source === source)?.framesDecoded;
+}
+
+/** Resolves when every listed peer's `source` video has decoded frames that keep rising. */
+export async function waitForVideoFrom(participant: ParticipantPage, peerIds: string[], source: 'camera' | 'screen' = 'camera', timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let previous: (number | undefined)[] = [];
+  for (;;) {
+    const stats = await participant.stats();
+    const now = peerIds.map((peerId) => framesFrom(stats, peerId, source));
+    const rising = now.every((frames, i) => frames !== undefined && frames > 0 && frames > (previous[i] ?? 0));
+    if (rising && previous.length > 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${participant.name}: ${source} video from ${peerIds.join(', ')} not decoding; frames ${JSON.stringify(now)}`);
+    }
+    previous = now;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}
