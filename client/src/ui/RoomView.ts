@@ -130,12 +130,13 @@ export class RoomView {
     const { mic, camera, screen } = this.client.local;
     this.setButton(this.buttons.mic, mic.enabled, mic.enabled ? 'mic' : 'micOff', mic.enabled ? 'Mute microphone' : 'Unmute microphone');
     this.setButton(this.buttons.camera, camera.enabled, camera.enabled ? 'camera' : 'cameraOff', camera.enabled ? 'Turn camera off' : 'Turn camera on');
-    this.setButton(this.buttons.screen, screen.enabled, 'screen', screen.enabled ? 'Stop sharing' : 'Share screen');
+    this.setButton(this.buttons.screen, screen.enabled, 'screen', screen.enabled ? 'Stop sharing' : 'Share screen', false);
     this.buttons.screen.hidden = !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
   }
 
-  private setButton(button: HTMLButtonElement, active: boolean, iconName: IconName, label: string): void {
-    button.classList.toggle('off', !active);
+  /** `mutedLook`: an inactive mic or camera is shown as a warning; an idle screen share is not. */
+  private setButton(button: HTMLButtonElement, active: boolean, iconName: IconName, label: string, mutedLook = true): void {
+    button.classList.toggle('off', mutedLook && !active);
     button.setAttribute('aria-pressed', String(active));
     button.title = label;
     button.setAttribute('aria-label', label);
