@@ -57,13 +57,12 @@ describe('the server process', () => {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.includes('Conclave is serving')) {
-          const pids = [...stdout.matchAll(/"pid":(\d+)/g)].map((match) => Number(match[1])).filter((pid) => pid !== child.pid);
-          child.kill('SIGTERM');
-          child.once('exit', (code) => resolve({ code, stderr, pids }));
-        }
+        if (stdout.includes('Conclave is serving')) child.kill('SIGTERM');
       });
-      child.once('exit', (code) => resolve({ code, stderr, pids: [] }));
+      child.once('exit', (code) => {
+        const pids = [...stdout.matchAll(/"pid":(\d+)/g)].map((match) => Number(match[1]));
+        resolve({ code, stderr, pids });
+      });
     });
   }
 

@@ -19,6 +19,8 @@ export type TransportDirection = 'send' | 'recv';
 export interface TransportAppData extends types.AppData {
   peerId: string;
   direction: TransportDirection;
+  /** Set once the client sent its DTLS parameters; a transport connects once. */
+  connectRequested?: boolean;
 }
 
 /** A participant in a room: its two transports, what it publishes and what it receives. */
@@ -26,6 +28,8 @@ export class Peer {
   readonly joinedAt = Date.now();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer<ConsumerAppData>>();
+  /** Sources with a producer open or being created. */
+  readonly publishing = new Set<MediaSource>();
   private closed = false;
 
   constructor(

@@ -110,36 +110,51 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (SOURCE_KIND[request.source] !== request.kind) {
       throw new ConclaveError('BAD_REQUEST', `A ${request.source} track must be ${SOURCE_KIND[request.source]}`);
     }
-    for (const existing of peer.producers.values()) {
-      if (existing.appData.source === request.source) {
-        throw new ConclaveError('BAD_REQUEST', `You already publish a ${request.source} track; close it first`);
-      }
+    const mismatched = request.rtpParameters.codecs.find(
+      (codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`),
+    );
+    if (mismatched) {
+      throw new ConclaveError('BAD_REQUEST', `Codec ${mismatched.mimeType} does not carry ${request.kind}`);
     }
-    const rtpParameters: types.RtpParameters = {
-      ...request.rtpParameters,
-      headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
-    };
-    const producer = await transport.produce<ProducerAppData>({
-      kind: request.kind,
-      rtpParameters,
-      paused: request.paused,
-      appData: { peerId: peer.id, source: request.source },
+    // Reserved before the first await so two concurrent requests cannot both publish one source.
+    if (peer.publishing.has(request.source)) {
+      throw new ConclaveError('BAD_REQUEST', `You already publish a ${request.source} track; close it first`);
+    }
+    peer.publishing.add(request.source);
+    let producer: types.Producer<ProducerAppData>;
+    try {
+      producer = await transport.produce<ProducerAppData>({
+        kind: request.kind,
+        rtpParameters: {
+          ...request.rtpParameters,
+          headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
+        },
+        paused: request.paused,
+        appData: { peerId: peer.id, source: request.source },
+      });
+    } catch (error) {
+      peer.publishing.delete(request.source);
+      throw error;
+    }
+    producer.observer.on('close', () => {
+      peer.producers.delete(producer.id);
+      peer.publishing.delete(request.source);
     });
     if (peer.isClosed || !this.peers.has(peer.id)) {
       producer.close();
       throw new ConclaveError('NOT_JOINED', 'You left the room while publishing');
     }
+    // Registered and fanned out in the same tick, so a participant joining meanwhile gets it exactly once.
     peer.producers.set(producer.id, producer);
-    producer.observer.on('close', () => peer.producers.delete(producer.id));
+    for (const other of this.peers.values()) {
+      if (other !== peer) void this.consume(other, producer);
+    }
+    this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
     if (request.source === 'mic') {
       await this.activeSpeaker.addProducer({ producerId: producer.id }).catch((error: unknown) => {
         this.log.warn({ err: error }, 'active speaker observer refused a producer');
       });
     }
-    this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
-    void Promise.all(
-      [...this.peers.values()].filter((other) => other !== peer).map((other) => this.consume(other, producer)),
-    );
     return producer;
   }
 

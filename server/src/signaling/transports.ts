@@ -1,10 +1,14 @@
+import { ConclaveError } from '../../../shared/errors.js';
 import type { HandlerMap } from './connection.js';
 
 /** DTLS connection and ICE restarts of a participant's own transports. */
 export const transportHandlers: HandlerMap = {
   async connectTransport(connection, { transportId, dtlsParameters }) {
     const { peer } = connection.joined();
-    await peer.transport(transportId).connect({ dtlsParameters });
+    const transport = peer.transport(transportId);
+    if (transport.appData.connectRequested) throw new ConclaveError('BAD_REQUEST', 'This transport is already connected');
+    transport.appData.connectRequested = true;
+    await transport.connect({ dtlsParameters });
     return {};
   },
 
