@@ -24,6 +24,8 @@ export const JoinRequest = z.object({
   displayName: DisplayName,
   /** The client's device capabilities, so consumers can be created right after the answer. */
   rtpCapabilities: RtpCapabilitiesSchema,
+  /** Join token (JWT) when the server requires one (AUTH_SECRET). */
+  token: z.string().max(4096).optional(),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
@@ -51,6 +53,9 @@ export const ConsumerRequest = z.object({ consumerId: Id });
 
 export const TransportRequest = z.object({ transportId: Id });
 
+/** A client whose connection dropped takes its place back (within the grace period). */
+export const ResumeRequest = z.object({ peerId: Id, resumeToken: z.string().min(1).max(128) });
+
 /** Every request's payload schema; the server validates against it before a handler runs. */
 export const Requests = {
   join: JoinRequest,
@@ -61,6 +66,7 @@ export const Requests = {
   setProducerPaused: SetProducerPausedRequest,
   resumeConsumer: ConsumerRequest,
   restartIce: TransportRequest,
+  resume: ResumeRequest,
 } as const;
 export type RequestName = keyof typeof Requests;
 export type RequestOf<K extends RequestName> = z.input<(typeof Requests)[K]>;
@@ -72,6 +78,8 @@ export interface ParticipantInfo {
   id: string;
   displayName: string;
   joinedAt: number;
+  /** Their connection dropped; they keep their place for the grace period. */
+  reconnecting: boolean;
 }
 
 export interface TransportInfo {
@@ -95,6 +103,10 @@ export interface JoinResponse {
   iceServers: IceServerInfo[];
   /** Everyone already in the room; their media follows as newConsumer notifications. */
   participants: ParticipantInfo[];
+  /** Present with `resume` after a dropped connection to keep this place. */
+  resumeToken: string;
+  /** How long the server keeps the place of a dropped connection. */
+  reconnectGraceMs: number;
 }
 
 export interface ConsumerInfo {
@@ -116,6 +128,7 @@ export interface Responses {
   setProducerPaused: Record<string, never>;
   resumeConsumer: Record<string, never>;
   restartIce: { iceParameters: client.IceParameters };
+  resume: Record<string, never>;
 }
 
 // ---- Notifications (server → client) ----
@@ -131,6 +144,15 @@ export interface Notifications {
   consumerPaused: { consumerId: string };
   consumerResumed: { consumerId: string };
   activeSpeaker: { peerId: string | null };
+  /** A participant's connection dropped (reconnecting) or came back. */
+  participantConnection: { peerId: string; reconnecting: boolean };
+  /**
+   * The room moved to a healthy worker (its worker died): previous transports, producers and
+   * consumers are gone; connect these and publish again. Participants and ids stay.
+   */
+  mediaReset: { sendTransport: TransportInfo; recvTransport: TransportInfo };
+  /** The server is stopping; the client may try again later. */
+  serverShutdown: { message: string };
 }
 export type NotificationName = keyof Notifications;
 

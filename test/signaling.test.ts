@@ -17,7 +17,8 @@ describe('Conclave signalling', () => {
   let rooms = 0;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // Validation is under test here, not the request budget (test/limits.test.ts covers that).
+    server = await startTestServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
   });
 
   afterEach(async () => {

@@ -74,10 +74,26 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     return best;
   }
 
+  /** A router on the least-loaded live worker; if every worker is dead, on the first replacement. */
   async createRouter(mediaCodecs: types.RouterRtpCodecCapability[], appData: types.AppData = {}): Promise<{ router: types.Router; host: PoolWorker }> {
-    const host = this.leastLoaded();
+    const host = this.live.length > 0 ? this.leastLoaded() : await this.nextReplacement();
     const router = await host.worker.createRouter({ mediaCodecs, appData });
     return { router, host };
+  }
+
+  private nextReplacement(timeoutMs = 15_000): Promise<PoolWorker> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('workerReplaced', onReplaced);
+        reject(new Error(`No live mediasoup worker within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReplaced = (worker: PoolWorker): void => {
+        clearTimeout(timer);
+        this.off('workerReplaced', onReplaced);
+        resolve(worker);
+      };
+      this.on('workerReplaced', onReplaced);
+    });
   }
 
   workerPids(): number[] {

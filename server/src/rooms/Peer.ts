@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { MediaSource, Notifications, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
-
-export type Notify = <K extends keyof Notifications>(event: K, payload: Notifications[K]) => void;
+import type { PeerLink } from './PeerLink.js';
 
 export interface ProducerAppData extends types.AppData {
   peerId: string;
@@ -23,9 +23,15 @@ export interface TransportAppData extends types.AppData {
   connectRequested?: boolean;
 }
 
+export type Role = 'participant' | 'moderator';
+
 /** A participant in a room: its two transports, what it publishes and what it receives. */
 export class Peer {
   readonly joinedAt = Date.now();
+  /** Proves a reconnecting client is this peer; given only in the join answer. */
+  readonly resumeToken = randomBytes(24).toString('base64url');
+  /** Pending removal after the connection dropped; cleared on resume. */
+  graceTimer: NodeJS.Timeout | undefined;
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer<ConsumerAppData>>();
   /** Sources with a producer open or being created. */
@@ -35,14 +41,28 @@ export class Peer {
   constructor(
     readonly id: string,
     readonly displayName: string,
+    readonly role: Role,
     readonly rtpCapabilities: types.RtpCapabilities,
-    readonly sendTransport: types.WebRtcTransport<TransportAppData>,
-    readonly recvTransport: types.WebRtcTransport<TransportAppData>,
-    readonly notify: Notify,
+    public sendTransport: types.WebRtcTransport<TransportAppData>,
+    public recvTransport: types.WebRtcTransport<TransportAppData>,
+    readonly link: PeerLink,
   ) {}
 
+  notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
+    this.link.send(event, payload);
+  }
+
+  /** After a worker died: the old transports are gone with their router; media starts over on these. */
+  replaceTransports(sendTransport: types.WebRtcTransport<TransportAppData>, recvTransport: types.WebRtcTransport<TransportAppData>): void {
+    this.producers.clear();
+    this.consumers.clear();
+    this.publishing.clear();
+    this.sendTransport = sendTransport;
+    this.recvTransport = recvTransport;
+  }
+
   get info(): ParticipantInfo {
-    return { id: this.id, displayName: this.displayName, joinedAt: this.joinedAt };
+    return { id: this.id, displayName: this.displayName, joinedAt: this.joinedAt, reconnecting: !this.link.connected };
   }
 
   get isClosed(): boolean {
@@ -72,6 +92,7 @@ export class Peer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.graceTimer);
     this.sendTransport.close();
     this.recvTransport.close();
   }

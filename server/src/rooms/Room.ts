@@ -6,7 +6,8 @@ import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import type { Logger } from '../logger.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
-import { Peer, type ConsumerAppData, type Notify, type ProducerAppData, type TransportAppData, type TransportDirection } from './Peer.js';
+import { Peer, transportInfo, type ConsumerAppData, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
+import { PeerLink, type NotificationSink } from './PeerLink.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -14,54 +15,102 @@ export interface RoomOptions {
   initialOutgoingBitrate: number;
 }
 
+/** Makes a router on a live worker (waiting for a replacement if none is live). */
+export type RouterFactory = () => Promise<{ router: types.Router; host: PoolWorker }>;
+
 export interface JoinParams {
   displayName: string;
+  role: Role;
   rtpCapabilities: types.RtpCapabilities;
-  notify: Notify;
+  sink: NotificationSink;
 }
 
 type RoomEvents = {
-  /** The room closed: last participant left, or its worker died. */
+  /** The room closed: its last participant left, or it could not be moved off a dead worker. */
   closed: [];
 };
+
+/** The mediasoup side of a room: replaced as a whole when its worker dies. */
+interface RoomMedia {
+  router: types.Router;
+  host: PoolWorker;
+  activeSpeaker: types.ActiveSpeakerObserver;
+}
 
 const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
 
 /**
  * A conference room: one mediasoup router on one worker, the participants in it, and the
- * fan-out of every producer to every other participant.
+ * fan-out of every producer to every other participant. If the worker dies, the room moves to a
+ * healthy one and its participants reconnect their media; nobody has to rejoin.
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
   private closed = false;
+  /** Resolves when the room has a live router (pending while it moves off a dead worker). */
+  private settled: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly id: string,
-    readonly router: types.Router,
-    readonly host: PoolWorker,
-    private readonly activeSpeaker: types.ActiveSpeakerObserver,
+    private media: RoomMedia,
+    private readonly createRouter: RouterFactory,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
     super();
-    router.observer.on('close', () => this.close());
-    activeSpeaker.on('dominantspeaker', ({ producer }) => {
-      const { peerId } = producer.appData as ProducerAppData;
-      this.broadcast('activeSpeaker', { peerId });
-    });
+    this.watch(media);
   }
 
-  static async create(id: string, router: types.Router, host: PoolWorker, options: RoomOptions, log: Logger): Promise<Room> {
-    const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
-    return new Room(id, router, host, activeSpeaker, options, log.child({ room: id }));
+  static async create(id: string, createRouter: RouterFactory, options: RoomOptions, log: Logger): Promise<Room> {
+    return new Room(id, await buildMedia(createRouter), createRouter, options, log.child({ room: id }));
+  }
+
+  get router(): types.Router {
+    return this.media.router;
+  }
+
+  get host(): PoolWorker {
+    return this.media.host;
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
+  private watch({ router, activeSpeaker }: RoomMedia): void {
+    activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      const { peerId } = producer.appData as ProducerAppData;
+      this.broadcast('activeSpeaker', { peerId });
+    });
+    router.on('workerclose', () => {
+      this.settled = this.moveOffDeadWorker();
+    });
+  }
+
+  /** The worker died: new router elsewhere, new transports for everyone, clients publish again. */
+  private async moveOffDeadWorker(): Promise<void> {
+    if (this.closed) return;
+    this.log.warn({ peers: this.peers.size }, 'worker died; moving the room to a live worker');
+    try {
+      this.media = await buildMedia(this.createRouter);
+      this.watch(this.media);
+      await Promise.all(
+        [...this.peers.values()].map(async (peer) => {
+          const [sendTransport, recvTransport] = await Promise.all([this.createTransport(peer.id, 'send'), this.createTransport(peer.id, 'recv')]);
+          peer.replaceTransports(sendTransport, recvTransport);
+          peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
+        }),
+      );
+      this.log.info({ worker: this.media.host.index }, 'room moved');
+    } catch (error) {
+      this.log.error({ err: error }, 'could not move the room; closing it');
+      this.close();
+    }
+  }
+
   /** Admits a participant: creates its transports and tells the others. */
-  async join({ displayName, rtpCapabilities, notify }: JoinParams): Promise<Peer> {
+  async join({ displayName, role, rtpCapabilities, sink }: JoinParams): Promise<Peer> {
+    await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
     }
@@ -70,8 +119,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.createTransport(peerId, 'send'),
       this.createTransport(peerId, 'recv'),
     ]);
-    const peer = new Peer(peerId, displayName, rtpCapabilities, sendTransport, recvTransport, notify);
-    // The room may have closed (worker death) or filled up while the transports were created.
+    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink));
+    // The room may have closed or filled up while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers) {
       peer.close();
       throw this.closed
@@ -151,7 +200,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
     if (request.source === 'mic') {
-      await this.activeSpeaker.addProducer({ producerId: producer.id }).catch((error: unknown) => {
+      await this.media.activeSpeaker.addProducer({ producerId: producer.id }).catch((error: unknown) => {
         this.log.warn({ err: error }, 'active speaker observer refused a producer');
       });
     }
@@ -160,7 +209,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
   private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
+    if (!this.media.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
       this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
       return;
     }
@@ -209,19 +258,30 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.closed = true;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    this.router.close();
+    this.media.router.close();
     this.log.info('room closed');
     this.emit('closed');
   }
 
   private async createTransport(peerId: string, direction: TransportDirection): Promise<types.WebRtcTransport<TransportAppData>> {
-    return this.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: this.host.webRtcServer,
+    return this.media.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: this.media.host.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
       appData: { peerId, direction },
     });
+  }
+}
+
+async function buildMedia(createRouter: RouterFactory): Promise<RoomMedia> {
+  const { router, host } = await createRouter();
+  try {
+    const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
+    return { router, host, activeSpeaker };
+  } catch (error) {
+    router.close();
+    throw error;
   }
 }

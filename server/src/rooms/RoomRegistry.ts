@@ -1,7 +1,13 @@
+import { ConclaveError } from '../../../shared/errors.js';
 import type { Logger } from '../logger.js';
 import { mediaCodecs } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
+import type { Peer } from './Peer.js';
 import { Room, type RoomOptions } from './Room.js';
+
+export interface RegistryOptions extends RoomOptions {
+  maxRooms: number;
+}
 
 /**
  * Rooms by id. A room is created on first join (on the least-loaded worker) and forgotten when
@@ -12,7 +18,7 @@ export class RoomRegistry {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly options: RoomOptions,
+    private readonly options: RegistryOptions,
     private readonly log: Logger,
   ) {}
 
@@ -21,6 +27,9 @@ export class RoomRegistry {
     if (existing) {
       const room = await existing;
       if (!room.isClosed) return room;
+    }
+    if (this.rooms.size >= this.options.maxRooms && !this.rooms.has(roomId)) {
+      throw new ConclaveError('TOO_MANY_ROOMS', `This server hosts its maximum of ${this.options.maxRooms} rooms; try again later`);
     }
     const creation = this.create(roomId);
     this.rooms.set(roomId, creation);
@@ -36,19 +45,27 @@ export class RoomRegistry {
     return settled.flatMap((result) => (result.status === 'fulfilled' && !result.value.isClosed ? [result.value] : []));
   }
 
+  /** The room and peer with this id, wherever it is (for a reconnecting client). */
+  async findPeer(peerId: string): Promise<{ room: Room; peer: Peer } | undefined> {
+    for (const room of await this.list()) {
+      const peer = room.peers.get(peerId);
+      if (peer) return { room, peer };
+    }
+    return undefined;
+  }
+
   closeAll(): void {
     for (const creation of this.rooms.values()) void creation.then((room) => room.close(), () => undefined);
     this.rooms.clear();
   }
 
   private async create(roomId: string): Promise<Room> {
-    const { router, host } = await this.pool.createRouter(mediaCodecs, { roomId });
-    const room = await Room.create(roomId, router, host, this.options, this.log);
+    const room = await Room.create(roomId, () => this.pool.createRouter(mediaCodecs, { roomId }), this.options, this.log);
     const creation = this.rooms.get(roomId);
     room.once('closed', () => {
       if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);
     });
-    this.log.info({ room: roomId, worker: host.index }, 'room created');
+    this.log.info({ room: roomId, worker: room.host.index }, 'room created');
     return room;
   }
 }

@@ -14,8 +14,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { Peer } from '../rooms/Peer.js';
+import type { NotificationSink } from '../rooms/PeerLink.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { RateLimiter } from './RateLimiter.js';
 
 export type ConclaveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 export type ConclaveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -28,18 +30,23 @@ export interface SignalingContext {
   rooms: RoomRegistry;
   routerRtpCapabilities: Notifications['welcome']['routerRtpCapabilities'];
   version: string;
+  /** Set when shutting down: no new joins. */
+  draining: boolean;
 }
 
 /** One socket's session: where it is in the join life cycle and what it joined. */
-export class Connection {
+export class Connection implements NotificationSink {
   state: 'lobby' | 'joining' | 'joined' = 'lobby';
   membership: { room: Room; peer: Peer } | undefined;
+  readonly rateLimiter: RateLimiter;
 
   constructor(
     readonly socket: ConclaveSocket,
     readonly context: SignalingContext,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.rateLimiter = new RateLimiter(context.config.RATE_LIMIT_PER_SECOND, context.config.RATE_LIMIT_BURST);
+  }
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
     const emit = this.socket.emit.bind(this.socket) as (event: K, payload: Notifications[K]) => boolean;
@@ -94,6 +101,10 @@ export function splitArgs(args: unknown[]): { payload: unknown; ack: ((result: R
 
 async function dispatch<K extends RequestName>(connection: Connection, name: K, handler: Handler<K>, args: unknown[]): Promise<void> {
   const { payload, ack } = splitArgs(args);
+  if (!connection.rateLimiter.take()) {
+    ack?.(failure('RATE_LIMITED', `Too many requests; slow down (limit ${connection.context.config.RATE_LIMIT_PER_SECOND}/s)`));
+    return;
+  }
   let result: Result<unknown>;
   const afterReply: (() => void)[] = [];
   const parsed = Requests[name].safeParse(payload ?? {});

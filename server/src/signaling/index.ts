@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io';
 import { PROTOCOL_VERSION, Requests } from '../../../shared/protocol.js';
 import { Connection, failure, registerHandlers, splitArgs, type ConclaveServer, type SignalingContext } from './connection.js';
 import { mediaHandlers } from './media.js';
-import { leaveRoom, roomHandlers } from './room.js';
+import { connectionLost, leaveRoom, roomHandlers } from './room.js';
 import { transportHandlers } from './transports.js';
 
 const domains = [roomHandlers, transportHandlers, mediaHandlers];
@@ -15,12 +15,17 @@ export function attachSignaling(io: ConclaveServer, context: SignalingContext): 
 
     (socket as unknown as Socket).onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && Object.hasOwn(Requests, event)) return;
-      splitArgs(args).ack?.(failure('BAD_REQUEST', `Unknown request ${JSON.stringify(String(event)).slice(0, 80)}`));
+      const { ack } = splitArgs(args);
+      // Unknown events spend from the same budget, so they cannot be used to flood either.
+      if (!connection.rateLimiter.take()) ack?.(failure('RATE_LIMITED', 'Too many requests; slow down'));
+      else ack?.(failure('BAD_REQUEST', `Unknown request ${JSON.stringify(String(event)).slice(0, 80)}`));
     });
 
     socket.on('disconnect', (reason) => {
       connection.log.debug({ reason }, 'socket disconnected');
-      leaveRoom(connection);
+      // A client that disconnects on purpose has left; anything else may come back.
+      if (reason === 'client namespace disconnect') leaveRoom(connection);
+      else connectionLost(connection);
     });
 
     connection.notify('welcome', {

@@ -1,27 +1,32 @@
+import { timingSafeEqual } from 'node:crypto';
 import { ConclaveError } from '../../../shared/errors.js';
-import type { JoinResponse } from '../../../shared/protocol.js';
+import type { JoinResponse, ParsedRequestOf } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
+import { TokenError, verifyToken } from '../auth/token.js';
 import { iceServersFor } from '../media/iceServers.js';
-import { transportInfo } from '../rooms/Peer.js';
-import type { Connection, HandlerMap } from './connection.js';
+import { transportInfo, type Role } from '../rooms/Peer.js';
+import { Connection, type HandlerMap } from './connection.js';
 
-/** Joining and leaving a room. */
+/** Joining, leaving, and taking one's place back after a dropped connection. */
 export const roomHandlers: HandlerMap = {
   async join(connection, request, scope): Promise<JoinResponse> {
+    const { context } = connection;
+    if (context.draining) throw new ConclaveError('SHUTTING_DOWN', 'The server is shutting down; try again in a moment');
     if (connection.state !== 'lobby') {
       throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
     }
+    const { displayName, role } = admit(connection, request);
     connection.state = 'joining';
     try {
-      const { rooms } = connection.context;
-      const room = await rooms.getOrCreate(request.roomId);
+      const room = await context.rooms.getOrCreate(request.roomId);
       const peer = await room.join({
-        displayName: request.displayName,
+        displayName,
+        role,
         rtpCapabilities: {
           ...request.rtpCapabilities,
           headerExtensions: request.rtpCapabilities.headerExtensions?.filter(isMediasoupHeaderExtension),
         },
-        notify: (event, payload) => connection.notify(event, payload),
+        sink: connection,
       });
       if (!connection.socket.connected) {
         room.leave(peer);
@@ -37,8 +42,10 @@ export const roomHandlers: HandlerMap = {
         self: peer.info,
         sendTransport: transportInfo(peer.sendTransport),
         recvTransport: transportInfo(peer.recvTransport),
-        iceServers: iceServersFor(connection.context.config, peer.id),
+        iceServers: iceServersFor(context.config, peer.id),
         participants: [...room.peers.values()].filter((other) => other !== peer).map((other) => other.info),
+        resumeToken: peer.resumeToken,
+        reconnectGraceMs: context.config.RECONNECT_GRACE_SECONDS * 1000,
       };
     } catch (error) {
       if (connection.state === 'joining') connection.state = 'lobby';
@@ -50,12 +57,92 @@ export const roomHandlers: HandlerMap = {
     leaveRoom(connection);
     return {};
   },
+
+  /** A new connection proves it is a peer in its grace period and gets the place and queued notifications back. */
+  async resume(connection, { peerId, resumeToken }, scope) {
+    if (connection.state !== 'lobby') throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
+    const found = await connection.context.rooms.findPeer(peerId);
+    if (!found || !sameSecret(found.peer.resumeToken, resumeToken)) {
+      throw new ConclaveError('RESUME_FAILED', 'That place is gone (the grace period passed or the room closed); join again');
+    }
+    const { room, peer } = found;
+    if (peer.link.lostNotifications) {
+      room.leave(peer);
+      throw new ConclaveError('RESUME_FAILED', 'Too much happened while disconnected; join again');
+    }
+    clearTimeout(peer.graceTimer);
+    peer.graceTimer = undefined;
+    const wasReconnecting = !peer.link.connected;
+    // The server may not have noticed the old connection die yet: this one takes over.
+    const previous = peer.link.current;
+    if (previous instanceof Connection && previous !== connection) {
+      previous.membership = undefined;
+      previous.state = 'lobby';
+      previous.socket.disconnect(true);
+    }
+    connection.membership = found;
+    connection.state = 'joined';
+    connection.log.info({ peer: peer.id, room: room.id }, 'participant resumed');
+    // Queued notifications follow the answer, in their original order.
+    scope.afterReply(() => {
+      peer.link.attach(connection);
+      if (wasReconnecting) room.broadcast('participantConnection', { peerId: peer.id, reconnecting: false }, peer);
+    });
+    return {};
+  },
 };
 
-/** Leaves whatever room the connection is in; safe to call twice (leave then disconnect). */
+/** Display name and role for a join: from the token when the server requires one. */
+function admit(connection: Connection, request: ParsedRequestOf<'join'>): { displayName: string; role: Role } {
+  const secret = connection.context.config.AUTH_SECRET;
+  if (!secret) return { displayName: request.displayName, role: 'participant' };
+  if (!request.token) throw new ConclaveError('NOT_AUTHORIZED', 'This server requires a join token');
+  let claims;
+  try {
+    claims = verifyToken(secret, request.token);
+  } catch (error) {
+    if (error instanceof TokenError) throw new ConclaveError('NOT_AUTHORIZED', error.message);
+    throw error;
+  }
+  if (claims.room !== request.roomId) throw new ConclaveError('NOT_AUTHORIZED', `This token is for another room`);
+  return { displayName: claims.name, role: claims.role ?? 'participant' };
+}
+
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Leaves whatever room the connection is in, now; safe to call twice. */
 export function leaveRoom(connection: Connection): void {
   const membership = connection.membership;
   connection.membership = undefined;
   connection.state = 'lobby';
   membership?.room.leave(membership.peer);
+}
+
+/**
+ * The connection dropped without a leave: keep the participant's place and media for the grace
+ * period, queueing its notifications, unless a newer connection already took over.
+ */
+export function connectionLost(connection: Connection): void {
+  const membership = connection.membership;
+  connection.membership = undefined;
+  connection.state = 'lobby';
+  if (!membership) return;
+  const { room, peer } = membership;
+  if (!peer.link.isAttachedTo(connection)) return;
+  const graceMs = connection.context.config.RECONNECT_GRACE_SECONDS * 1000;
+  if (graceMs === 0 || connection.context.draining) {
+    room.leave(peer);
+    return;
+  }
+  peer.link.detach();
+  room.broadcast('participantConnection', { peerId: peer.id, reconnecting: true }, peer);
+  peer.graceTimer = setTimeout(() => {
+    connection.log.info({ peer: peer.id }, 'reconnect grace period over; removing participant');
+    room.leave(peer);
+  }, graceMs);
+  peer.graceTimer.unref();
 }
