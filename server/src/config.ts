@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 
 const PortNumber = z.coerce.number().int().min(0).max(65535);
@@ -11,6 +12,27 @@ const CsvList = z
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+const WILDCARD_IPS = ['0.0.0.0', '::'];
+
+function isReadableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+const ReadableFile = z.string().refine(isReadableFile, 'no such file, or not readable by this user');
+
+/** Why a certificate and key cannot serve TLS (bad PEM, key not matching the certificate), or undefined. */
+function tlsPairProblem(cert: string, key: string): string | undefined {
+  try {
+    createSecureContext({ cert: readFileSync(cert), key: readFileSync(key) });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
 
 /**
  * Every setting, its default and its validation, in one place. Read from the environment (and an
@@ -30,7 +52,12 @@ export const ConfigSchema = z
     /** Address the media sockets bind to; defaults depend on NODE_ENV (see below). */
     LISTEN_IP: z.ipv4().or(z.ipv6()).optional(),
     /** Public IP or DNS name clients reach the media ports on. */
-    ANNOUNCED_IP: z.string().min(1).max(253).optional(),
+    ANNOUNCED_IP: z
+      .string()
+      .min(1)
+      .max(253)
+      .refine((value) => !WILDCARD_IPS.includes(value), 'a wildcard address cannot be announced: use the public IP address or DNS name')
+      .optional(),
     WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     STUN_URLS: CsvList.default([]),
     /** coturn with use-auth-secret: clients get short-lived credentials, never the secret. */
@@ -39,15 +66,53 @@ export const ConfigSchema = z
     TURN_CREDENTIAL_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
     /** Where the built client lives; served as static files. */
     CLIENT_DIST: z.string().min(1).default('client/dist'),
+    /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Limits: each answers with its own error code. */
+    MAX_PEERS_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
+    MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(500),
+    /** Largest Socket.IO message in KiB; larger ones close that connection. */
+    MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(64 * 1024).default(256),
+    /** Per-connection request budget: sustained rate and burst (token bucket). */
+    RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
+    RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
+    /** When set, joining needs a JWT (HS256) signed with it: `npm run token`. */
+    AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Origins allowed to open a Socket.IO connection besides the server's own (production behind other sites). */
+    CORS_ORIGINS: CsvList.default([]),
+    /** How long a participant whose connection dropped keeps its place and media. */
+    RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    /** HTTPS from the server itself (PEM files); browsers give camera access only on https or localhost. */
+    TLS_CERT: ReadableFile.optional(),
+    TLS_KEY: ReadableFile.optional(),
   })
   .refine((env) => env.TURN_URLS.length === 0 || env.TURN_SECRET !== undefined, {
     message: 'TURN_URLS needs TURN_SECRET (the static-auth-secret of your coturn)',
     path: ['TURN_SECRET'],
   })
+  .refine((env) => env.TLS_KEY !== undefined || env.TLS_CERT === undefined, {
+    message: 'TLS_CERT needs TLS_KEY (the PEM private key of the certificate)',
+    path: ['TLS_KEY'],
+  })
+  .refine((env) => env.TLS_CERT !== undefined || env.TLS_KEY === undefined, {
+    message: 'TLS_KEY needs TLS_CERT (the PEM certificate chain)',
+    path: ['TLS_CERT'],
+  })
+  .superRefine((env, context) => {
+    if (env.TLS_CERT === undefined || env.TLS_KEY === undefined) return;
+    const problem = tlsPairProblem(env.TLS_CERT, env.TLS_KEY);
+    if (problem) context.addIssue({ code: 'custom', path: ['TLS_CERT'], message: `cannot serve TLS with TLS_CERT and TLS_KEY: ${problem}` });
+  })
   .transform((env) => ({
     ...env,
     LISTEN_IP: env.LISTEN_IP ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
-  }));
+  }))
+  // mediasoup would announce the wildcard itself as the media address, and browsers cannot send to it.
+  .refine((env) => env.ANNOUNCED_IP !== undefined || !WILDCARD_IPS.includes(env.LISTEN_IP), {
+    message:
+      "media listens on every interface (LISTEN_IP 0.0.0.0, the production default), which browsers cannot send to: set ANNOUNCED_IP to this server's public IP address or DNS name",
+    path: ['ANNOUNCED_IP'],
+  });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -73,7 +138,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const variable = issue?.path[0] === undefined ? 'configuration' : String(issue.path[0]);
     const value = typeof variable === 'string' ? relevant[variable] : undefined;
     throw new ConfigError(
-      `Invalid ${variable}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${issue?.message ?? 'invalid value'}`,
+      value === undefined
+        ? `Missing ${variable}: ${issue?.message ?? 'required'}`
+        : `Invalid ${variable}=${JSON.stringify(value)}: ${issue?.message ?? 'invalid value'}`,
     );
   }
   return result.data;

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import type { Config } from './config.js';
 import { createHttpApp, type Health } from './http/app.js';
+import { createMetricsHandler } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { mediaCodecs } from './media/codecs.js';
 import { WorkerPool } from './media/WorkerPool.js';
@@ -36,7 +38,11 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     logLevel: config.WORKER_LOG_LEVEL,
     logger: log,
   });
-  const rooms = new RoomRegistry(pool, { maxPeers: 100, initialOutgoingBitrate: 1_000_000 }, log);
+  const rooms = new RoomRegistry(
+    pool,
+    { maxPeers: config.MAX_PEERS_PER_ROOM, maxRooms: config.MAX_ROOMS, initialOutgoingBitrate: 1_000_000 },
+    log,
+  );
 
   // Every router is built from the same codec list, so one probe router gives the capabilities all share.
   const { router: probe } = await pool.createRouter(mediaCodecs);
@@ -56,16 +62,22 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     };
   };
 
-  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health });
-  const httpServer = http.createServer(app);
+  const metrics = createMetricsHandler({ pool, rooms, token: config.METRICS_TOKEN });
+  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics });
+  const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
+  const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
     serveClient: false,
-    // Short heartbeats so a vanished participant's tiles go away within seconds.
+    // Short heartbeats so a vanished connection is noticed within seconds.
     pingInterval: 5000,
     pingTimeout: 5000,
-    maxHttpBufferSize: 256 * 1024,
+    maxHttpBufferSize: config.MAX_MESSAGE_KB * 1024,
+    ...(config.CORS_ORIGINS.length > 0
+      ? { cors: { origin: config.CORS_ORIGINS }, allowRequest: originCheck(config.CORS_ORIGINS) }
+      : {}),
   });
-  attachSignaling(io, { config, log, pool, rooms, routerRtpCapabilities, version: VERSION });
+  const signaling = { config, log, pool, rooms, routerRtpCapabilities, version: VERSION, draining: false };
+  attachSignaling(io, signaling);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -76,11 +88,13 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   });
   const port = (httpServer.address() as AddressInfo).port;
   const shownHost = config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? 'localhost' : config.HTTP_HOST;
-  const url = `http://${shownHost}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      signaling.draining = true;
+      io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
       io.disconnectSockets(true);
       rooms.closeAll();
       await new Promise<void>((resolve) => {
@@ -93,4 +107,18 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
 
   return { url, port, pool, rooms, health, close };
+}
+
+/**
+ * With CORS_ORIGINS set, browsers may open Socket.IO only from the server's own origin or a listed
+ * one. CORS headers alone do not cover WebSockets, so the handshake's Origin is checked here.
+ */
+function originCheck(allowed: string[]): (request: http.IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void {
+  return (request, callback) => {
+    const origin = request.headers.origin;
+    // Non-browser clients send no Origin; same-origin pages send their own host.
+    const ok =
+      origin === undefined || allowed.includes(origin) || (URL.canParse(origin) && new URL(origin).host === request.headers.host);
+    callback(ok ? null : 'Origin not allowed', ok);
+  };
 }
