@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -14,10 +14,12 @@ export interface Health {
 export interface HttpAppOptions {
   clientDist: string;
   health: () => Promise<Health>;
+  /** Prometheus metrics at GET /metrics (it checks its own token). */
+  metrics?: RequestHandler;
 }
 
 /** Static client, health endpoint; everything else about a call goes over Socket.IO. */
-export function createHttpApp({ clientDist, health }: HttpAppOptions): Express {
+export function createHttpApp({ clientDist, health, metrics }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -25,6 +27,7 @@ export function createHttpApp({ clientDist, health }: HttpAppOptions): Express {
     const report = await health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
+  if (metrics) app.get('/metrics', metrics);
 
   const indexHtml = path.resolve(clientDist, 'index.html');
   if (existsSync(indexHtml)) {

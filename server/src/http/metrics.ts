@@ -1,0 +1,122 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+
+export interface MetricsOptions {
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  /** When set, scrapes need `Authorization: Bearer <token>`. */
+  token: string | undefined;
+}
+
+interface WorkerLoad {
+  producers: number;
+  consumers: number;
+}
+
+/**
+ * Prometheus metrics: per-worker CPU (mediasoup's own getrusage, so a load test can see which
+ * worker saturates), producers and consumers per worker, rooms and peers, and prom-client's Node
+ * process metrics (CPU, RSS, event loop). Its own registry, so several servers can share a process (tests).
+ */
+export function createMetricsHandler({ pool, rooms, token }: MetricsOptions): RequestHandler {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  new Counter({
+    name: 'conclave_worker_cpu_seconds_total',
+    help: 'CPU time (user + system) used by each mediasoup worker process',
+    labelNames: ['worker'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        pool.live.map(async ({ index, worker }) => {
+          const usage = await worker.getResourceUsage().catch(() => undefined);
+          if (usage) this.inc({ worker: String(index) }, (usage.ru_utime + usage.ru_stime) / 1000);
+        }),
+      );
+    },
+  });
+
+  for (const field of ['producers', 'consumers'] as const) {
+    new Gauge({
+      name: `conclave_worker_${field}`,
+      help: `${field[0]!.toUpperCase()}${field.slice(1)} open on each mediasoup worker`,
+      labelNames: ['worker'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [index, load] of await countPerWorker(pool, rooms)) this.set({ worker: String(index) }, load[field]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'conclave_worker_transports',
+    help: 'WebRTC transports open on each mediasoup worker',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { index, transports } of pool.live) this.set({ worker: String(index) }, transports);
+    },
+  });
+  new Gauge({
+    name: 'conclave_workers_alive',
+    help: 'mediasoup workers alive',
+    registers: [registry],
+    collect() {
+      this.set(pool.live.length);
+    },
+  });
+  new Gauge({
+    name: 'conclave_rooms',
+    help: 'Open rooms',
+    registers: [registry],
+    async collect() {
+      this.set((await rooms.list()).length);
+    },
+  });
+  new Gauge({
+    name: 'conclave_peers',
+    help: 'Participants in all rooms',
+    registers: [registry],
+    async collect() {
+      this.set((await rooms.list()).reduce((sum, room) => sum + room.peers.size, 0));
+    },
+  });
+
+  return async (req, res) => {
+    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+      res.status(401).type('text/plain').send('Unauthorized\n');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+}
+
+async function countPerWorker(pool: WorkerPool, rooms: RoomRegistry): Promise<Map<number, WorkerLoad>> {
+  const loads = new Map<number, WorkerLoad>(pool.live.map(({ index }) => [index, { producers: 0, consumers: 0 }]));
+  for (const room of await rooms.list()) {
+    const load = loads.get(room.host.index);
+    if (!load) continue;
+    for (const peer of room.peers.values()) {
+      load.producers += peer.producers.size;
+      load.consumers += peer.consumers.size;
+    }
+  }
+  return loads;
+}
+
+/** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
