@@ -29,7 +29,10 @@ function startConference(roomId: string, displayName: string): void {
     micDeviceId: savedDevice('mic'),
     cameraDeviceId: savedDevice('camera'),
     relayOnly: params.get('relay') === '1',
+    token: params.get('token') ?? undefined,
   });
+  // Closing the tab is leaving: tell the server now rather than letting the reconnect grace run.
+  window.addEventListener('pagehide', () => void client.leave());
   const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason));
   app.replaceChildren(view.element);
   document.title = `${roomId} · Conclave`;

@@ -19,6 +19,8 @@ export interface ConferenceOptions {
   cameraDeviceId?: string;
   /** Force media through TURN (iceTransportPolicy 'relay'). */
   relayOnly?: boolean;
+  /** Join token, when the server requires one. */
+  token?: string;
 }
 
 export type ConferenceEvents = {
@@ -56,6 +58,11 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   activeSpeakerId: string | null = null;
   private connection: ConnectionState = 'idle';
   private readonly signaling: Signaling;
+  private device: Device | null = null;
+  private iceServers: RTCIceServer[] = [];
+  /** Proof for `resume` after a dropped connection. */
+  private resumeToken: string | null = null;
+  private shutdownNotice: string | null = null;
   private sendTransport: types.Transport | null = null;
   private recvTransport: types.Transport | null = null;
   private readonly consumers = new Map<string, ConsumerEntry>();
@@ -97,19 +104,10 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       const { routerRtpCapabilities } = await Promise.race([welcome, unreachable]);
       const device = await Device.factory();
       await device.load({ routerRtpCapabilities });
-      const joined = await this.signaling.request('join', {
-        roomId: this.options.roomId,
-        displayName: this.options.displayName,
-        rtpCapabilities: device.rtpCapabilities,
-      });
-      this.self = joined.self;
-      this.sendTransport = this.createSendTransport(device, joined.sendTransport, joined.iceServers);
-      this.recvTransport = this.createRecvTransport(device, joined.recvTransport, joined.iceServers);
-      this.markTransportsReady();
-      this.setConnection('joined');
-      for (const participant of joined.participants) this.addParticipant(participant);
+      this.device = device;
+      const joined = await this.enterRoom(device);
       await localTracks;
-      await Promise.all((['mic', 'camera'] as const).map((source) => this.publishAcquired(source)));
+      await this.publishAll();
       return joined;
     } catch (error) {
       this.teardown();
@@ -168,7 +166,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     if (this.connection === 'left') return;
     if (this.connection === 'joined') {
       await Promise.race([
-        this.signaling.request('leave', {}).catch(() => undefined),
+        this.signaling.request('leave', {}, { immediate: true }).catch(() => undefined),
         new Promise((resolve) => setTimeout(resolve, 1000)),
       ]);
     }
@@ -183,6 +181,12 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ producer, source }] : [];
       }),
+      (
+        [
+          ['send', this.sendTransport],
+          ['recv', this.recvTransport],
+        ] as const
+      ).flatMap(([direction, transport]) => (transport && !transport.closed ? [{ transport, direction }] : [])),
     );
   }
 
@@ -225,11 +229,134 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       this.activeSpeakerId = peerId;
       this.emit('activeSpeaker', peerId);
     });
-    signaling.socket.on('disconnect', (reason) => {
-      if (this.connection === 'joined' || this.connection === 'connecting') {
-        this.setConnection('disconnected', `Connection to the server lost (${reason})`);
-      }
+    signaling.on('participantConnection', ({ peerId, reconnecting }) => {
+      const participant = this.participants.get(peerId);
+      if (!participant) return;
+      participant.reconnecting = reconnecting;
+      this.emit('participantUpdated', participant);
     });
+    signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
+    signaling.on('serverShutdown', ({ message }) => (this.shutdownNotice = message));
+    signaling.socket.on('disconnect', (reason) => {
+      if (this.connection !== 'joined') return;
+      signaling.hold();
+      this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
+      // Socket.IO retries by itself except after a server-side disconnect (restart, takeover).
+      if (reason === 'io server disconnect') setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), 1000);
+    });
+    signaling.socket.on('connect', () => {
+      if (this.connection === 'reconnecting') void this.recover();
+    });
+  }
+
+  /** Joins with the loaded device; shared by the first join and a rejoin after a lost place. */
+  private async enterRoom(device: Device): Promise<JoinResponse> {
+    const joined = await this.signaling.request(
+      'join',
+      {
+        roomId: this.options.roomId,
+        displayName: this.options.displayName,
+        rtpCapabilities: device.rtpCapabilities,
+        ...(this.options.token ? { token: this.options.token } : {}),
+      },
+      { immediate: true },
+    );
+    this.self = joined.self;
+    this.resumeToken = joined.resumeToken;
+    this.iceServers = joined.iceServers;
+    this.setTransports(device, joined.sendTransport, joined.recvTransport);
+    this.signaling.release();
+    this.setConnection('joined');
+    for (const participant of joined.participants) this.addParticipant(participant);
+    return joined;
+  }
+
+  /**
+   * Back online: take our place back (queued notifications follow), or, if the grace period
+   * passed, join again as a new participant with the same tracks. Media transports whose ICE
+   * broke meanwhile restart ICE.
+   */
+  private async recover(): Promise<void> {
+    const device = this.device;
+    const self = this.self;
+    if (!device || !self || !this.resumeToken) return;
+    try {
+      await this.signaling.request('resume', { peerId: self.id, resumeToken: this.resumeToken }, { immediate: true });
+      this.signaling.release();
+      this.shutdownNotice = null;
+      this.setConnection('joined');
+      for (const transport of [this.sendTransport, this.recvTransport]) {
+        if (transport && (transport.connectionState === 'failed' || transport.connectionState === 'disconnected')) void this.restartIce(transport);
+      }
+    } catch (error) {
+      if (!(error instanceof ConclaveError) || error.code !== 'RESUME_FAILED') {
+        this.report(error);
+        this.signaling.socket.disconnect().connect();
+        return;
+      }
+      this.dropRoomState();
+      try {
+        await this.enterRoom(device);
+        this.shutdownNotice = null;
+        await this.publishAll();
+      } catch (rejoinError) {
+        this.report(rejoinError);
+      }
+    }
+  }
+
+  /** The server moved the room to another worker: new transports, publish again. */
+  private async resetMedia(sendTransport: TransportInfo, recvTransport: TransportInfo): Promise<void> {
+    if (!this.device) return;
+    this.dropMedia();
+    this.setTransports(this.device, sendTransport, recvTransport);
+    await this.publishAll();
+  }
+
+  private async restartIce(transport: types.Transport): Promise<void> {
+    try {
+      const { iceParameters } = await this.signaling.request('restartIce', { transportId: transport.id });
+      if (!transport.closed) await transport.restartIce({ iceParameters });
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private setTransports(device: Device, send: TransportInfo, recv: TransportInfo): void {
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.sendTransport = this.createSendTransport(device, send, this.iceServers);
+    this.recvTransport = this.createRecvTransport(device, recv, this.iceServers);
+    this.markTransportsReady();
+  }
+
+  /** Publishes every local track we have (muted ones paused), e.g. after joining or a media reset. */
+  private async publishAll(): Promise<void> {
+    await Promise.all(
+      (['mic', 'camera', 'screen'] as const).map(async (source) => {
+        const { track, producer, enabled } = this.local[source];
+        if (!track || (producer && !producer.closed) || this.connection !== 'joined') return;
+        await this.publish(source, track, !enabled);
+      }),
+    );
+  }
+
+  /** Forgets everything received and the transports, keeping our own tracks. */
+  private dropMedia(): void {
+    for (const source of ['mic', 'camera', 'screen'] as const) this.local[source].producer = null;
+    for (const consumerId of [...this.consumers.keys()]) this.dropConsumer(consumerId);
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.sendTransport = null;
+    this.recvTransport = null;
+  }
+
+  /** Our place in the room is gone: forget the others too (a fresh join brings them back). */
+  private dropRoomState(): void {
+    this.dropMedia();
+    for (const peerId of [...this.participants.keys()]) this.removeParticipant(peerId);
+    this.self = null;
+    this.resumeToken = null;
   }
 
   private setConnection(state: ConnectionState, reason?: string): void {
@@ -252,11 +379,6 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         this.emit('localMediaChanged', source);
       }),
     );
-  }
-
-  private async publishAcquired(source: 'mic' | 'camera'): Promise<void> {
-    const { track } = this.local[source];
-    if (track && this.connection === 'joined') await this.publish(source, track);
   }
 
   private async setSource(source: 'mic' | 'camera', on: boolean): Promise<void> {
@@ -296,13 +418,13 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     }
   }
 
-  private async publish(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+  private async publish(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
     if (!this.sendTransport) return;
     try {
       const producer = await this.sendTransport.produce({
         track,
         stopTracks: false,
-        appData: { source },
+        appData: { source, paused },
         ...(source === 'mic' ? { codecOptions: { opusDtx: true, opusFec: true } } : {}),
         ...(source === 'screen' ? { encodings: [{ maxBitrate: 2_500_000 }] } : { encodings: source === 'camera' ? [{ maxBitrate: 900_000 }] : undefined }),
       });
@@ -312,6 +434,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
         return;
       }
+      if (paused) producer.pause();
       this.local[source].producer = producer;
       this.emit('localMediaChanged', source);
     } catch (error) {
@@ -324,7 +447,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.wireConnect(transport);
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       this.signaling
-        .request('produce', { transportId: transport.id, kind, rtpParameters, source: appData.source as MediaSource, paused: false })
+        .request('produce', { transportId: transport.id, kind, rtpParameters, source: appData.source as MediaSource, paused: appData.paused === true })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     return transport;
@@ -339,6 +462,13 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private wireConnect(transport: types.Transport): void {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    // A network change breaks ICE before anything else: restart it first (cheap, keeps all media).
+    let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+    transport.on('connectionstatechange', (state) => {
+      clearTimeout(disconnectedTimer);
+      if (state === 'failed') void this.restartIce(transport);
+      else if (state === 'disconnected') disconnectedTimer = setTimeout(() => void this.restartIce(transport), 2000);
     });
   }
 

@@ -13,13 +13,44 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Typed request/notification channel to the server over one Socket.IO connection. */
+export interface RequestOptions {
+  /** Send even while the session is held (join and resume themselves). */
+  immediate?: boolean;
+}
+
+/**
+ * Typed request/notification channel to the server over one Socket.IO connection. Socket.IO
+ * reconnects with backoff; while the session is re-established the channel is *held*, and
+ * ordinary requests wait so they never reach a server that does not know us yet.
+ */
 export class Signaling {
   readonly socket: ClientSocket;
+  private gate: Promise<void> = Promise.resolve();
+  private openGate: () => void = () => undefined;
+  private held = false;
 
   constructor(serverUrl: string) {
     // WebSocket straight away: no long-polling upgrade round trips before the first request.
-    this.socket = io(serverUrl, { transports: ['websocket'], autoConnect: false, reconnection: false });
+    this.socket = io(serverUrl, {
+      transports: ['websocket'],
+      autoConnect: false,
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.5,
+    });
+  }
+
+  /** Ordinary requests wait from now until release(). */
+  hold(): void {
+    if (this.held) return;
+    this.held = true;
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.held = false;
+    this.openGate();
   }
 
   connect(): void {
@@ -27,7 +58,8 @@ export class Signaling {
   }
 
   /** Sends a request and resolves with its data, or rejects with a ConclaveError carrying the server's code. */
-  async request<K extends RequestName>(name: K, payload: RequestOf<K>): Promise<Responses[K]> {
+  async request<K extends RequestName>(name: K, payload: RequestOf<K>, { immediate = false }: RequestOptions = {}): Promise<Responses[K]> {
+    if (!immediate && this.held) await this.gate;
     // Socket.IO cannot resolve its typed emit for a generic event name; the maps guarantee the shape.
     const timed = this.socket.timeout(REQUEST_TIMEOUT_MS);
     const emit = timed.emitWithAck.bind(timed) as (
@@ -58,6 +90,7 @@ export class Signaling {
   }
 
   close(): void {
+    this.release();
     this.socket.disconnect();
   }
 }

@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/protocol.js';
-import type { ConferenceStats, ConsumerStats, ProducerStats } from './types.js';
+import type { ConferenceStats, ConsumerStats, ProducerStats, TransportStats } from './types.js';
 
 /** The RTCStats fields we read; the DOM typings do not list all of them. */
 interface RtpStreamStats {
@@ -29,14 +29,49 @@ function rtpStreams(report: RTCStatsReport, type: 'inbound-rtp' | 'outbound-rtp'
   return streams;
 }
 
+/** The ICE entries of an RTCStatsReport: transport, candidate pairs and candidates. */
+interface IceStats {
+  type: string;
+  id: string;
+  selectedCandidatePairId?: string;
+  state?: string;
+  nominated?: boolean;
+  localCandidateId?: string;
+  remoteCandidateId?: string;
+  candidateType?: string;
+  protocol?: string;
+  relayProtocol?: string;
+}
+
+/** The candidate pair media flows over, seen from the browser. */
+function selectedPath(report: RTCStatsReport): Omit<TransportStats, 'direction' | 'state'> {
+  const entries = new Map<string, IceStats>();
+  report.forEach((entry: IceStats) => entries.set(entry.id, entry));
+  const all = [...entries.values()];
+  // Chromium names the pair on the 'transport' entry; other browsers only flag it as nominated.
+  const pairId = all.find((entry) => entry.type === 'transport' && entry.selectedCandidatePairId)?.selectedCandidatePairId;
+  const pair =
+    (pairId === undefined ? undefined : entries.get(pairId)) ??
+    all.find((entry) => entry.type === 'candidate-pair' && entry.nominated === true && entry.state === 'succeeded');
+  const local = pair?.localCandidateId === undefined ? undefined : entries.get(pair.localCandidateId);
+  const remote = pair?.remoteCandidateId === undefined ? undefined : entries.get(pair.remoteCandidateId);
+  return {
+    localCandidateType: local?.candidateType ?? null,
+    remoteCandidateType: remote?.candidateType ?? null,
+    protocol: local?.protocol ?? null,
+    relayProtocol: local?.relayProtocol ?? null,
+  };
+}
+
 const sum = (streams: RtpStreamStats[], pick: (stream: RtpStreamStats) => number | undefined): number =>
   streams.reduce((total, stream) => total + (pick(stream) ?? 0), 0);
 
 export async function collectStats(
   consumers: { consumer: types.Consumer; peerId: string; source: MediaSource }[],
   producers: { producer: types.Producer; source: MediaSource }[],
+  transports: { transport: types.Transport; direction: TransportStats['direction'] }[],
 ): Promise<ConferenceStats> {
-  const [consumerStats, producerStats] = await Promise.all([
+  const [consumerStats, producerStats, transportStats] = await Promise.all([
     Promise.all(
       consumers.map(async ({ consumer, peerId, source }): Promise<ConsumerStats> => {
         const inbound = rtpStreams(await consumer.getStats(), 'inbound-rtp')[0] ?? { type: 'inbound-rtp' };
@@ -87,6 +122,15 @@ export async function collectStats(
         };
       }),
     ),
+    Promise.all(
+      transports.map(
+        async ({ transport, direction }): Promise<TransportStats> => ({
+          direction,
+          state: transport.connectionState,
+          ...selectedPath(await transport.getStats()),
+        }),
+      ),
+    ),
   ]);
-  return { timestamp: Date.now(), consumers: consumerStats, producers: producerStats };
+  return { timestamp: Date.now(), consumers: consumerStats, producers: producerStats, transports: transportStats };
 }

@@ -4,7 +4,7 @@ import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
 export type { MediaSource };
 
 /** Where the client is in its life cycle. */
-export type ConnectionState = 'idle' | 'connecting' | 'joined' | 'disconnected' | 'left';
+export type ConnectionState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left';
 
 /** A track received from another participant. */
 export interface RemoteTrack {
@@ -61,10 +61,25 @@ export interface ProducerStats {
   frameHeight?: number;
 }
 
+/** Which path media takes on one transport: the ICE candidate pair the browser selected. */
+export interface TransportStats {
+  direction: 'send' | 'recv';
+  /** mediasoup-client's connection state: 'new', 'connecting', 'connected', 'failed', … */
+  state: string;
+  /** 'host', 'srflx', 'prflx' or 'relay' (through TURN); null until a pair is selected. */
+  localCandidateType: string | null;
+  remoteCandidateType: string | null;
+  /** The local candidate's protocol, 'udp' or 'tcp' (ICE-TCP); for a relay candidate, the relayed leg. */
+  protocol: string | null;
+  /** For a relay candidate, how the browser reaches the TURN server: 'udp', 'tcp' or 'tls'. */
+  relayProtocol: string | null;
+}
+
 export interface ConferenceStats {
   timestamp: number;
   consumers: ConsumerStats[];
   producers: ProducerStats[];
+  transports: TransportStats[];
 }
 
 /** A plain, serialisable picture of the conference (for automation and debugging). */

@@ -91,8 +91,8 @@ export class RoomView {
       if (state === 'joined') {
         this.renderLocal();
         this.setStatus(null);
-      } else if (state === 'disconnected') {
-        this.setStatus(reason ?? 'Disconnected from the server');
+      } else if (state === 'reconnecting') {
+        this.setStatus(reason ?? 'Reconnecting…');
       } else if (state === 'left') {
         this.resizeObserver.disconnect();
         for (const tile of this.tiles.values()) tile.remove();
@@ -107,6 +107,7 @@ export class RoomView {
     camera.setVideo(participant.tracks.camera?.track ?? null, participant.tracks.camera?.paused);
     camera.setAudio(participant.tracks.mic?.track ?? null, participant.tracks.mic?.paused);
     camera.setSpeaking(this.client.activeSpeakerId === participant.id);
+    camera.setReconnecting(participant.reconnecting);
     const screen = participant.tracks.screen;
     if (screen) this.ensureTile(participant.id, 'screen', participant.displayName, false).setVideo(screen.track, screen.paused);
     else this.removeTile(participant.id, 'screen');
@@ -117,6 +118,10 @@ export class RoomView {
     const self = this.client.self;
     if (!self) return;
     const { id, displayName: name } = self;
+    // After a rejoin we are a new participant: drop the tiles of our previous identity.
+    for (const tile of [...this.tiles.values()]) {
+      if (tile.isLocal && tile.peerId !== id) this.removeTile(tile.peerId, tile.kind);
+    }
     const { mic, camera, screen } = this.client.local;
     const tile = this.ensureTile(id, 'camera', name, true);
     tile.setVideo(camera.enabled ? camera.track : null);

@@ -76,6 +76,12 @@ export class Tile {
     this.element.classList.toggle('speaking', speaking);
   }
 
+  /** Their connection dropped; they may come back within the grace period. */
+  setReconnecting(reconnecting: boolean): void {
+    this.element.classList.toggle('reconnecting', reconnecting);
+    this.element.toggleAttribute('data-reconnecting', reconnecting);
+  }
+
   remove(): void {
     this.video.srcObject = null;
     if (this.audio) this.audio.srcObject = null;
