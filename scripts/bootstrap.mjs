@@ -14,8 +14,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2];
 const passThrough = process.argv.slice(3);
 
-/** Debian packages the test suite drives for real (browser, later TURN and friends). */
-const TEST_PACKAGES = [{ pkg: 'chromium', bin: '/usr/bin/chromium' }];
+/** Debian packages the test suite drives for real: the browser, a TURN server, certificates for HTTPS. */
+const TEST_PACKAGES = [
+  { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  { pkg: 'coturn', bin: '/usr/bin/turnserver' },
+  { pkg: 'openssl', bin: '/usr/bin/openssl' },
+];
 
 function log(message) {
   process.stderr.write(`[conclave] ${message}\n`);

@@ -1,5 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, redactConfig } from '../server/src/config.js';
+import { selfSignedCertificate } from './helpers/tls.js';
+
+/** The ConfigError message parseConfig throws for `env`. */
+function configErrorOf(env: Record<string, string>): string {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
 
 describe('configuration', () => {
   it('has working defaults for local use', () => {
@@ -18,7 +34,7 @@ describe('configuration', () => {
   });
 
   it('listens on every interface by default in production', () => {
-    expect(parseConfig({ NODE_ENV: 'production' }).LISTEN_IP).toBe('0.0.0.0');
+    expect(parseConfig({ NODE_ENV: 'production', ANNOUNCED_IP: '203.0.113.7' }).LISTEN_IP).toBe('0.0.0.0');
   });
 
   it('treats empty values as unset', () => {
@@ -52,5 +68,50 @@ describe('configuration', () => {
 
   it('refuses TURN_URLS without TURN_SECRET', () => {
     expect(() => parseConfig({ TURN_URLS: 'turn:turn.example.org:3478' })).toThrow(/TURN_SECRET/);
+  });
+});
+
+describe('deployment settings', () => {
+  const tls = selfSignedCertificate();
+  const other = selfSignedCertificate();
+  afterAll(() => {
+    rmSync(tls.dir, { recursive: true, force: true });
+    rmSync(other.dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start in production without ANNOUNCED_IP, and says what to set', () => {
+    expect(configErrorOf({ NODE_ENV: 'production' })).toMatch(/^Missing ANNOUNCED_IP: .*0\.0\.0\.0.*set ANNOUNCED_IP to this server's public IP address or DNS name/);
+    expect(configErrorOf({ NODE_ENV: 'production', LISTEN_IP: '::' })).toMatch(/^Missing ANNOUNCED_IP/);
+  });
+
+  it('never announces a wildcard address', () => {
+    expect(configErrorOf({ LISTEN_IP: '0.0.0.0' })).toMatch(/^Missing ANNOUNCED_IP/);
+    expect(configErrorOf({ NODE_ENV: 'production', ANNOUNCED_IP: '0.0.0.0' })).toMatch(/^Invalid ANNOUNCED_IP="0\.0\.0\.0": a wildcard address cannot be announced/);
+  });
+
+  it('accepts production with an announced address, or with a specific listen address', () => {
+    expect(parseConfig({ NODE_ENV: 'production', ANNOUNCED_IP: 'meet.example.org' })).toMatchObject({ LISTEN_IP: '0.0.0.0', ANNOUNCED_IP: 'meet.example.org' });
+    expect(parseConfig({ NODE_ENV: 'production', LISTEN_IP: '198.51.100.4' }).ANNOUNCED_IP).toBeUndefined();
+  });
+
+  it('takes a TLS certificate and key together', () => {
+    const config = parseConfig({ TLS_CERT: tls.cert, TLS_KEY: tls.key });
+    expect(config).toMatchObject({ TLS_CERT: tls.cert, TLS_KEY: tls.key });
+    expect(JSON.stringify(redactConfig(config))).not.toContain(tls.key);
+  });
+
+  it('refuses a TLS certificate without its key, and the other way round', () => {
+    expect(configErrorOf({ TLS_CERT: tls.cert })).toMatch(/^Missing TLS_KEY: TLS_CERT needs TLS_KEY/);
+    expect(configErrorOf({ TLS_KEY: tls.key })).toMatch(/^Missing TLS_CERT: TLS_KEY needs TLS_CERT/);
+  });
+
+  it('refuses TLS files that are missing, unreadable or do not belong together', () => {
+    const missing = path.join(tls.dir, 'nope.pem');
+    expect(configErrorOf({ TLS_CERT: missing, TLS_KEY: tls.key })).toBe(`Invalid TLS_CERT=${JSON.stringify(missing)}: no such file, or not readable by this user`);
+    expect(configErrorOf({ TLS_CERT: tls.cert, TLS_KEY: tls.dir })).toMatch(/^Invalid TLS_KEY=.*: no such file, or not readable/);
+    expect(configErrorOf({ TLS_CERT: tls.cert, TLS_KEY: other.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS with TLS_CERT and TLS_KEY: .*key values mismatch/);
+    const garbage = path.join(tls.dir, 'garbage.pem');
+    writeFileSync(garbage, 'not a certificate\n');
+    expect(configErrorOf({ TLS_CERT: garbage, TLS_KEY: tls.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS/);
   });
 });
