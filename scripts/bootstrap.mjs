@@ -14,11 +14,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2];
 const passThrough = process.argv.slice(3);
 
-/** Debian packages the test suite drives for real: the browser, a TURN server, certificates for HTTPS. */
+/**
+ * Debian packages the test suite drives for real: the browser, a TURN server, certificates for
+ * HTTPS, and the tools that check the deployment files (worker libraries, systemd unit).
+ */
 const TEST_PACKAGES = [
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
   { pkg: 'coturn', bin: '/usr/bin/turnserver' },
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
+  { pkg: 'binutils', bin: '/usr/bin/readelf' },
+  { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
 ];
 
 function log(message) {
