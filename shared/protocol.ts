@@ -53,6 +53,19 @@ export const ConsumerRequest = z.object({ consumerId: Id });
 
 export const TransportRequest = z.object({ transportId: Id });
 
+/**
+ * What the client wants of one consumer, from how its tile is shown: `paused` stops forwarding
+ * while nobody can see it (resuming asks the sender for a keyframe); layers cap what a simulcast
+ * or SVC video consumer receives (ignored for audio and single-layer video).
+ */
+export const SetConsumerPreferencesRequest = z.object({
+  consumerId: Id,
+  paused: z.boolean().optional(),
+  spatialLayer: z.number().int().min(0).max(2).optional(),
+  temporalLayer: z.number().int().min(0).max(2).optional(),
+});
+export type SetConsumerPreferencesRequest = z.infer<typeof SetConsumerPreferencesRequest>;
+
 /** A client whose connection dropped takes its place back (within the grace period). */
 export const ResumeRequest = z.object({ peerId: Id, resumeToken: z.string().min(1).max(128) });
 
@@ -65,6 +78,7 @@ export const Requests = {
   closeProducer: ProducerRequest,
   setProducerPaused: SetProducerPausedRequest,
   resumeConsumer: ConsumerRequest,
+  setConsumerPreferences: SetConsumerPreferencesRequest,
   restartIce: TransportRequest,
   resume: ResumeRequest,
 } as const;
@@ -127,6 +141,7 @@ export interface Responses {
   closeProducer: Record<string, never>;
   setProducerPaused: Record<string, never>;
   resumeConsumer: Record<string, never>;
+  setConsumerPreferences: Record<string, never>;
   restartIce: { iceParameters: client.IceParameters };
   resume: Record<string, never>;
 }
@@ -143,6 +158,11 @@ export interface Notifications {
   /** The producer behind this consumer was paused (muted / camera off) or resumed. */
   consumerPaused: { consumerId: string };
   consumerResumed: { consumerId: string };
+  /**
+   * The layers the server now forwards on this consumer (it follows the preferred layers and the
+   * bandwidth estimate); null while nothing is forwarded (paused, or no layer fits).
+   */
+  consumerLayers: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { peerId: string | null };
   /** A participant's connection dropped (reconnecting) or came back. */
   participantConnection: { peerId: string; reconnecting: boolean };

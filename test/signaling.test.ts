@@ -186,6 +186,49 @@ describe('Conclave signalling', () => {
       expect((await peerOnServer(roomId, ana)).producers.get(micId)?.paused).toBe(false);
     });
 
+    it('a consumer the client pauses stays paused until the client resumes it, whatever else happens', async () => {
+      const roomId = newRoom('hidden-tile');
+      const ana = await arrive('Ana');
+      const ben = await arrive('Ben');
+      await ana.join(roomId);
+      await ben.join(roomId);
+      const micId = await ana.produce('mic');
+      const consumer = await ben.waitFor('newConsumer', fromProducer(micId));
+      const paused = async () => (await consumerOnServer(roomId, ben, consumer.id)).paused;
+
+      // Hidden before it was ever set up: the initial resume must not start it.
+      unwrap(await ben.request('setConsumerPreferences', { consumerId: consumer.id, paused: true }));
+      unwrap(await ben.request('resumeConsumer', { consumerId: consumer.id }));
+      expect(await paused()).toBe(true);
+      // Nor does the sender unmuting.
+      unwrap(await ana.request('setProducerPaused', { producerId: micId, paused: true }));
+      unwrap(await ana.request('setProducerPaused', { producerId: micId, paused: false }));
+      await ben.waitFor('consumerResumed', (event) => event.consumerId === consumer.id);
+      expect(await paused()).toBe(true);
+
+      unwrap(await ben.request('setConsumerPreferences', { consumerId: consumer.id, paused: false }));
+      expect(await paused()).toBe(false);
+      // Layers are ignored for audio; the answer is still a success.
+      unwrap(await ben.request('setConsumerPreferences', { consumerId: consumer.id, spatialLayer: 0, temporalLayer: 1 }));
+      expect(failureOf(await ben.request('setConsumerPreferences', { consumerId: consumer.id, spatialLayer: 3 })).code).toBe('BAD_REQUEST');
+      expect(failureOf(await ana.request('setConsumerPreferences', { consumerId: consumer.id, paused: true })).code).toBe('NOT_FOUND');
+      expect(await paused()).toBe(false);
+    });
+
+    it('a consumer not yet set up is not started by a client asking to show it', async () => {
+      const roomId = newRoom('early-show');
+      const ana = await arrive('Ana');
+      const ben = await arrive('Ben');
+      await ana.join(roomId);
+      await ben.join(roomId);
+      const micId = await ana.produce('mic');
+      const consumer = await ben.waitFor('newConsumer', fromProducer(micId));
+      unwrap(await ben.request('setConsumerPreferences', { consumerId: consumer.id, paused: false }));
+      expect((await consumerOnServer(roomId, ben, consumer.id)).paused).toBe(true);
+      unwrap(await ben.request('resumeConsumer', { consumerId: consumer.id }));
+      expect((await consumerOnServer(roomId, ben, consumer.id)).paused).toBe(false);
+    });
+
     it('a track published paused arrives with producerPaused true', async () => {
       const roomId = newRoom('camera-off');
       const ana = await arrive('Ana');

@@ -1,4 +1,42 @@
+import type { types } from 'mediasoup';
 import type { HandlerMap } from './connection.js';
+
+/**
+ * Screen shares are what people read: when the downlink is short, the bandwidth estimator serves
+ * them first (mediasoup gives a consumer this many layer steps per round; cameras have 1).
+ */
+const SCREEN_PRIORITY = 2;
+
+/** The highest spatial layer a client may ask for (three simulcast encodings). */
+const MAX_SPATIAL_LAYER = 2;
+
+/**
+ * Two independent reasons keep a consumer paused: the client has not set it up yet (until
+ * `resumeConsumer`), and the client asked for a pause because nobody sees its tile. It forwards
+ * only when neither holds, so neither request can undo the other.
+ */
+interface ConsumerGate {
+  started: boolean;
+  pausedByClient: boolean;
+}
+
+const gates = new WeakMap<types.Consumer, ConsumerGate>();
+
+function gateOf(consumer: types.Consumer): ConsumerGate {
+  let gate = gates.get(consumer);
+  if (!gate) {
+    gate = { started: false, pausedByClient: false };
+    gates.set(consumer, gate);
+  }
+  return gate;
+}
+
+/** Both calls are idempotent in mediasoup; resuming a paused video consumer asks for a keyframe. */
+async function applyGate(consumer: types.Consumer): Promise<void> {
+  const { started, pausedByClient } = gateOf(consumer);
+  if (started && !pausedByClient) await consumer.resume();
+  else await consumer.pause();
+}
 
 /** Publishing, muting and receiving media. */
 export const mediaHandlers: HandlerMap = {
@@ -23,10 +61,33 @@ export const mediaHandlers: HandlerMap = {
     return {};
   },
 
-  /** The client has created its side of the consumer; start forwarding (resume asks for a keyframe). */
+  /** The client has created its side of the consumer; start forwarding unless it asked for a pause. */
   async resumeConsumer(connection, { consumerId }) {
     const { peer } = connection.joined();
-    await peer.consumer(consumerId).resume();
+    const consumer = peer.consumer(consumerId);
+    const gate = gateOf(consumer);
+    if (gate.started) return {};
+    gate.started = true;
+    if (consumer.appData.source === 'screen') await consumer.setPriority(SCREEN_PRIORITY);
+    await applyGate(consumer);
+    return {};
+  },
+
+  /** How the client shows this consumer: layers sized to its tile, paused while nobody sees it. */
+  async setConsumerPreferences(connection, { consumerId, paused, spatialLayer, temporalLayer }) {
+    const { peer } = connection.joined();
+    const consumer = peer.consumer(consumerId);
+    // Recorded before any await, so a resumeConsumer arriving meanwhile already sees it.
+    if (paused !== undefined) gateOf(consumer).pausedByClient = paused;
+    const layered = consumer.type === 'simulcast' || consumer.type === 'svc';
+    if (layered && (spatialLayer !== undefined || temporalLayer !== undefined)) {
+      // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
+      await consumer.setPreferredLayers({
+        spatialLayer: spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? MAX_SPATIAL_LAYER,
+        temporalLayer,
+      });
+    }
+    if (paused !== undefined) await applyGate(consumer);
     return {};
   },
 };
