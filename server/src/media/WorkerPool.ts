@@ -20,6 +20,8 @@ export interface PoolWorker {
   readonly webRtcServer: types.WebRtcServer;
   /** Transports currently open on this worker: the load measure for placement. */
   transports: number;
+  /** Consumers (including pipe consumers): what a room's spread threshold is measured in. */
+  consumers: number;
   routers: number;
 }
 
@@ -62,23 +64,32 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     return this.workers.filter((entry): entry is PoolWorker => entry !== undefined && !entry.worker.closed);
   }
 
-  /** The live worker with the fewest transports (then routers); ties go to the lowest index. */
-  leastLoaded(): PoolWorker {
+  /** The live worker with the fewest transports (then routers), skipping `avoid`; ties go to the lowest index. */
+  leastLoaded(avoid: ReadonlySet<number> = new Set()): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const entry of this.live) {
+      if (avoid.has(entry.index)) continue;
       if (!best || entry.transports < best.transports || (entry.transports === best.transports && entry.routers < best.routers)) {
         best = entry;
       }
     }
-    if (!best) throw new Error('No live mediasoup worker');
     return best;
   }
 
   /** A router on the least-loaded live worker; if every worker is dead, on the first replacement. */
   async createRouter(mediaCodecs: types.RouterRtpCodecCapability[], appData: types.AppData = {}): Promise<{ router: types.Router; host: PoolWorker }> {
-    const host = this.live.length > 0 ? this.leastLoaded() : await this.nextReplacement();
-    const router = await host.worker.createRouter({ mediaCodecs, appData });
-    return { router, host };
+    const host = this.leastLoaded() ?? (await this.nextReplacement());
+    return { router: await host.worker.createRouter({ mediaCodecs, appData }), host };
+  }
+
+  /** A router on the least-loaded live worker outside `avoid`, or undefined when there is none. */
+  async createRouterElsewhere(
+    mediaCodecs: types.RouterRtpCodecCapability[],
+    appData: types.AppData,
+    avoid: ReadonlySet<number>,
+  ): Promise<{ router: types.Router; host: PoolWorker } | undefined> {
+    const host = this.leastLoaded(avoid);
+    return host && { router: await host.worker.createRouter({ mediaCodecs, appData }), host };
   }
 
   private nextReplacement(timeoutMs = 15_000): Promise<PoolWorker> {
@@ -121,13 +132,17 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
       worker.close();
       throw new Error(`Worker ${index} could not listen on ${listenIp}:${port ?? 'any'} (UDP+TCP): ${(error as Error).message}`);
     }
-    const entry: PoolWorker = { index, worker, webRtcServer, transports: 0, routers: 0 };
+    const entry: PoolWorker = { index, worker, webRtcServer, transports: 0, consumers: 0, routers: 0 };
     worker.observer.on('newrouter', (router) => {
       entry.routers++;
       router.observer.on('close', () => entry.routers--);
       router.observer.on('newtransport', (transport) => {
         entry.transports++;
         transport.observer.on('close', () => entry.transports--);
+        transport.observer.on('newconsumer', (consumer) => {
+          entry.consumers++;
+          consumer.observer.on('close', () => entry.consumers--);
+        });
       });
     });
     worker.on('died', (error) => this.onWorkerDied(entry, error));

@@ -15,8 +15,14 @@ export interface RoomOptions {
   initialOutgoingBitrate: number;
 }
 
-/** Makes a router on a live worker (waiting for a replacement if none is live). */
-export type RouterFactory = () => Promise<{ router: types.Router; host: PoolWorker }>;
+/** Where a room's routers come from, and when a worker is too busy to take more of its participants. */
+export interface RouterPlacement {
+  /** A router on the least-loaded live worker (waiting for a replacement if none is live). */
+  createRouter(): Promise<{ router: types.Router; host: PoolWorker }>;
+  /** A router on a live worker outside `avoid`, or undefined when there is none. */
+  createRouterElsewhere(avoid: ReadonlySet<number>): Promise<{ router: types.Router; host: PoolWorker } | undefined>;
+  isBusy(host: PoolWorker): boolean;
+}
 
 export interface JoinParams {
   displayName: string;
@@ -30,107 +36,188 @@ type RoomEvents = {
   closed: [];
 };
 
-/** The mediasoup side of a room: replaced as a whole when its worker dies. */
-interface RoomMedia {
+/** One of the room's routers, on one worker, with the participants whose transports live there. */
+interface RouterSlot {
   router: types.Router;
   host: PoolWorker;
-  activeSpeaker: types.ActiveSpeakerObserver;
+  peers: Set<Peer>;
 }
 
 const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
 
 /**
- * A conference room: one mediasoup router on one worker, the participants in it, and the
- * fan-out of every producer to every other participant. If the worker dies, the room moves to a
- * healthy one and its participants reconnect their media; nobody has to rejoin.
+ * A conference room: the participants, and the fan-out of every producer to every other
+ * participant. It starts on one router; when that worker gets busy, newcomers go to a router on
+ * another worker and media crosses with pipeToRouter, so one room can use every core. When a
+ * worker dies, its participants move to a live one and publish again; nobody has to rejoin.
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
   private closed = false;
-  /** Resolves when the room has a live router (pending while it moves off a dead worker). */
+  private readonly slots: RouterSlot[] = [];
+  private readonly slotOf = new Map<Peer, RouterSlot>();
+  /** Hosts the active speaker observer: every microphone is piped here. Kept while the room lives. */
+  private home: RouterSlot;
+  private activeSpeaker: types.ActiveSpeakerObserver;
+  /** Pipes made, by `${producerId}>${routerId}`, so each producer crosses to a router once. */
+  private readonly pipes = new Map<string, Promise<void>>();
+  /** Serialises placement so concurrent joins do not each open a new router. */
+  private placing: Promise<unknown> = Promise.resolve();
+  /** Resolves when no slot is being rebuilt after a worker death. */
   private settled: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly id: string,
-    private media: RoomMedia,
-    private readonly createRouter: RouterFactory,
+    home: { router: types.Router; host: PoolWorker },
+    activeSpeaker: types.ActiveSpeakerObserver,
+    private readonly placement: RouterPlacement,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.watch(media);
+    this.home = this.addSlot(home);
+    this.activeSpeaker = activeSpeaker;
+    this.watchSpeakers(activeSpeaker);
   }
 
-  static async create(id: string, createRouter: RouterFactory, options: RoomOptions, log: Logger): Promise<Room> {
-    return new Room(id, await buildMedia(createRouter), createRouter, options, log.child({ room: id }));
+  static async create(id: string, placement: RouterPlacement, options: RoomOptions, log: Logger): Promise<Room> {
+    const home = await placement.createRouter();
+    try {
+      const activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
+      return new Room(id, home, activeSpeaker, placement, options, log.child({ room: id }));
+    } catch (error) {
+      home.router.close();
+      throw error;
+    }
   }
 
+  /** The home router (tests, health). */
   get router(): types.Router {
-    return this.media.router;
+    return this.home.router;
   }
 
   get host(): PoolWorker {
-    return this.media.host;
+    return this.home.host;
+  }
+
+  /** Every router the room uses, with its worker and participants (tests, metrics). */
+  get routers(): readonly { router: types.Router; host: PoolWorker; peerIds: string[] }[] {
+    return this.slots.map((slot) => ({ router: slot.router, host: slot.host, peerIds: [...slot.peers].map((peer) => peer.id) }));
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  private watch({ router, activeSpeaker }: RoomMedia): void {
-    activeSpeaker.on('dominantspeaker', ({ producer }) => {
-      const { peerId } = producer.appData as ProducerAppData;
-      this.broadcast('activeSpeaker', { peerId });
-    });
-    router.on('workerclose', () => {
-      this.settled = this.moveOffDeadWorker();
-    });
-  }
-
-  /** The worker died: new router elsewhere, new transports for everyone, clients publish again. */
-  private async moveOffDeadWorker(): Promise<void> {
-    if (this.closed) return;
-    this.log.warn({ peers: this.peers.size }, 'worker died; moving the room to a live worker');
-    try {
-      this.media = await buildMedia(this.createRouter);
-      this.watch(this.media);
-      await Promise.all(
-        [...this.peers.values()].map(async (peer) => {
-          const [sendTransport, recvTransport] = await Promise.all([this.createTransport(peer.id, 'send'), this.createTransport(peer.id, 'recv')]);
-          peer.replaceTransports(sendTransport, recvTransport);
-          peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
-        }),
-      );
-      this.log.info({ worker: this.media.host.index }, 'room moved');
-    } catch (error) {
-      this.log.error({ err: error }, 'could not move the room; closing it');
-      this.close();
-    }
-  }
-
-  /** Admits a participant: creates its transports and tells the others. */
+  /** Admits a participant: picks its router, creates its transports and tells the others. */
   async join({ displayName, role, rtpCapabilities, sink }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
     }
+    const slot = await this.placeNewcomer();
     const peerId = randomUUID();
     const [sendTransport, recvTransport] = await Promise.all([
-      this.createTransport(peerId, 'send'),
-      this.createTransport(peerId, 'recv'),
+      this.createTransport(slot, peerId, 'send'),
+      this.createTransport(slot, peerId, 'recv'),
     ]);
     const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink));
-    // The room may have closed or filled up while the transports were created.
-    if (this.closed || this.peers.size >= this.options.maxPeers) {
+    // The room may have closed, filled up or lost that router while the transports were created.
+    if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
-      throw this.closed
-        ? new ConclaveError('INTERNAL', 'The room closed while joining; please retry')
-        : new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
+      throw this.peers.size >= this.options.maxPeers
+        ? new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`)
+        : new ConclaveError('INTERNAL', 'The room changed while joining; please retry');
     }
     this.broadcast('participantJoined', peer.info);
     this.peers.set(peerId, peer);
-    this.log.info({ peer: peerId, name: displayName, peers: this.peers.size }, 'participant joined');
+    slot.peers.add(peer);
+    this.slotOf.set(peer, slot);
+    this.log.info({ peer: peerId, name: displayName, peers: this.peers.size, worker: slot.host.index }, 'participant joined');
     return peer;
+  }
+
+  /** The first router whose worker has room; else a router on a worker the room does not use yet; else the least busy. */
+  private placeNewcomer(): Promise<RouterSlot> {
+    const placed = this.placing.then(async () => {
+      const open = this.slots.find((slot) => !slot.router.closed && !this.placement.isBusy(slot.host));
+      if (open) return open;
+      const fresh = await this.placement.createRouterElsewhere(new Set(this.slots.map((slot) => slot.host.index)));
+      if (fresh) {
+        this.log.info({ worker: fresh.host.index, routers: this.slots.length + 1 }, 'room spreads to another worker');
+        return this.addSlot(fresh);
+      }
+      return this.slots.reduce((best, slot) => (slot.host.consumers < best.host.consumers ? slot : best));
+    });
+    this.placing = placed.catch(() => undefined);
+    return placed;
+  }
+
+  private addSlot({ router, host }: { router: types.Router; host: PoolWorker }): RouterSlot {
+    const slot: RouterSlot = { router, host, peers: new Set() };
+    this.slots.push(slot);
+    router.on('workerclose', () => {
+      this.settled = this.settled.then(() => this.moveOffDeadWorker(slot));
+    });
+    return slot;
+  }
+
+  private closeSlot(slot: RouterSlot): void {
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    slot.router.close();
+    for (const key of this.pipes.keys()) if (key.endsWith(`>${slot.router.id}`)) this.pipes.delete(key);
+  }
+
+  private watchSpeakers(activeSpeaker: types.ActiveSpeakerObserver): void {
+    activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      const { peerId } = producer.appData as ProducerAppData;
+      this.broadcast('activeSpeaker', { peerId });
+    });
+  }
+
+  /**
+   * A worker died with one of the room's routers: its participants get transports on a live
+   * router and publish again; everyone else keeps going (what came from the dead router is
+   * closed and returns when republished).
+   */
+  private async moveOffDeadWorker(dead: RouterSlot): Promise<void> {
+    if (this.closed || !this.slots.includes(dead)) return;
+    this.slots.splice(this.slots.indexOf(dead), 1);
+    const movers = [...dead.peers];
+    this.log.warn({ worker: dead.host.index, peers: movers.length }, 'worker died; moving its participants');
+    try {
+      if (dead === this.home) await this.newHome();
+      await Promise.all(
+        movers.map(async (peer) => {
+          const slot = await this.placeNewcomer();
+          const [sendTransport, recvTransport] = await Promise.all([
+            this.createTransport(slot, peer.id, 'send'),
+            this.createTransport(slot, peer.id, 'recv'),
+          ]);
+          peer.replaceTransports(sendTransport, recvTransport);
+          slot.peers.add(peer);
+          this.slotOf.set(peer, slot);
+          peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
+          await this.consumeExisting(peer);
+        }),
+      );
+      this.log.info({ routers: this.slots.length }, 'participants moved');
+    } catch (error) {
+      this.log.error({ err: error }, 'could not move the participants; closing the room');
+      this.close();
+    }
+  }
+
+  /** The home router died: the active speaker observer moves to a live router, with every microphone. */
+  private async newHome(): Promise<void> {
+    this.home = this.slots[0] ?? this.addSlot(await this.placement.createRouter());
+    this.activeSpeaker = await this.home.router.createActiveSpeakerObserver({ interval: 300 });
+    this.watchSpeakers(this.activeSpeaker);
+    for (const peer of this.peers.values()) {
+      for (const producer of peer.producers.values()) {
+        if (producer.appData.source === 'mic' && !producer.closed) void this.observeSpeaker(peer, producer);
+      }
+    }
   }
 
   /** Creates consumers for everything already published in the room. */
@@ -146,6 +233,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   leave(peer: Peer): void {
     if (!this.peers.delete(peer.id)) return;
     peer.close();
+    const slot = this.slotOf.get(peer);
+    this.slotOf.delete(peer);
+    slot?.peers.delete(peer);
+    // A router nobody uses any more goes, and its pipe transports with it.
+    if (slot && slot !== this.home && slot.peers.size === 0 && this.slots.includes(slot)) this.closeSlot(slot);
     this.log.info({ peer: peer.id, peers: this.peers.size }, 'participant left');
     this.broadcast('participantLeft', { peerId: peer.id });
     if (this.peers.size === 0) this.close();
@@ -199,22 +291,47 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (other !== peer) void this.consume(other, producer);
     }
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
-    if (request.source === 'mic') {
-      await this.media.activeSpeaker.addProducer({ producerId: producer.id }).catch((error: unknown) => {
-        this.log.warn({ err: error }, 'active speaker observer refused a producer');
-      });
-    }
+    if (request.source === 'mic') await this.observeSpeaker(peer, producer);
     return producer;
+  }
+
+  /** Feeds a microphone to the active speaker observer on the home router. */
+  private async observeSpeaker(peer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
+    try {
+      const slot = this.slotOf.get(peer);
+      if (slot && slot !== this.home) await this.pipe(producer.id, slot, this.home);
+      await this.activeSpeaker.addProducer({ producerId: producer.id });
+    } catch (error) {
+      this.log.warn({ err: error, producer: producer.id }, 'active speaker observer could not take a microphone');
+    }
+  }
+
+  /** Makes `producerId` (on `from`) available on `to`, once. */
+  private pipe(producerId: string, from: RouterSlot, to: RouterSlot): Promise<void> {
+    const key = `${producerId}>${to.router.id}`;
+    let piped = this.pipes.get(key);
+    if (!piped) {
+      piped = from.router.pipeToRouter({ producerId, router: to.router }).then(({ pipeProducer }) => {
+        pipeProducer?.observer.on('close', () => this.pipes.delete(key));
+      });
+      this.pipes.set(key, piped);
+      piped.catch(() => this.pipes.delete(key));
+    }
+    return piped;
   }
 
   /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
   private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
-    if (!this.media.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
-      this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
-      return;
-    }
+    const target = this.slotOf.get(consumerPeer);
+    const source = this.slotOf.get(this.peers.get(producer.appData.peerId) ?? consumerPeer);
+    if (!target || !source) return;
     let consumer: types.Consumer<ConsumerAppData>;
     try {
+      if (source !== target) await this.pipe(producer.id, source, target);
+      if (!target.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
+        this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
+        return;
+      }
       consumer = await consumerPeer.recvTransport.consume<ConsumerAppData>({
         producerId: producer.id,
         rtpCapabilities: consumerPeer.rtpCapabilities,
@@ -222,7 +339,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         appData: { peerId: producer.appData.peerId, source: producer.appData.source },
       });
     } catch (error) {
-      // The consumer's transport or the producer closed meanwhile: nothing to deliver.
+      // A transport, router or the producer closed meanwhile: nothing to deliver.
       this.log.debug({ err: error, peer: consumerPeer.id }, 'consume abandoned');
       return;
     }
@@ -235,6 +352,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     consumer.on('producerclose', notifyClosed);
     consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
     consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
+    consumer.on('layerschange', (layers) =>
+      consumerPeer.notify('consumerLayers', {
+        consumerId: consumer.id,
+        spatialLayer: layers?.spatialLayer ?? null,
+        temporalLayer: layers?.temporalLayer ?? null,
+      }),
+    );
+    // When bandwidth is short, the estimator serves a shared screen before cameras.
+    if (producer.appData.source === 'screen') await consumer.setPriority(2).catch(() => undefined);
     const info: ConsumerInfo = {
       id: consumer.id,
       producerId: producer.id,
@@ -258,14 +384,16 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.closed = true;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    this.media.router.close();
+    this.slotOf.clear();
+    for (const slot of this.slots.splice(0)) slot.router.close();
+    this.pipes.clear();
     this.log.info('room closed');
     this.emit('closed');
   }
 
-  private async createTransport(peerId: string, direction: TransportDirection): Promise<types.WebRtcTransport<TransportAppData>> {
-    return this.media.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: this.media.host.webRtcServer,
+  private async createTransport(slot: RouterSlot, peerId: string, direction: TransportDirection): Promise<types.WebRtcTransport<TransportAppData>> {
+    return slot.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: slot.host.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -275,13 +403,3 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 }
 
-async function buildMedia(createRouter: RouterFactory): Promise<RoomMedia> {
-  const { router, host } = await createRouter();
-  try {
-    const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
-    return { router, host, activeSpeaker };
-  } catch (error) {
-    router.close();
-    throw error;
-  }
-}

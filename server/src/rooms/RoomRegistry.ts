@@ -7,6 +7,8 @@ import { Room, type RoomOptions } from './Room.js';
 
 export interface RegistryOptions extends RoomOptions {
   maxRooms: number;
+  /** Consumers on a worker at which a room spreads its newcomers to another worker. */
+  spreadAtConsumers: number;
 }
 
 /**
@@ -60,7 +62,17 @@ export class RoomRegistry {
   }
 
   private async create(roomId: string): Promise<Room> {
-    const room = await Room.create(roomId, () => this.pool.createRouter(mediaCodecs, { roomId }), this.options, this.log);
+    const { pool, options } = this;
+    const room = await Room.create(
+      roomId,
+      {
+        createRouter: () => pool.createRouter(mediaCodecs, { roomId }),
+        createRouterElsewhere: (avoid) => pool.createRouterElsewhere(mediaCodecs, { roomId }, avoid),
+        isBusy: (host) => host.consumers >= options.spreadAtConsumers,
+      },
+      options,
+      this.log,
+    );
     const creation = this.rooms.get(roomId);
     room.once('closed', () => {
       if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);

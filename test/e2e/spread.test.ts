@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openParticipant, waitForVideoFrom } from '../helpers/browser.js';
+import { eventually, startTestServer } from '../helpers/server.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** One room larger than one worker: routers on two workers joined with pipeToRouter. */
+describe('a room spread over two workers', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Spread as soon as a worker carries any consumer, so the third participant lands on the other worker.
+    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2', SPREAD_AT_CONSUMERS: '1' });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('participants on different workers see and hear each other, and leaving removes the extra router and its pipes', async () => {
+    const viewport = { width: 640, height: 360 };
+    const ana = await openParticipant(browser, server.url, 'wide', 'Ana', { viewport });
+    const ben = await openParticipant(browser, server.url, 'wide', 'Ben', { viewport });
+    const anaId = (await ana.state()).self!.id;
+    const benId = (await ben.state()).self!.id;
+    await waitForVideoFrom(ben, [anaId]);
+    const cy = await openParticipant(browser, server.url, 'wide', 'Cy', { viewport });
+    const cyId = (await cy.state()).self!.id;
+
+    const room = (await server.rooms.list()).find((candidate) => candidate.id === 'wide')!;
+    const workerOf = (peerId: string) => room.routers.find((slot) => slot.peerIds.includes(peerId))?.host.index;
+    expect(room.routers).toHaveLength(2);
+    expect(workerOf(cyId)).toBeDefined();
+    expect(workerOf(cyId)).not.toBe(workerOf(anaId));
+
+    // Media crosses workers in both directions, audio included.
+    await Promise.all([waitForVideoFrom(cy, [anaId, benId]), waitForVideoFrom(ana, [benId, cyId]), waitForVideoFrom(ben, [anaId, cyId])]);
+    const heard = (await ana.stats()).consumers.find((consumer) => consumer.peerId === cyId && consumer.source === 'mic');
+    expect(heard?.bytesReceived ?? 0).toBeGreaterThan(0);
+
+    const home = room.routers.find((slot) => slot.peerIds.includes(anaId))!.router;
+    const pipeTransports = async () => {
+      const dump = await home.dump();
+      return dump.transportIds.length - 4; // Ana's and Ben's send + recv transports
+    };
+    expect(await pipeTransports()).toBeGreaterThan(0);
+
+    await cy.close();
+    await eventually(() => room.routers.length === 1, { what: 'the extra router to close' });
+    await eventually(async () => (await pipeTransports()) === 0, { what: 'pipe transports to close' });
+    await waitForVideoFrom(ana, [benId]);
+    await Promise.all([ana.close(), ben.close()]);
+  });
+});
