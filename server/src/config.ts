@@ -71,6 +71,8 @@ export const ConfigSchema = z
     /** Limits: each answers with its own error code. */
     MAX_PEERS_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
     MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(500),
+    /** A room whose worker carries this many consumers puts newcomers on another worker (pipeToRouter). */
+    SPREAD_AT_CONSUMERS: z.coerce.number().int().min(1).max(100_000).default(400),
     /** Largest Socket.IO message in KiB; larger ones close that connection. */
     MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(64 * 1024).default(256),
     /** Per-connection request budget: sustained rate and burst (token bucket). */

@@ -40,7 +40,12 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   });
   const rooms = new RoomRegistry(
     pool,
-    { maxPeers: config.MAX_PEERS_PER_ROOM, maxRooms: config.MAX_ROOMS, initialOutgoingBitrate: 1_000_000 },
+    {
+      maxPeers: config.MAX_PEERS_PER_ROOM,
+      maxRooms: config.MAX_ROOMS,
+      spreadAtConsumers: config.SPREAD_AT_CONSUMERS,
+      initialOutgoingBitrate: 1_000_000,
+    },
     log,
   );
 
