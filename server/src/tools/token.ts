@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DisplayName, firstIssue, RoomId } from '../../../shared/identity.js';
 import { loadConfig } from '../config.js';
 import { parseDuration, signToken } from '../auth/token.js';
 
@@ -27,7 +28,17 @@ function main(): void {
     process.stderr.write(`Unknown role "${values.role}" (participant or moderator)\n`);
     process.exit(2);
   }
-  const token = signToken(AUTH_SECRET, { room: values.room, name: values.name, ...(role ? { role } : {}) }, parseDuration(values.ttl));
+  const room = RoomId.safeParse(values.room);
+  const name = DisplayName.safeParse(values.name);
+  if (!room.success) {
+    process.stderr.write(`--room: ${firstIssue(room.error)}\n`);
+    process.exit(2);
+  }
+  if (!name.success) {
+    process.stderr.write(`--name: ${firstIssue(name.error)}\n`);
+    process.exit(2);
+  }
+  const token = signToken(AUTH_SECRET, { room: room.data, name: name.data, ...(role ? { role } : {}) }, parseDuration(values.ttl));
   process.stdout.write(`${token}\n`);
 }
 
