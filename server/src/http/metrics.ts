@@ -11,11 +11,6 @@ export interface MetricsOptions {
   token: string | undefined;
 }
 
-interface WorkerLoad {
-  producers: number;
-  consumers: number;
-}
-
 /**
  * Prometheus metrics: per-worker CPU (mediasoup's own getrusage, so a load test can see which
  * worker saturates), producers and consumers per worker, rooms and peers, and prom-client's Node
@@ -41,18 +36,26 @@ export function createMetricsHandler({ pool, rooms, token }: MetricsOptions): Re
     },
   });
 
-  for (const field of ['producers', 'consumers'] as const) {
-    new Gauge({
-      name: `conclave_worker_${field}`,
-      help: `${field[0]!.toUpperCase()}${field.slice(1)} open on each mediasoup worker`,
-      labelNames: ['worker'],
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const [index, load] of await countPerWorker(pool, rooms)) this.set({ worker: String(index) }, load[field]);
-      },
-    });
-  }
+  new Gauge({
+    name: 'conclave_worker_producers',
+    help: 'Producers of participants whose transports are on each mediasoup worker',
+    labelNames: ['worker'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [index, producers] of await producersPerWorker(pool, rooms)) this.set({ worker: String(index) }, producers);
+    },
+  });
+  new Gauge({
+    name: 'conclave_worker_consumers',
+    help: 'Consumers open on each mediasoup worker (including those feeding pipes to other workers)',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { index, consumers } of pool.live) this.set({ worker: String(index) }, consumers);
+    },
+  });
   new Gauge({
     name: 'conclave_worker_transports',
     help: 'WebRTC transports open on each mediasoup worker',
@@ -99,17 +102,16 @@ export function createMetricsHandler({ pool, rooms, token }: MetricsOptions): Re
   };
 }
 
-async function countPerWorker(pool: WorkerPool, rooms: RoomRegistry): Promise<Map<number, WorkerLoad>> {
-  const loads = new Map<number, WorkerLoad>(pool.live.map(({ index }) => [index, { producers: 0, consumers: 0 }]));
+/** A room can span workers: each of its routers counts the producers of the participants placed on it. */
+async function producersPerWorker(pool: WorkerPool, rooms: RoomRegistry): Promise<Map<number, number>> {
+  const counts = new Map<number, number>(pool.live.map(({ index }) => [index, 0]));
   for (const room of await rooms.list()) {
-    const load = loads.get(room.host.index);
-    if (!load) continue;
-    for (const peer of room.peers.values()) {
-      load.producers += peer.producers.size;
-      load.consumers += peer.consumers.size;
+    for (const { host, peerIds } of room.routers) {
+      const producers = peerIds.reduce((sum, peerId) => sum + (room.peers.get(peerId)?.producers.size ?? 0), 0);
+      if (counts.has(host.index)) counts.set(host.index, counts.get(host.index)! + producers);
     }
   }
-  return loads;
+  return counts;
 }
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */

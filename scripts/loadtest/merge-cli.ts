@@ -1,0 +1,3 @@
+import { mergeCli } from './merge.js';
+
+process.exit(mergeCli(process.argv.slice(2)));

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CHROMIUM_PATH } from './chromium.js';
+import type { Thresholds } from './stats.js';
+import type { RunSettings } from './types.js';
+
+export interface LoadTestOptions extends RunSettings {
+  chromium: string;
+  outDir: string;
+  metricsUrl: string;
+  metricsToken: string | undefined;
+  thresholds: Thresholds;
+  /** Print the live progress line (off when stdout is not a terminal, except every few seconds). */
+  quiet: boolean;
+}
+
+export const HELP = `Usage: npm run loadtest -- [options]
+
+Joins headless-Chromium bots (fake camera and microphone) to a Conclave server through its
+public URL, measures what each bot receives, and reads the server's /metrics while it runs.
+
+Where and who
+  --url URL            server to test (default http://localhost:3000)
+  --room NAME          room to join (default loadtest)
+  --rooms N            spread bots over N rooms: NAME-1 … NAME-N (default 1)
+  --participants N     bots per room (default 4)
+  --senders N          bots per room that publish camera + microphone; the rest only receive
+                       (cam=0&mic=0). Default: all of them
+  --bot-prefix TEXT    bot name prefix; give each load machine its own (default bot)
+
+How
+  --duration S         seconds to measure once every bot has joined (default 30)
+  --join-rate R        bots started per second (default 1)
+  --per-browser N      pages per Chromium process (default 4)
+  --video-file FILE    .y4m or .mjpeg the fake camera plays instead of its test pattern
+  --chromium PATH      Chromium binary (default ${CHROMIUM_PATH})
+  --metrics-url URL    server metrics (default URL/metrics)
+  --metrics-token T    bearer token for the metrics (default: $METRICS_TOKEN)
+
+Output and pass/fail
+  --out DIR            where results.json and report.html go
+                       (default loadtest-results/<timestamp>/)
+  --max-join-ms MS     fail (exit 1) if any bot took longer to join
+  --min-fps F          fail if any bot received less than F fps on average
+  --max-loss PCT       fail if any bot lost more than PCT % of packets
+  --quiet              no live progress line
+  --help               this text
+
+Several machines can load one server at once (each with its own --bot-prefix); combine their
+results.json files with: npm run loadtest:merge -- --out DIR a/results.json b/results.json
+`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function number(name: string, raw: string | undefined, fallback: number, { min = 0, integer = false } = {}): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
+}
+
+function optionalNumber(name: string, raw: string | undefined): number | null {
+  return raw === undefined ? null : number(name, raw, 0);
+}
+
+/** The pass/fail flags, shared by the load test and the merge. */
+export const THRESHOLD_OPTIONS = {
+  'max-join-ms': { type: 'string' },
+  'min-fps': { type: 'string' },
+  'max-loss': { type: 'string' },
+} as const;
+
+export function parseThresholds(values: { 'max-join-ms'?: string; 'min-fps'?: string; 'max-loss'?: string }): Thresholds {
+  return {
+    maxJoinMs: optionalNumber('max-join-ms', values['max-join-ms']),
+    minFps: optionalNumber('min-fps', values['min-fps']),
+    maxLossPct: optionalNumber('max-loss', values['max-loss']),
+  };
+}
+
+export function timestampDir(now = new Date()): string {
+  return `loadtest-results/${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}`;
+}
+
+/** Parses the command line; returns null for --help. Throws UsageError on anything invalid. */
+export function parseOptions(argv: string[], env: Record<string, string | undefined> = process.env): LoadTestOptions | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' },
+        room: { type: 'string' },
+        rooms: { type: 'string' },
+        participants: { type: 'string' },
+        senders: { type: 'string' },
+        duration: { type: 'string' },
+        'join-rate': { type: 'string' },
+        'per-browser': { type: 'string' },
+        'video-file': { type: 'string' },
+        'bot-prefix': { type: 'string' },
+        chromium: { type: 'string' },
+        'metrics-url': { type: 'string' },
+        'metrics-token': { type: 'string' },
+        out: { type: 'string' },
+        ...THRESHOLD_OPTIONS,
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.help) return null;
+
+  const url = parsed.url ?? 'http://localhost:3000';
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(url)})`);
+  const room = parsed.room ?? 'loadtest';
+  if (!/^[A-Za-z0-9_.-]{1,60}$/.test(room)) throw new UsageError('--room: 1–60 letters, digits, "-", "_", "."');
+  const roomCount = number('rooms', parsed.rooms, 1, { min: 1, integer: true });
+  const participantsPerRoom = number('participants', parsed.participants, 4, { min: 1, integer: true });
+  const sendersPerRoom = number('senders', parsed.senders, participantsPerRoom, { min: 0, integer: true });
+  if (sendersPerRoom > participantsPerRoom) throw new UsageError('--senders cannot exceed --participants');
+  const botPrefix = parsed['bot-prefix'] ?? 'bot';
+  if (!/^[A-Za-z0-9_.-]{1,24}$/.test(botPrefix)) throw new UsageError('--bot-prefix: 1–24 letters, digits, "-", "_", "."');
+  const videoFile = parsed['video-file'] ?? null;
+  if (videoFile !== null) {
+    if (!/\.(y4m|mjpeg)$/i.test(videoFile)) throw new UsageError('--video-file must be a .y4m or .mjpeg file');
+    if (!existsSync(videoFile)) throw new UsageError(`--video-file ${videoFile} does not exist`);
+  }
+  const chromium = parsed.chromium ?? CHROMIUM_PATH;
+  if (!existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
+
+  return {
+    url: url.replace(/\/$/, ''),
+    rooms: roomCount === 1 ? [room] : Array.from({ length: roomCount }, (_, i) => `${room}-${i + 1}`),
+    participantsPerRoom,
+    sendersPerRoom,
+    durationSeconds: number('duration', parsed.duration, 30, { min: 1 }),
+    joinRate: number('join-rate', parsed['join-rate'], 1, { min: 0.01 }),
+    perBrowser: number('per-browser', parsed['per-browser'], 4, { min: 1, integer: true }),
+    videoFile,
+    botPrefix,
+    chromium,
+    outDir: parsed.out ?? timestampDir(),
+    metricsUrl: parsed['metrics-url'] ?? `${url.replace(/\/$/, '')}/metrics`,
+    metricsToken: parsed['metrics-token'] ?? env.METRICS_TOKEN,
+    thresholds: parseThresholds(parsed),
+    quiet: parsed.quiet ?? false,
+  };
+}

@@ -1,0 +1,134 @@
+import os from 'node:os';
+import type { Browser } from 'playwright-core';
+import { Bot, type BotPlan } from './bot.js';
+import { launchChromium } from './chromium.js';
+import { MachineMonitor } from './machine.js';
+import type { LoadTestOptions } from './options.js';
+import { progressLine } from './progress.js';
+import { ServerMetricsPoller } from './serverMetrics.js';
+import type { RunResult } from './types.js';
+
+const TICK_MS = 1000;
+
+/**
+ * Who joins, in order: rooms fill side by side, and each room's senders come first, so a receiver
+ * joining later has cameras to wait for.
+ */
+export function planBots({ rooms, participantsPerRoom, sendersPerRoom, botPrefix }: Pick<LoadTestOptions, 'rooms' | 'participantsPerRoom' | 'sendersPerRoom' | 'botPrefix'>): BotPlan[] {
+  const plans: BotPlan[] = [];
+  const width = String(participantsPerRoom).length;
+  for (let i = 0; i < participantsPerRoom; i++) {
+    rooms.forEach((room, r) => {
+      const sender = i < sendersPerRoom;
+      const number = String(i + 1).padStart(width, '0');
+      plans.push({ room, sender, name: `${botPrefix}-${rooms.length > 1 ? `${r + 1}-` : ''}${number}${sender ? '' : 'r'}` });
+    });
+  }
+  return plans;
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export interface RunHooks {
+  /** Called every second with the live status line. */
+  onProgress?: (line: string) => void;
+  /** Stops the run early (Ctrl-C); what was measured so far is still returned. */
+  signal?: AbortSignal;
+}
+
+/** Runs the bots, samples everything once a second, and returns the raw result. */
+export async function runLoadTest(options: LoadTestOptions, { onProgress, signal }: RunHooks = {}): Promise<RunResult> {
+  const plans = planBots(options);
+  const startedAt = Date.now();
+  const browsers = new Map<number, Promise<Browser>>();
+  const browserFor = (index: number): Promise<Browser> => {
+    const group = Math.floor(index / options.perBrowser);
+    let browser = browsers.get(group);
+    if (!browser) {
+      browser = launchChromium({ executablePath: options.chromium, videoFile: options.videoFile ?? undefined });
+      browsers.set(group, browser);
+    }
+    return browser;
+  };
+
+  const bots: Bot[] = [];
+  const server = new ServerMetricsPoller(options.metricsUrl, options.metricsToken);
+  const machine = new MachineMonitor();
+  const tick = async (): Promise<void> => {
+    await Promise.all([server.poll(), ...bots.map((bot) => bot.sample())]);
+    const line = progressLine(Date.now() - startedAt, bots.map((bot) => bot.record), plans.length, server.samples, machine.sample());
+    onProgress?.(line);
+  };
+  // Once a second; a slow tick (many bots under load) delays the next instead of piling up.
+  const stopTicking = new AbortController();
+  const ticking = (async () => {
+    while (!stopTicking.signal.aborted) {
+      const began = Date.now();
+      await tick().catch(() => undefined);
+      await sleep(TICK_MS - (Date.now() - began), stopTicking.signal);
+    }
+  })();
+
+  try {
+    const joins: Promise<void>[] = [];
+    for (const [index, plan] of plans.entries()) {
+      if (signal?.aborted) break;
+      await sleep(Math.max(0, startedAt + (index * 1000) / options.joinRate - Date.now()), signal);
+      if (signal?.aborted) break;
+      const bot = new Bot(plan);
+      bots.push(bot);
+      joins.push(
+        browserFor(index).then(
+          (browser) => bot.join(browser, options.url),
+          (error: unknown) => {
+            bot.record.error = `Chromium did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+          },
+        ),
+      );
+    }
+    await Promise.all(joins);
+    const allJoinedAt = Date.now();
+    await sleep(options.durationSeconds * 1000, signal);
+    stopTicking.abort();
+    await ticking;
+    await tick(); // the final state
+    const endedAt = Date.now();
+    return {
+      tool: 'conclave-loadtest',
+      version: 1,
+      startedAt,
+      endedAt,
+      allJoinedAt,
+      settings: {
+        url: options.url,
+        rooms: options.rooms,
+        participantsPerRoom: options.participantsPerRoom,
+        sendersPerRoom: options.sendersPerRoom,
+        durationSeconds: options.durationSeconds,
+        joinRate: options.joinRate,
+        perBrowser: options.perBrowser,
+        videoFile: options.videoFile,
+        botPrefix: options.botPrefix,
+      },
+      sources: [{ host: os.hostname(), botPrefix: options.botPrefix, bots: bots.length, startedAt, endedAt, machine: machine.samples }],
+      bots: bots.map((bot) => bot.record),
+      server: server.samples,
+      serverMetricsError: server.error,
+    };
+  } finally {
+    stopTicking.abort();
+    await ticking;
+    await Promise.all(bots.map((bot) => bot.close()));
+    await Promise.all([...browsers.values()].map((browser) => browser.then((b) => b.close(), () => undefined)));
+  }
+}
