@@ -5,6 +5,7 @@ import { insecureContextMessage } from './conference/media.js';
 import { h } from './ui/dom.js';
 import { PrejoinView, savedDevice } from './ui/PrejoinView.js';
 import { RoomView } from './ui/RoomView.js';
+import { DEFAULT_LAST_N } from './ui/TileArea.js';
 
 const app = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
@@ -20,6 +21,12 @@ function showEnded(title: string, detail?: string): void {
   app.replaceChildren(h('div', { class: 'ended' }, h('h1', {}, title), detail ? h('p', {}, detail) : null, h('div', { class: 'actions' }, rejoin, home)));
 }
 
+/** A whole number ≥ 1 from the URL, or null when absent or not one. */
+function positiveInteger(raw: string | null): number | null {
+  const value = Number(raw);
+  return raw !== null && Number.isInteger(value) && value >= 1 ? value : null;
+}
+
 function startConference(roomId: string, displayName: string): void {
   const client = new ConferenceClient({
     roomId,
@@ -30,10 +37,14 @@ function startConference(roomId: string, displayName: string): void {
     cameraDeviceId: savedDevice('camera'),
     relayOnly: params.get('relay') === '1',
     token: params.get('token') ?? undefined,
+    adaptiveVideo: params.get('adaptive') !== '0',
   });
   // Closing the tab is leaving: tell the server now rather than letting the reconnect grace run.
   window.addEventListener('pagehide', () => void client.leave());
-  const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason));
+  const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason), {
+    lastN: positiveInteger(params.get('lastN')) ?? DEFAULT_LAST_N,
+    pageSize: positiveInteger(params.get('pageSize')),
+  });
   app.replaceChildren(view.element);
   document.title = `${roomId} · Conclave`;
   const joined = client.join();

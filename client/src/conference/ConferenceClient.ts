@@ -1,8 +1,9 @@
 import { Device, type types } from 'mediasoup-client';
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import type { ConsumerInfo, JoinResponse, MediaSource, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
+import type { ConsumerInfo, JoinResponse, MediaSource, ParticipantInfo, RequestOf, TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
-import { getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError } from './media.js';
+import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
+import { Reception, type VideoDemand } from './reception.js';
 import { Signaling } from './Signaling.js';
 import { collectStats } from './stats.js';
 import type { ConferenceSnapshot, ConferenceStats, ConnectionState, LocalSource, RemoteParticipant } from './types.js';
@@ -21,6 +22,11 @@ export interface ConferenceOptions {
   relayOnly?: boolean;
   /** Join token, when the server requires one. */
   token?: string;
+  /**
+   * Ask the server for only what the view shows (layers sized to each tile, hidden tiles paused);
+   * default on. Off receives every video at full quality, for comparison.
+   */
+  adaptiveVideo?: boolean;
 }
 
 export type ConferenceEvents = {
@@ -69,12 +75,14 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private transportsReady: Promise<void>;
   private markTransportsReady: () => void = () => undefined;
   private readonly deviceIds: { mic?: string; camera?: string };
+  private readonly reception: Reception;
 
   constructor(readonly options: ConferenceOptions) {
     super();
     this.signaling = new Signaling(options.serverUrl ?? location.origin);
     this.deviceIds = { mic: options.micDeviceId, camera: options.cameraDeviceId };
     this.transportsReady = new Promise((resolve) => (this.markTransportsReady = resolve));
+    this.reception = new Reception((request) => this.sendPreferences(request), options.adaptiveVideo ?? true);
     this.listen();
   }
 
@@ -161,6 +169,14 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.emit('localMediaChanged', source);
   }
 
+  /**
+   * How the view shows a participant's camera or screen (null: not at all). The server is asked
+   * for the layer that fits and to pause what nobody can see; audio is never affected.
+   */
+  setVideoDemand(peerId: string, source: 'camera' | 'screen', demand: VideoDemand | null): void {
+    this.reception.setDemand(peerId, source, demand);
+  }
+
   /** Leaves the room, releases camera and microphone, and closes the connection. */
   async leave(): Promise<void> {
     if (this.connection === 'left') return;
@@ -176,7 +192,12 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   async stats(): Promise<ConferenceStats> {
     return collectStats(
-      [...this.consumers.values()].map(({ consumer, info }) => ({ consumer, peerId: info.peerId, source: info.source })),
+      [...this.consumers.values()].map(({ consumer, info }) => ({
+        consumer,
+        peerId: info.peerId,
+        source: info.source,
+        reception: this.reception.state(consumer.id),
+      })),
       (['mic', 'camera', 'screen'] as const).flatMap((source) => {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ producer, source }] : [];
@@ -225,6 +246,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
     signaling.on('consumerPaused', ({ consumerId }) => this.setRemotePaused(consumerId, true));
     signaling.on('consumerResumed', ({ consumerId }) => this.setRemotePaused(consumerId, false));
+    signaling.on('consumerLayers', (report) => this.reception.onLayers(report));
     signaling.on('activeSpeaker', ({ peerId }) => {
       this.activeSpeakerId = peerId;
       this.emit('activeSpeaker', peerId);
@@ -426,7 +448,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         stopTracks: false,
         appData: { source, paused },
         ...(source === 'mic' ? { codecOptions: { opusDtx: true, opusFec: true } } : {}),
-        ...(source === 'screen' ? { encodings: [{ maxBitrate: 2_500_000 }] } : { encodings: source === 'camera' ? [{ maxBitrate: 900_000 }] : undefined }),
+        ...(source === 'camera' ? { encodings: CAMERA_ENCODINGS } : source === 'screen' ? { encodings: SCREEN_ENCODINGS } : {}),
       });
       // The user may have switched the source off or stopped sharing while it was being set up.
       if (this.local[source].track !== track) {
@@ -486,6 +508,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       if (entry.info.peerId === peerId) {
         entry.consumer.close();
         this.consumers.delete(consumerId);
+        this.reception.detach(consumerId);
       }
     }
     this.participants.delete(peerId);
@@ -517,6 +540,9 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         };
         this.emit('participantUpdated', participant);
       }
+      // Not awaited: the preferences go out first on the same socket, and the server keeps a
+      // consumer paused while either request says so.
+      this.reception.attach(consumer, info.peerId, info.source);
       await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (error) {
       this.report(error);
@@ -528,6 +554,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     if (!entry) return;
     entry.consumer.close();
     this.consumers.delete(consumerId);
+    this.reception.detach(consumerId);
     const participant = this.participants.get(entry.info.peerId);
     if (participant?.tracks[entry.info.source]?.consumerId === consumerId) {
       delete participant.tracks[entry.info.source];
@@ -543,6 +570,15 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     if (!participant || !track || track.consumerId !== consumerId) return;
     track.paused = paused;
     this.emit('participantUpdated', participant);
+  }
+
+  /** A consumer that closed meanwhile needs no preferences; anything else is worth showing. */
+  private async sendPreferences(request: RequestOf<'setConsumerPreferences'>): Promise<void> {
+    try {
+      await this.signaling.request('setConsumerPreferences', request);
+    } catch (error) {
+      if (!(error instanceof ConclaveError && error.code === 'NOT_FOUND')) this.report(error);
+    }
   }
 
   /** Runs a media acquisition; failures become mediaError events and an undefined result. */
@@ -571,6 +607,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.sendTransport?.close();
     this.recvTransport?.close();
     this.consumers.clear();
+    this.reception.clear();
     for (const peerId of [...this.participants.keys()]) this.removeParticipant(peerId);
     this.signaling.close();
   }

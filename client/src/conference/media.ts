@@ -1,4 +1,6 @@
-/** Getting tracks from the browser, with errors a person can act on. */
+/** Getting tracks from the browser, with errors a person can act on, and how they are sent. */
+
+import type { types } from 'mediasoup-client';
 
 export class MediaAccessError extends Error {
   constructor(
@@ -16,6 +18,26 @@ export const CAMERA_CONSTRAINTS: MediaTrackConstraints = {
   height: { ideal: 720 },
   frameRate: { ideal: 30, max: 30 },
 };
+
+/**
+ * The camera as three VP8 simulcast layers, lowest first (mediasoup-client names them r0–r2):
+ * a quarter, half and full resolution, each with three temporal layers, so the server can give
+ * every viewer the size its tile needs and step down frame rate or size when a downlink is short.
+ * Chrome sends fewer layers from a small capture (two from 640×480); the server then uses what
+ * arrives.
+ */
+export const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: 'L1T3' },
+];
+
+/**
+ * A screen share as one full-resolution layer: text must stay sharp (the track's contentHint
+ * 'detail' makes the encoder drop frames rather than resolution), and slides change rarely.
+ * `dtx` tells mediasoup that long gaps between frames of a static screen are normal.
+ */
+export const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000, dtx: true }];
 
 export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   echoCancellation: true,

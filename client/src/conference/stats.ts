@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/protocol.js';
+import type { ReceptionState } from './reception.js';
 import type { ConferenceStats, ConsumerStats, ProducerStats, TransportStats } from './types.js';
 
 /** The RTCStats fields we read; the DOM typings do not list all of them. */
@@ -67,13 +68,13 @@ const sum = (streams: RtpStreamStats[], pick: (stream: RtpStreamStats) => number
   streams.reduce((total, stream) => total + (pick(stream) ?? 0), 0);
 
 export async function collectStats(
-  consumers: { consumer: types.Consumer; peerId: string; source: MediaSource }[],
+  consumers: { consumer: types.Consumer; peerId: string; source: MediaSource; reception: ReceptionState }[],
   producers: { producer: types.Producer; source: MediaSource }[],
   transports: { transport: types.Transport; direction: TransportStats['direction'] }[],
 ): Promise<ConferenceStats> {
   const [consumerStats, producerStats, transportStats] = await Promise.all([
     Promise.all(
-      consumers.map(async ({ consumer, peerId, source }): Promise<ConsumerStats> => {
+      consumers.map(async ({ consumer, peerId, source, reception }): Promise<ConsumerStats> => {
         const inbound = rtpStreams(await consumer.getStats(), 'inbound-rtp')[0] ?? { type: 'inbound-rtp' };
         return {
           consumerId: consumer.id,
@@ -85,6 +86,7 @@ export async function collectStats(
           packetsReceived: inbound.packetsReceived ?? 0,
           packetsLost: inbound.packetsLost ?? 0,
           jitter: inbound.jitter ?? 0,
+          ...reception,
           ...(consumer.kind === 'video'
             ? {
                 framesDecoded: inbound.framesDecoded ?? 0,

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
+import type { ReceptionState } from './reception.js';
 
 export type { MediaSource };
 
@@ -28,7 +29,7 @@ export interface LocalSource {
   enabled: boolean;
 }
 
-export interface ConsumerStats {
+export interface ConsumerStats extends ReceptionState {
   consumerId: string;
   peerId: string;
   source: MediaSource;

@@ -1,14 +1,18 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import { listDevices } from '../conference/media.js';
-import type { RemoteParticipant } from '../conference/types.js';
+import type { ConferenceStats, RemoteParticipant } from '../conference/types.js';
 import { h, icon, type IconName } from './dom.js';
+import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
 import { Toasts } from './Toasts.js';
+import { VisibilityTracker } from './VisibilityTracker.js';
 
-/** The in-call screen: header, tile grid, toolbar. It renders the client's state and calls it. */
+const STATS_INTERVAL_MS = 1000;
+
+/** The in-call screen: header, tiles, toolbar. It renders the client's state and calls it. */
 export class RoomView {
   readonly element: HTMLElement;
-  private readonly grid: HTMLElement;
+  private readonly area: TileArea;
   private readonly count: HTMLElement;
   private readonly status: HTMLElement;
   private readonly tiles = new Map<string, Tile>();
@@ -18,37 +22,45 @@ export class RoomView {
   private readonly micSelect: HTMLSelectElement;
   private readonly blockedAudio = new Set<HTMLAudioElement>();
   private readonly audioBanner: HTMLButtonElement;
-  private readonly resizeObserver = new ResizeObserver(() => this.layout());
+  private readonly layoutButton: HTMLButtonElement;
+  private readonly statsButton: HTMLButtonElement;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly client: ConferenceClient,
     private readonly onLeft: (reason?: string) => void,
+    layout: LayoutOptions,
   ) {
     this.count = h('span', { class: 'count', 'data-participant-count': '1' });
     this.status = h('div', { class: 'status', role: 'status', hidden: true });
-    this.grid = h('main', { class: 'grid', 'aria-label': 'Participants' });
+    this.area = new TileArea(layout, new VisibilityTracker((tile, demand) => client.setVideoDemand(tile.peerId, tile.kind, demand)));
     this.audioBanner = h('button', { class: 'audio-banner', hidden: true }, 'Click to turn on sound');
     this.audioBanner.addEventListener('click', () => this.unblockAudio());
     this.buttons = {
-      mic: this.toolbarButton('mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
-      camera: this.toolbarButton('camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
-      screen: this.toolbarButton('screen', 'Share screen', () =>
+      mic: this.toolbarButton('mic', 'mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
+      camera: this.toolbarButton('camera', 'camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
+      screen: this.toolbarButton('screen', 'screen', 'Share screen', () =>
         void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen()),
       ),
     };
+    this.layoutButton = this.toolbarButton('layout', 'speaker', 'Speaker view', () => {
+      this.area.toggleLayout();
+      this.renderToolbar();
+    });
+    this.statsButton = this.toolbarButton('stats', 'stats', 'Show statistics', () => this.toggleStats());
     this.cameraSelect = h('select', { class: 'device-select', title: 'Camera', 'aria-label': 'Camera' });
     this.micSelect = h('select', { class: 'device-select', title: 'Microphone', 'aria-label': 'Microphone' });
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
-    const leave = this.toolbarButton('leave', 'Leave', () => void client.leave());
+    const leave = this.toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
     leave.classList.add('danger');
 
     this.element = h(
       'div',
       { class: 'room' },
-      h('header', { class: 'room-header' }, h('span', { class: 'room-name', title: 'Room' }, client.roomId), this.count),
+      h('header', { class: 'room-header' }, h('span', { class: 'room-name', title: 'Room' }, client.roomId), this.count, this.area.pager),
       this.status,
-      this.grid,
+      this.area.element,
       this.audioBanner,
       h(
         'footer',
@@ -58,11 +70,12 @@ export class RoomView {
         this.buttons.camera,
         this.cameraSelect,
         this.buttons.screen,
+        this.layoutButton,
+        this.statsButton,
         leave,
       ),
       this.toasts.element,
     );
-    this.resizeObserver.observe(this.grid);
     this.bind();
     this.renderLocal();
     this.renderToolbar();
@@ -84,6 +97,7 @@ export class RoomView {
     });
     client.on('activeSpeaker', (peerId) => {
       for (const tile of this.tiles.values()) tile.setSpeaking(tile.kind === 'camera' && tile.peerId === peerId);
+      this.area.setActiveSpeaker(peerId);
     });
     client.on('mediaError', (error) => this.toasts.show(error.message, 'warning'));
     client.on('error', (error) => this.toasts.show(`${error.code}: ${error.message}`, 'error'));
@@ -94,8 +108,8 @@ export class RoomView {
       } else if (state === 'reconnecting') {
         this.setStatus(reason ?? 'Reconnecting…');
       } else if (state === 'left') {
-        this.resizeObserver.disconnect();
-        for (const tile of this.tiles.values()) tile.remove();
+        clearInterval(this.statsTimer);
+        this.area.clear();
         this.tiles.clear();
         this.onLeft(reason);
       }
@@ -111,6 +125,8 @@ export class RoomView {
     const screen = participant.tracks.screen;
     if (screen) this.ensureTile(participant.id, 'screen', participant.displayName, false).setVideo(screen.track, screen.paused);
     else this.removeTile(participant.id, 'screen');
+    // A camera turned on or off changes who gets one of the last-N video places.
+    this.area.arrange();
     this.updateCount();
   }
 
@@ -137,6 +153,9 @@ export class RoomView {
     this.setButton(this.buttons.camera, camera.enabled, camera.enabled ? 'camera' : 'cameraOff', camera.enabled ? 'Turn camera off' : 'Turn camera on');
     this.setButton(this.buttons.screen, screen.enabled, 'screen', screen.enabled ? 'Stop sharing' : 'Share screen', false);
     this.buttons.screen.hidden = !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
+    const speaker = this.area.layout === 'speaker';
+    this.setButton(this.layoutButton, speaker, speaker ? 'grid' : 'speaker', speaker ? 'Grid view' : 'Speaker view', false);
+    this.setButton(this.statsButton, this.statsTimer !== undefined, 'stats', this.statsTimer === undefined ? 'Show statistics' : 'Hide statistics', false);
   }
 
   /** `mutedLook`: an inactive mic or camera is shown as a warning; an idle screen share is not. */
@@ -148,8 +167,8 @@ export class RoomView {
     button.replaceChildren(icon(iconName));
   }
 
-  private toolbarButton(iconName: IconName, label: string, onClick: () => void): HTMLButtonElement {
-    const button = h('button', { class: 'tool', title: label, 'aria-label': label, 'data-action': iconName }, icon(iconName));
+  private toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void): HTMLButtonElement {
+    const button = h('button', { class: 'tool', title: label, 'aria-label': label, 'data-action': action }, icon(iconName));
     button.addEventListener('click', onClick);
     return button;
   }
@@ -166,10 +185,7 @@ export class RoomView {
     if (!tile) {
       tile = new Tile(peerId, kind, name, isLocal, (audio) => this.audioBlocked(audio));
       this.tiles.set(key, tile);
-      // Local tile first, screens before cameras of the same person.
-      if (isLocal && kind === 'camera') this.grid.prepend(tile.element);
-      else this.grid.append(tile.element);
-      this.layout();
+      this.area.add(tile);
     }
     return tile;
   }
@@ -178,9 +194,8 @@ export class RoomView {
     const key = `${peerId}:${kind}`;
     const tile = this.tiles.get(key);
     if (!tile) return;
-    tile.remove();
+    this.area.remove(tile);
     this.tiles.delete(key);
-    this.layout();
   }
 
   private updateCount(): void {
@@ -189,19 +204,43 @@ export class RoomView {
     this.count.dataset.participantCount = String(people);
   }
 
-  /** Picks the column count that makes 16:9 tiles as large as the grid allows. */
-  private layout(): void {
-    const count = Math.max(1, this.tiles.size);
-    const { width, height } = this.grid.getBoundingClientRect();
-    if (width === 0 || height === 0) return;
-    let best = { columns: 1, size: 0 };
-    for (let columns = 1; columns <= count; columns++) {
-      const rows = Math.ceil(count / columns);
-      const tileWidth = Math.min(width / columns, ((height / rows) * 16) / 9);
-      if (tileWidth > best.size) best = { columns, size: tileWidth };
+  /** The per-tile overlay: what each video is sent and received as, refreshed every second. */
+  private toggleStats(): void {
+    if (this.statsTimer === undefined) {
+      const refresh = (): void => void this.client.stats().then((stats) => this.renderStats(stats), () => undefined);
+      this.statsTimer = setInterval(refresh, STATS_INTERVAL_MS);
+      refresh();
+    } else {
+      clearInterval(this.statsTimer);
+      this.statsTimer = undefined;
+      for (const tile of this.tiles.values()) tile.setStats(null);
     }
-    this.grid.style.setProperty('--columns', String(best.columns));
-    this.grid.style.setProperty('--tile-width', `${Math.floor(best.size) - 8}px`);
+    this.renderToolbar();
+  }
+
+  private renderStats(stats: ConferenceStats): void {
+    // The interval may have been stopped while this sample was collected.
+    if (this.statsTimer === undefined) return;
+    const layer = (value: number | null): string => (value === null ? '–' : String(value));
+    for (const tile of this.tiles.values()) {
+      if (tile.isLocal) {
+        const sent = stats.producers.find((producer) => producer.source === tile.kind);
+        tile.setStats(sent ? `sending ${sent.frameWidth ?? 0}×${sent.frameHeight ?? 0} ${Math.round(sent.framesPerSecond ?? 0)} fps` : null);
+        continue;
+      }
+      const video = stats.consumers.find((consumer) => consumer.peerId === tile.peerId && consumer.source === tile.kind);
+      if (!video) {
+        tile.setStats(null);
+        continue;
+      }
+      tile.setStats(
+        [
+          `layer S${layer(video.spatialLayer)} T${layer(video.temporalLayer)} (want S${layer(video.preferredSpatialLayer)})`,
+          `${video.frameWidth ?? 0}×${video.frameHeight ?? 0} ${Math.round(video.framesPerSecond ?? 0)} fps`,
+          video.pausedByClient ? 'paused: not visible' : `${Math.round(video.bytesReceived / 1024)} KiB received`,
+        ].join('\n'),
+      );
+    }
   }
 
   private setStatus(message: string | null): void {

@@ -13,7 +13,11 @@ export class Tile {
   private readonly nameLabel: HTMLElement;
   private readonly micIndicator: HTMLElement;
   private readonly audio: HTMLAudioElement | null;
+  private readonly statsOverlay: HTMLElement;
   private videoTrack: MediaStreamTrack | null = null;
+  /** The track to show when the layout allows video (last-N may show the avatar instead). */
+  private offeredTrack: MediaStreamTrack | null = null;
+  private allowed = true;
   private audioTrack: MediaStreamTrack | null = null;
 
   constructor(
@@ -30,12 +34,14 @@ export class Tile {
     this.nameLabel = h('span', { class: 'name' });
     this.micIndicator = h('span', { class: 'indicator mic-off', title: 'Microphone off', hidden: true }, icon('micOff'));
     this.audio = isLocal || kind === 'screen' ? null : h('audio', { autoplay: true });
+    this.statsOverlay = h('pre', { class: 'tile-stats', hidden: true });
     this.element = h(
       'div',
       { class: `tile ${kind}`, 'data-peer-id': peerId, 'data-kind': kind, 'data-local': isLocal },
       this.video,
       this.avatar,
       h('div', { class: 'label' }, this.micIndicator, this.nameLabel),
+      this.statsOverlay,
       this.audio,
     );
     if (isLocal && kind === 'camera') this.element.classList.add('mirrored');
@@ -50,13 +56,30 @@ export class Tile {
 
   /** The video to show; null or a paused sender shows the avatar instead. */
   setVideo(track: MediaStreamTrack | null, paused = false): void {
-    const shown = paused ? null : track;
-    if (shown !== this.videoTrack) {
-      this.videoTrack = shown;
-      this.video.srcObject = shown ? new MediaStream([shown]) : null;
-      if (shown) void this.video.play().catch(() => undefined);
-    }
-    this.render();
+    this.offeredTrack = paused ? null : track;
+    this.show();
+  }
+
+  /** Whether the layout gives this tile video (beyond last-N it shows the avatar; audio plays on). */
+  setVideoAllowed(allowed: boolean): void {
+    if (allowed === this.allowed) return;
+    this.allowed = allowed;
+    this.show();
+  }
+
+  get videoAllowed(): boolean {
+    return this.allowed;
+  }
+
+  /** There is a video to show (the sender's camera is on), whether or not the layout allows it. */
+  get offersVideo(): boolean {
+    return this.offeredTrack !== null;
+  }
+
+  /** Lines for the statistics overlay; null hides it. */
+  setStats(text: string | null): void {
+    this.statsOverlay.hidden = text === null;
+    this.statsOverlay.textContent = text ?? '';
   }
 
   setAudio(track: MediaStreamTrack | null, paused = false): void {
@@ -86,6 +109,16 @@ export class Tile {
     this.video.srcObject = null;
     if (this.audio) this.audio.srcObject = null;
     this.element.remove();
+  }
+
+  private show(): void {
+    const shown = this.allowed ? this.offeredTrack : null;
+    if (shown !== this.videoTrack) {
+      this.videoTrack = shown;
+      this.video.srcObject = shown ? new MediaStream([shown]) : null;
+      if (shown) void this.video.play().catch(() => undefined);
+    }
+    this.render();
   }
 
   private render(): void {

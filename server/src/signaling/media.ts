@@ -1,12 +1,6 @@
 import type { types } from 'mediasoup';
 import type { HandlerMap } from './connection.js';
 
-/**
- * Screen shares are what people read: when the downlink is short, the bandwidth estimator serves
- * them first (mediasoup gives a consumer this many layer steps per round; cameras have 1).
- */
-const SCREEN_PRIORITY = 2;
-
 /** The highest spatial layer a client may ask for (three simulcast encodings). */
 const MAX_SPATIAL_LAYER = 2;
 
@@ -68,7 +62,6 @@ export const mediaHandlers: HandlerMap = {
     const gate = gateOf(consumer);
     if (gate.started) return {};
     gate.started = true;
-    if (consumer.appData.source === 'screen') await consumer.setPriority(SCREEN_PRIORITY);
     await applyGate(consumer);
     return {};
   },
