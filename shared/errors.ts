@@ -9,6 +9,8 @@ export const ErrorCode = {
   TOO_MANY_ROOMS: 'TOO_MANY_ROOMS',
   RESUME_FAILED: 'RESUME_FAILED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** A file, message or whiteboard beyond what the server accepts. */
+  TOO_LARGE: 'TOO_LARGE',
   NOT_AUTHORIZED: 'NOT_AUTHORIZED',
   UNSUPPORTED: 'UNSUPPORTED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',

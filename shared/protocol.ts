@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { types as client } from 'mediasoup-client';
-import type { Result } from './errors.js';
+import { DataLabel, FileName, FileType, SctpCapabilitiesSchema, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';
+import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
 import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
 
@@ -26,6 +27,8 @@ export const JoinRequest = z.object({
   rtpCapabilities: RtpCapabilitiesSchema,
   /** Join token (JWT) when the server requires one (AUTH_SECRET). */
   token: z.string().max(4096).optional(),
+  /** The client's SCTP capabilities; present when it wants data channels (chat, files, whiteboard). */
+  sctpCapabilities: SctpCapabilitiesSchema.optional(),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
@@ -66,6 +69,25 @@ export const SetConsumerPreferencesRequest = z.object({
 });
 export type SetConsumerPreferencesRequest = z.infer<typeof SetConsumerPreferencesRequest>;
 
+/** One of the client's data channels (see shared/data.ts), on its send transport. */
+export const ProduceDataRequest = z.object({
+  transportId: Id,
+  label: DataLabel,
+  sctpStreamParameters: SctpStreamParametersSchema,
+  protocol: z.string().max(32).optional(),
+});
+export type ProduceDataRequest = z.infer<typeof ProduceDataRequest>;
+
+/** Announces a file to the room; its chunks follow on the 'file' data channel. */
+export const OfferFileRequest = z.object({
+  name: FileName,
+  type: FileType,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
+/** The sender stops a transfer for everyone; a receiver stops receiving it. */
+export const FileRequest = z.object({ fileId: z.number().int().min(1).max(2 ** 32 - 1) });
+
 /** A client whose connection dropped takes its place back (within the grace period). */
 export const ResumeRequest = z.object({ peerId: Id, resumeToken: z.string().min(1).max(128) });
 
@@ -81,6 +103,10 @@ export const Requests = {
   setConsumerPreferences: SetConsumerPreferencesRequest,
   restartIce: TransportRequest,
   resume: ResumeRequest,
+  produceData: ProduceDataRequest,
+  dataSync: EmptyRequest,
+  offerFile: OfferFileRequest,
+  cancelFile: FileRequest,
 } as const;
 export type RequestName = keyof typeof Requests;
 export type RequestOf<K extends RequestName> = z.input<(typeof Requests)[K]>;
@@ -101,6 +127,8 @@ export interface TransportInfo {
   iceParameters: client.IceParameters;
   iceCandidates: client.IceCandidate[];
   dtlsParameters: client.DtlsParameters;
+  /** Present when the transport carries data channels. */
+  sctpParameters?: client.SctpParameters;
 }
 
 export interface IceServerInfo {
@@ -133,6 +161,28 @@ export interface ConsumerInfo {
   producerPaused: boolean;
 }
 
+/** A data channel from the room to this participant. */
+export interface DataConsumerInfo {
+  id: string;
+  dataProducerId: string;
+  /** The receive transport it belongs to; an announcement for an older transport is stale. */
+  transportId: string;
+  label: DataLabel;
+  sctpStreamParameters: client.SctpStreamParameters;
+  protocol: string;
+}
+
+/**
+ * What a participant needs to catch up with the room's data: the chat history and the
+ * whiteboard as of `seq`. Live events with a higher seq follow on the data channels.
+ */
+export interface DataSyncResponse {
+  seq: number;
+  chat: ChatMessage[];
+  board: BoardStroke[];
+  maxFileBytes: number;
+}
+
 export interface Responses {
   join: JoinResponse;
   leave: Record<string, never>;
@@ -144,6 +194,11 @@ export interface Responses {
   setConsumerPreferences: Record<string, never>;
   restartIce: { iceParameters: client.IceParameters };
   resume: Record<string, never>;
+  produceData: { dataProducerId: string };
+  dataSync: DataSyncResponse;
+  /** Chunks of at most `chunkBytes`, with at most `windowBytes` not yet acknowledged. */
+  offerFile: { fileId: number; chunkBytes: number; windowBytes: number };
+  cancelFile: Record<string, never>;
 }
 
 // ---- Notifications (server → client) ----
@@ -173,6 +228,13 @@ export interface Notifications {
   mediaReset: { sendTransport: TransportInfo; recvTransport: TransportInfo };
   /** The server is stopping; the client may try again later. */
   serverShutdown: { message: string };
+  newDataConsumer: DataConsumerInfo;
+  dataConsumerClosed: { dataConsumerId: string };
+  /**
+   * Something this participant sent on a data channel was refused (invalid, too fast, too large)
+   * and not forwarded; with `fileId`, that transfer was stopped.
+   */
+  dataRejected: { label: DataLabel; code: ErrorCode; message: string; fileId?: number };
 }
 export type NotificationName = keyof Notifications;
 

@@ -78,6 +78,8 @@ export const ConfigSchema = z
     /** Per-connection request budget: sustained rate and burst (token bucket). */
     RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
     RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
+    /** Largest file a participant may send to the room, in MB (MiB); the server stops larger transfers. */
+    MAX_FILE_MB: z.coerce.number().positive().max(4096).default(50),
     /** When set, joining needs a JWT (HS256) signed with it: `npm run token`. */
     AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Origins allowed to open a Socket.IO connection besides the server's own (production behind other sites). */

@@ -45,6 +45,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       maxRooms: config.MAX_ROOMS,
       spreadAtConsumers: config.SPREAD_AT_CONSUMERS,
       initialOutgoingBitrate: 1_000_000,
+      maxFileBytes: config.MAX_FILE_MB * 1024 * 1024,
     },
     log,
   );

@@ -46,6 +46,8 @@ export class Peer {
     public sendTransport: types.WebRtcTransport<TransportAppData>,
     public recvTransport: types.WebRtcTransport<TransportAppData>,
     readonly link: PeerLink,
+    /** Present when the client wants data channels; its transports (also after a media reset) get SCTP. */
+    readonly sctpCapabilities?: types.SctpCapabilities,
   ) {}
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
@@ -104,5 +106,11 @@ export function transportInfo(transport: types.WebRtcTransport): TransportInfo {
     iceParameters: transport.iceParameters,
     iceCandidates: transport.iceCandidates,
     dtlsParameters: transport.dtlsParameters,
+    ...(transport.sctpParameters ? { sctpParameters: sctpParametersOf(transport.sctpParameters) } : {}),
   };
+}
+
+/** What a browser needs of the transport's SCTP side (mediasoup also reports its buffer levels). */
+function sctpParametersOf({ port, OS, MIS, maxMessageSize }: types.SctpParameters): types.SctpParameters {
+  return { port, OS, MIS, maxMessageSize };
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
+import { MAX_SCTP_MESSAGE_BYTES } from '../../../shared/data.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
+import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
 import { Peer, transportInfo, type ConsumerAppData, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
@@ -13,6 +15,8 @@ export interface RoomOptions {
   maxPeers: number;
   /** Bitrate the send side may start with before estimation has a figure. */
   initialOutgoingBitrate: number;
+  /** Largest file a participant may send to the room. */
+  maxFileBytes: number;
 }
 
 /** Where a room's routers come from, and when a worker is too busy to take more of its participants. */
@@ -28,6 +32,8 @@ export interface JoinParams {
   displayName: string;
   role: Role;
   rtpCapabilities: types.RtpCapabilities;
+  /** Present when the client wants data channels: its transports get SCTP. */
+  sctpCapabilities?: types.SctpCapabilities;
   sink: NotificationSink;
 }
 
@@ -53,13 +59,15 @@ const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
+  /** Chat, files, whiteboard and fast messages: the room's data channels. */
+  readonly data: DataHub;
   private closed = false;
   private readonly slots: RouterSlot[] = [];
   private readonly slotOf = new Map<Peer, RouterSlot>();
   /** Hosts the active speaker observer: every microphone is piped here. Kept while the room lives. */
   private home: RouterSlot;
   private activeSpeaker: types.ActiveSpeakerObserver;
-  /** Pipes made, by `${producerId}>${routerId}`, so each producer crosses to a router once. */
+  /** Pipes made, by `${producerId or dataProducerId}>${routerId}`, so each producer crosses to a router once. */
   private readonly pipes = new Map<string, Promise<void>>();
   /** Serialises placement so concurrent joins do not each open a new router. */
   private placing: Promise<unknown> = Promise.resolve();
@@ -78,13 +86,25 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.home = this.addSlot(home);
     this.activeSpeaker = activeSpeaker;
     this.watchSpeakers(activeSpeaker);
+    this.data = new DataHub(
+      {
+        home: () => this.home.router,
+        routerOf: (peer) => this.slotOf.get(peer)?.router,
+        pipeData: (dataProducerId, from, to) => this.pipe({ dataProducerId }, from, to),
+        peers: () => this.peers.values(),
+      },
+      { maxFileBytes: options.maxFileBytes },
+      this.log,
+    );
   }
 
   static async create(id: string, placement: RouterPlacement, options: RoomOptions, log: Logger): Promise<Room> {
     const home = await placement.createRouter();
     try {
       const activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
-      return new Room(id, home, activeSpeaker, placement, options, log.child({ room: id }));
+      const room = new Room(id, home, activeSpeaker, placement, options, log.child({ room: id }));
+      await room.data.start();
+      return room;
     } catch (error) {
       home.router.close();
       throw error;
@@ -110,7 +130,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Admits a participant: picks its router, creates its transports and tells the others. */
-  async join({ displayName, role, rtpCapabilities, sink }: JoinParams): Promise<Peer> {
+  async join({ displayName, role, rtpCapabilities, sctpCapabilities, sink }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
@@ -118,10 +138,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     const slot = await this.placeNewcomer();
     const peerId = randomUUID();
     const [sendTransport, recvTransport] = await Promise.all([
-      this.createTransport(slot, peerId, 'send'),
-      this.createTransport(slot, peerId, 'recv'),
+      this.createTransport(slot, peerId, 'send', sctpCapabilities),
+      this.createTransport(slot, peerId, 'recv', sctpCapabilities),
     ]);
-    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink));
+    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink), sctpCapabilities);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
@@ -191,8 +211,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         movers.map(async (peer) => {
           const slot = await this.placeNewcomer();
           const [sendTransport, recvTransport] = await Promise.all([
-            this.createTransport(slot, peer.id, 'send'),
-            this.createTransport(slot, peer.id, 'recv'),
+            this.createTransport(slot, peer.id, 'send', peer.sctpCapabilities),
+            this.createTransport(slot, peer.id, 'recv', peer.sctpCapabilities),
           ]);
           peer.replaceTransports(sendTransport, recvTransport);
           slot.peers.add(peer);
@@ -218,11 +238,12 @@ export class Room extends TypedEmitter<RoomEvents> {
         if (producer.appData.source === 'mic' && !producer.closed) void this.observeSpeaker(peer, producer);
       }
     }
+    await this.data.moveHome();
   }
 
-  /** Creates consumers for everything already published in the room. */
+  /** Creates consumers for everything already published in the room, the room's data channels included. */
   async consumeExisting(peer: Peer): Promise<void> {
-    const pending: Promise<void>[] = [];
+    const pending: Promise<void>[] = [this.data.connect(peer)];
     for (const other of this.peers.values()) {
       if (other === peer) continue;
       for (const producer of other.producers.values()) pending.push(this.consume(peer, producer));
@@ -232,6 +253,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   leave(peer: Peer): void {
     if (!this.peers.delete(peer.id)) return;
+    this.data.leave(peer);
     peer.close();
     const slot = this.slotOf.get(peer);
     this.slotOf.delete(peer);
@@ -299,20 +321,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   private async observeSpeaker(peer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
     try {
       const slot = this.slotOf.get(peer);
-      if (slot && slot !== this.home) await this.pipe(producer.id, slot, this.home);
+      if (slot && slot !== this.home) await this.pipe({ producerId: producer.id }, slot.router, this.home.router);
       await this.activeSpeaker.addProducer({ producerId: producer.id });
     } catch (error) {
       this.log.warn({ err: error, producer: producer.id }, 'active speaker observer could not take a microphone');
     }
   }
 
-  /** Makes `producerId` (on `from`) available on `to`, once. */
-  private pipe(producerId: string, from: RouterSlot, to: RouterSlot): Promise<void> {
-    const key = `${producerId}>${to.router.id}`;
+  /** Makes a producer or data producer (on `from`) available on `to`, once. */
+  private pipe(source: { producerId: string } | { dataProducerId: string }, from: types.Router, to: types.Router): Promise<void> {
+    const key = `${'producerId' in source ? source.producerId : source.dataProducerId}>${to.id}`;
     let piped = this.pipes.get(key);
     if (!piped) {
-      piped = from.router.pipeToRouter({ producerId, router: to.router }).then(({ pipeProducer }) => {
-        pipeProducer?.observer.on('close', () => this.pipes.delete(key));
+      piped = from.pipeToRouter({ ...source, router: to }).then(({ pipeProducer, pipeDataProducer }) => {
+        const forget = (): void => {
+          this.pipes.delete(key);
+        };
+        pipeProducer?.observer.on('close', forget);
+        pipeDataProducer?.observer.on('close', forget);
       });
       this.pipes.set(key, piped);
       piped.catch(() => this.pipes.delete(key));
@@ -327,7 +353,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!target || !source) return;
     let consumer: types.Consumer<ConsumerAppData>;
     try {
-      if (source !== target) await this.pipe(producer.id, source, target);
+      if (source !== target) await this.pipe({ producerId: producer.id }, source.router, target.router);
       if (!target.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
         this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
         return;
@@ -382,6 +408,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.data.close();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     this.slotOf.clear();
@@ -391,13 +418,26 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('closed');
   }
 
-  private async createTransport(slot: RouterSlot, peerId: string, direction: TransportDirection): Promise<types.WebRtcTransport<TransportAppData>> {
+  private async createTransport(
+    slot: RouterSlot,
+    peerId: string,
+    direction: TransportDirection,
+    sctp: types.SctpCapabilities | undefined,
+  ): Promise<types.WebRtcTransport<TransportAppData>> {
     return slot.router.createWebRtcTransport<TransportAppData>({
       webRtcServer: slot.host.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
+      // Browsers open at most 1024 streams (libwebrtc); more would only cost memory.
+      ...(sctp
+        ? {
+            enableSctp: true,
+            numSctpStreams: { OS: Math.min(sctp.numStreams.OS, 1024), MIS: Math.min(sctp.numStreams.MIS, 1024) },
+            maxSctpMessageSize: MAX_SCTP_MESSAGE_BYTES,
+          }
+        : {}),
       appData: { peerId, direction },
     });
   }

@@ -1,11 +1,12 @@
 import type { Socket } from 'socket.io';
 import { PROTOCOL_VERSION, Requests } from '../../../shared/protocol.js';
 import { Connection, failure, registerHandlers, splitArgs, type ConclaveServer, type SignalingContext } from './connection.js';
+import { dataHandlers } from './data.js';
 import { mediaHandlers } from './media.js';
 import { connectionLost, leaveRoom, roomHandlers } from './room.js';
 import { transportHandlers } from './transports.js';
 
-const domains = [roomHandlers, transportHandlers, mediaHandlers];
+const domains = [roomHandlers, transportHandlers, mediaHandlers, dataHandlers];
 
 /** Wires every signalling domain onto each new socket. */
 export function attachSignaling(io: ConclaveServer, context: SignalingContext): void {

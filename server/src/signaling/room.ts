@@ -26,6 +26,7 @@ export const roomHandlers: HandlerMap = {
           ...request.rtpCapabilities,
           headerExtensions: request.rtpCapabilities.headerExtensions?.filter(isMediasoupHeaderExtension),
         },
+        sctpCapabilities: request.sctpCapabilities,
         sink: connection,
       });
       if (!connection.socket.connected) {

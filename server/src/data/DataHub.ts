@@ -1,0 +1,397 @@
+import type { types } from 'mediasoup';
+import type { z } from 'zod';
+import {
+  BoardOp,
+  ChatPost,
+  CHAT_HISTORY,
+  DATA_CHANNELS,
+  DATA_LABELS,
+  DATA_MESSAGE_MAX_BYTES,
+  DATA_RATE_LIMITS,
+  FAST_PACKET_LIFETIME_MS,
+  FastPost,
+  MAX_SCTP_MESSAGE_BYTES,
+  PPID_BINARY,
+  PPID_STRING,
+  type BoardEvent,
+  type ChatMessage,
+  type DataLabel,
+  type FastMessage,
+} from '../../../shared/data.js';
+import { ConclaveError, type ErrorCode } from '../../../shared/errors.js';
+import { firstIssue } from '../../../shared/identity.js';
+import type { DataSyncResponse, ParsedRequestOf, ProduceDataRequest, Responses } from '../../../shared/protocol.js';
+import type { Logger } from '../logger.js';
+import type { Peer } from '../rooms/Peer.js';
+import { RateLimiter } from '../signaling/RateLimiter.js';
+import { FileRelay } from './FileRelay.js';
+import { Outbox } from './Outbox.js';
+import { Whiteboard } from './Whiteboard.js';
+
+/** What the hub needs from its room. */
+export interface DataHubHost {
+  /** The router the room's data plane lives on (the home router). */
+  home(): types.Router;
+  /** The router a participant's transports are on. */
+  routerOf(peer: Peer): types.Router | undefined;
+  /** Makes a data producer on `from` consumable on `to`, once (piped producers are reused). */
+  pipeData(dataProducerId: string, from: types.Router, to: types.Router): Promise<void>;
+  /** Everyone in the room now. */
+  peers(): Iterable<Peer>;
+}
+
+export interface DataHubOptions {
+  maxFileBytes: number;
+}
+
+/** One participant's part of the data plane. */
+interface Member {
+  /** Its own channels (DataProducers on its send transport), by label. */
+  producers: Map<DataLabel, types.DataProducer>;
+  /** Labels with a produceData request under way, so two requests cannot both open one. */
+  opening: Set<DataLabel>;
+  /** How the server reads them: consumers on the room's DirectTransport. */
+  taps: Map<DataLabel, types.DataConsumer>;
+  /** The room's channels to it (DataConsumers on its receive transport), by label. */
+  consumers: Map<DataLabel, types.DataConsumer>;
+  /** Targeted messages (file chunks, acknowledgements) on its 'file' consumer. */
+  outbox: Outbox | undefined;
+  /** It has the room's history and its consumers are open, so it can take part in transfers. */
+  synced: boolean;
+  limiters: Record<DataLabel, RateLimiter>;
+  /** When each label and code last told it about a refused message: a flood gets a few notices a second. */
+  refusedAt: Map<string, number>;
+}
+
+const REFUSAL_NOTICE_INTERVAL_MS = 250;
+
+/**
+ * A room's data plane. Every participant's data channels are read here (a DataConsumer on the
+ * room's DirectTransport), validated, rate-limited and stamped with the sender, then forwarded by
+ * the room's own DataProducer of that label, which each participant consumes once: N consumers
+ * per label, not N². Chat history and the whiteboard live here for participants who join later;
+ * files are relayed to exactly the participants present when they were offered.
+ */
+export class DataHub {
+  private transport: types.DirectTransport | undefined;
+  private readonly producers = new Map<DataLabel, types.DataProducer>();
+  private readonly members = new Map<Peer, Member>();
+  private readonly chat: ChatMessage[] = [];
+  private readonly board = new Whiteboard();
+  private readonly files: FileRelay;
+  /** Order of chat and whiteboard events across the room; a sync answer says how far it covers. */
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: DataHubHost,
+    private readonly options: DataHubOptions,
+    private readonly log: Logger,
+  ) {
+    this.files = new FileRelay(
+      {
+        outboxOf: (peer) => this.outboxOf(peer),
+        reject: (peer, code, message, fileId) => peer.notify('dataRejected', { label: 'file', code, message, ...(fileId === undefined ? {} : { fileId }) }),
+      },
+      options.maxFileBytes,
+    );
+  }
+
+  /** Opens the room's side on the home router: a DirectTransport with one DataProducer per label. */
+  async start(): Promise<void> {
+    const transport = await this.host.home().createDirectTransport({ maxMessageSize: MAX_SCTP_MESSAGE_BYTES });
+    this.transport = transport;
+    this.producers.clear();
+    for (const label of DATA_LABELS) this.producers.set(label, await transport.produceData({ label }));
+  }
+
+  /** The room's DataProducer of a label (tests observe what the room forwards). */
+  producerId(label: DataLabel): string | undefined {
+    return this.producers.get(label)?.id;
+  }
+
+  /** Opens one of the participant's channels: a DataProducer on its send transport that the server reads. */
+  async produce(peer: Peer, request: ProduceDataRequest): Promise<types.DataProducer> {
+    const transport = peer.transport(request.transportId);
+    if (transport.appData.direction !== 'send') throw new ConclaveError('FORBIDDEN', 'Produce data on your send transport');
+    if (!transport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'This transport has no data channels: join with sctpCapabilities');
+    checkReliability(request);
+    const member = this.memberOf(peer);
+    const existing = member.producers.get(request.label);
+    if ((existing && !existing.closed) || member.opening.has(request.label)) {
+      throw new ConclaveError('BAD_REQUEST', `You already have a ${request.label} channel`);
+    }
+    member.opening.add(request.label);
+    try {
+      const producer = await transport.produceData({
+        sctpStreamParameters: request.sctpStreamParameters,
+        label: request.label,
+        protocol: request.protocol,
+        appData: { peerId: peer.id },
+      });
+      if (peer.isClosed || this.members.get(peer) !== member) {
+        producer.close();
+        throw new ConclaveError('NOT_JOINED', 'You left the room while opening a data channel');
+      }
+      member.producers.set(request.label, producer);
+      producer.observer.on('close', () => {
+        if (member.producers.get(request.label) === producer) member.producers.delete(request.label);
+      });
+      await this.attach(peer, request.label, producer).catch((error: unknown) => {
+        producer.close();
+        throw error;
+      });
+      return producer;
+    } finally {
+      member.opening.delete(request.label);
+    }
+  }
+
+  /**
+   * Starts reading a participant's `label` channel from `producer`, which must be on that
+   * participant's router (or the home router).
+   */
+  async attach(peer: Peer, label: DataLabel, producer: types.DataProducer): Promise<void> {
+    const transport = this.transport;
+    const home = this.host.home();
+    const router = this.host.routerOf(peer);
+    if (!transport || transport.closed) throw new ConclaveError('INTERNAL', 'The room has no data plane');
+    if (router && router !== home && producer.type === 'sctp') await this.host.pipeData(producer.id, router, home);
+    const tap = await transport.consumeData({ dataProducerId: producer.id });
+    const member = this.memberOf(peer);
+    member.taps.get(label)?.close();
+    member.taps.set(label, tap);
+    tap.on('message', (message, ppid) => this.receive(peer, label, message, ppid));
+    tap.on('dataproducerclose', () => {
+      if (member.taps.get(label) === tap) member.taps.delete(label);
+      // Its chunks can no longer arrive: whoever waits for them is told.
+      if (label === 'file' && !this.closed) this.files.stopAll(`${peer.displayName}'s connection was reset; the transfer stopped`, peer);
+    });
+  }
+
+  /** Gives a participant the room's channels on its current receive transport (after joining or a media reset). */
+  async connect(peer: Peer): Promise<void> {
+    const transport = peer.recvTransport;
+    const router = this.host.routerOf(peer);
+    if (!transport.sctpParameters || transport.closed || !router || this.closed) return;
+    const member = this.memberOf(peer);
+    // New consumers: the client syncs again once they are open.
+    member.synced = false;
+    const home = this.host.home();
+    for (const label of DATA_LABELS) {
+      const producer = this.producers.get(label);
+      if (!producer) continue;
+      let consumer: types.DataConsumer;
+      try {
+        if (router !== home) await this.host.pipeData(producer.id, home, router);
+        consumer = await transport.consumeData({
+          dataProducerId: producer.id,
+          ...(DATA_CHANNELS[label].ordered ? {} : { ordered: false, maxPacketLifeTime: FAST_PACKET_LIFETIME_MS }),
+        });
+      } catch (error) {
+        // The transport, a router or the room closed meanwhile: nothing to deliver to.
+        this.log.debug({ err: error, peer: peer.id, label }, 'data consumer abandoned');
+        return;
+      }
+      if (peer.isClosed || this.members.get(peer) !== member) {
+        consumer.close();
+        return;
+      }
+      this.adopt(peer, member, label, consumer, transport.id);
+    }
+  }
+
+  /** The participant's consumers are open: it gets the history and takes part from now on. */
+  sync(peer: Peer): DataSyncResponse {
+    const member = this.members.get(peer);
+    if (!peer.recvTransport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'You joined without data channels (no sctpCapabilities)');
+    if (!member || member.consumers.size < DATA_LABELS.length) throw new ConclaveError('BAD_REQUEST', 'Your data channels are not open yet');
+    member.synced = true;
+    return { seq: this.seq, chat: [...this.chat], board: this.board.snapshot(), maxFileBytes: this.options.maxFileBytes };
+  }
+
+  offerFile(peer: Peer, request: ParsedRequestOf<'offerFile'>): Responses['offerFile'] {
+    return this.files.offer(peer, request, [...this.host.peers()]);
+  }
+
+  cancelFile(peer: Peer, fileId: number): void {
+    this.files.cancel(peer, fileId);
+  }
+
+  leave(peer: Peer): void {
+    this.files.leave(peer);
+    this.members.get(peer)?.outbox?.close();
+    this.members.delete(peer);
+  }
+
+  /**
+   * The home router died, and the DirectTransport with it. The plane is rebuilt on the new home:
+   * channels of participants whose routers survived are read again and they get new consumers;
+   * the others follow when their transports are replaced. Transfers in flight stop.
+   */
+  async moveHome(): Promise<void> {
+    this.files.stopAll('The server moved the room to another worker; send the file again');
+    await this.start();
+    for (const [peer, member] of this.members) {
+      if (peer.isClosed) continue;
+      for (const [label, producer] of member.producers) {
+        if (producer.closed) continue;
+        await this.attach(peer, label, producer).catch((error: unknown) => this.log.warn({ err: error, peer: peer.id, label }, 'could not read a data channel again'));
+      }
+      await this.connect(peer);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const member of this.members.values()) member.outbox?.close();
+    this.members.clear();
+    this.transport?.close();
+  }
+
+  private adopt(peer: Peer, member: Member, label: DataLabel, consumer: types.DataConsumer, transportId: string): void {
+    member.consumers.get(label)?.close();
+    member.consumers.set(label, consumer);
+    if (label === 'file') {
+      const previous = member.outbox;
+      previous?.close();
+      if (previous) this.files.outboxClosed(previous);
+      member.outbox = new Outbox(consumer, (outbox, fileId) => this.files.undeliverable(outbox, fileId));
+    }
+    const forget = (): void => {
+      if (member.consumers.get(label) === consumer) member.consumers.delete(label);
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('dataproducerclose', () => {
+      forget();
+      if (!peer.isClosed && !peer.recvTransport.closed) peer.notify('dataConsumerClosed', { dataConsumerId: consumer.id });
+    });
+    const sctpStreamParameters = consumer.sctpStreamParameters;
+    if (!sctpStreamParameters) return;
+    peer.notify('newDataConsumer', {
+      id: consumer.id,
+      dataProducerId: consumer.dataProducerId,
+      transportId,
+      label,
+      sctpStreamParameters,
+      protocol: consumer.protocol,
+    });
+  }
+
+  private memberOf(peer: Peer): Member {
+    let member = this.members.get(peer);
+    if (!member) {
+      member = {
+        producers: new Map(),
+        opening: new Set(),
+        taps: new Map(),
+        consumers: new Map(),
+        outbox: undefined,
+        synced: false,
+        limiters: {
+          chat: limiterFor('chat'),
+          board: limiterFor('board'),
+          file: limiterFor('file'),
+          fast: limiterFor('fast'),
+        },
+        refusedAt: new Map(),
+      };
+      this.members.set(peer, member);
+    }
+    return member;
+  }
+
+  private outboxOf(peer: Peer): Outbox | undefined {
+    const member = this.members.get(peer);
+    return member?.synced && member.outbox && !member.outbox.isClosed ? member.outbox : undefined;
+  }
+
+  /** One message from a participant's channel: checked, stamped and forwarded, or refused. */
+  private receive(peer: Peer, label: DataLabel, message: Buffer, ppid: number): void {
+    const member = this.members.get(peer);
+    if (!member || peer.isClosed || this.closed) return;
+    if (!member.limiters[label].take()) {
+      this.refuse(peer, member, label, 'RATE_LIMITED', `Too many ${label} messages; slow down`);
+      return;
+    }
+    if (label === 'file') {
+      if (ppid === PPID_BINARY) this.files.chunk(peer, message);
+      else this.refuse(peer, member, label, 'BAD_REQUEST', 'The file channel carries binary chunks');
+      return;
+    }
+    if (ppid !== PPID_STRING) {
+      this.refuse(peer, member, label, 'BAD_REQUEST', `The ${label} channel carries JSON text`);
+      return;
+    }
+    if (message.length > DATA_MESSAGE_MAX_BYTES[label]) {
+      this.refuse(peer, member, label, 'TOO_LARGE', `A ${label} message is at most ${DATA_MESSAGE_MAX_BYTES[label]} bytes`);
+      return;
+    }
+    try {
+      const value: unknown = JSON.parse(message.toString('utf8'));
+      if (label === 'chat') this.postChat(peer, parse(label, ChatPost, value).text);
+      else if (label === 'board') this.postBoard(peer, parse(label, BoardOp, value));
+      else this.postFast(peer, parse(label, FastPost, value));
+    } catch (error) {
+      if (error instanceof ConclaveError) this.refuse(peer, member, label, error.code, error.message);
+      else if (error instanceof SyntaxError) this.refuse(peer, member, label, 'BAD_REQUEST', `${label}: not JSON`);
+      else {
+        this.log.error({ err: error, peer: peer.id, label }, 'data message failed');
+        this.refuse(peer, member, label, 'INTERNAL', `${label} message failed on the server`);
+      }
+    }
+  }
+
+  private postChat(peer: Peer, text: string): void {
+    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text };
+    this.chat.push(message);
+    if (this.chat.length > CHAT_HISTORY) this.chat.shift();
+    this.broadcast('chat', message);
+  }
+
+  private postBoard(peer: Peer, op: BoardOp): void {
+    this.board.apply(peer.id, op);
+    const event: BoardEvent = { ...op, seq: ++this.seq, by: peer.id };
+    this.broadcast('board', event);
+  }
+
+  private postFast(peer: Peer, post: FastPost): void {
+    const message: FastMessage = { from: peer.id, name: peer.displayName, at: Date.now(), topic: post.topic, data: post.data };
+    this.broadcast('fast', message);
+  }
+
+  private broadcast(label: DataLabel, payload: ChatMessage | BoardEvent | FastMessage): void {
+    this.producers.get(label)?.send(JSON.stringify(payload));
+  }
+
+  private refuse(peer: Peer, member: Member, label: DataLabel, code: ErrorCode, message: string): void {
+    const now = Date.now();
+    const key = `${label}:${code}`;
+    if (now - (member.refusedAt.get(key) ?? -Infinity) < REFUSAL_NOTICE_INTERVAL_MS) return;
+    member.refusedAt.set(key, now);
+    peer.notify('dataRejected', { label, code, message });
+  }
+}
+
+function limiterFor(label: DataLabel): RateLimiter {
+  const { perSecond, burst } = DATA_RATE_LIMITS[label];
+  return new RateLimiter(perSecond, burst);
+}
+
+function parse<T>(label: DataLabel, schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConclaveError('BAD_REQUEST', `${label}: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Chat, whiteboard and files need every message in order; 'fast' is the unordered, never-retransmitted one. */
+function checkReliability({ label, sctpStreamParameters: { ordered, maxRetransmits, maxPacketLifeTime } }: ProduceDataRequest): void {
+  const wanted = DATA_CHANNELS[label];
+  if (wanted.ordered) {
+    if (ordered === false || maxRetransmits !== undefined || maxPacketLifeTime !== undefined) {
+      throw new ConclaveError('BAD_REQUEST', `The ${label} channel must be ordered and reliable`);
+    }
+  } else if (ordered !== false || maxRetransmits !== wanted.maxRetransmits || maxPacketLifeTime !== undefined) {
+    throw new ConclaveError('BAD_REQUEST', `The ${label} channel must be unordered with maxRetransmits ${wanted.maxRetransmits}`);
+  }
+}
