@@ -279,6 +279,32 @@ export class TestParticipant {
     return unwrap(await this.request('produce', request), `${this.name} produce ${source}`).producerId;
   }
 
+  /**
+   * Takes the place of `previous`, whose connection dropped (or is about to be taken over): sends
+   * `resume` with the id and token of its join answer. On success this participant acts as that
+   * one (its id, its transports); resolves with the server's Result either way.
+   */
+  async resume(previous: TestParticipant, resumeToken?: string): Promise<Result<Responses['resume']>> {
+    const joined = previous.joined;
+    if (!joined) throw new Error(`${previous.name} has not joined`);
+    const result = await this.request('resume', { peerId: joined.self.id, resumeToken: resumeToken ?? joined.resumeToken });
+    if (result.ok) {
+      this.joined = joined;
+      this.sendTransportConnected = previous.sendTransportConnected;
+    }
+    return result;
+  }
+
+  /**
+   * Simulates a network drop: closes the underlying Engine.IO connection without a Socket.IO
+   * disconnect packet, so the server sees a lost transport rather than a leave (the socket does
+   * not reconnect by itself). Resolves with the client-side disconnect reason.
+   */
+  async dropConnection(): Promise<string> {
+    this.socket.io.engine.close();
+    return this.disconnected;
+  }
+
   /** Disconnects; resolves once the client side has closed. */
   async close(): Promise<void> {
     for (const waiter of this.waiters) this.waiters.delete(waiter);
