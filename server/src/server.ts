@@ -78,7 +78,9 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     pingInterval: 5000,
     pingTimeout: 5000,
     maxHttpBufferSize: config.MAX_MESSAGE_KB * 1024,
-    ...(config.CORS_ORIGINS.length > 0
+    // Production always checks the Origin (own origin plus CORS_ORIGINS); development stays open
+    // unless a list is given, so a Vite dev server on another port can connect.
+    ...(config.CORS_ORIGINS.length > 0 || config.NODE_ENV === 'production'
       ? { cors: { origin: config.CORS_ORIGINS }, allowRequest: originCheck(config.CORS_ORIGINS) }
       : {}),
   });
@@ -103,6 +105,8 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
       io.disconnectSockets(true);
       rooms.closeAll();
+      // Let the notice and disconnect packets leave before the engine closes the sockets.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
         httpServer.closeAllConnections();
@@ -116,8 +120,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
 }
 
 /**
- * With CORS_ORIGINS set, browsers may open Socket.IO only from the server's own origin or a listed
- * one. CORS headers alone do not cover WebSockets, so the handshake's Origin is checked here.
+ * Browsers may open Socket.IO only from the server's own origin or a listed one. CORS headers alone do not cover WebSockets, so the handshake's Origin is checked here.
  */
 function originCheck(allowed: string[]): (request: http.IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void {
   return (request, callback) => {

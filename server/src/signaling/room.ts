@@ -62,12 +62,16 @@ export const roomHandlers: HandlerMap = {
   /** A new connection proves it is a peer in its grace period and gets the place and queued notifications back. */
   async resume(connection, { peerId, resumeToken }, scope) {
     if (connection.state !== 'lobby') throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
+    // Claimed before the lookup so a join or a second resume in the same tick cannot also succeed.
+    connection.state = 'joining';
     const found = await connection.context.rooms.findPeer(peerId);
-    if (!found || !sameSecret(found.peer.resumeToken, resumeToken)) {
+    if (!found || !sameSecret(found.peer.resumeToken, resumeToken) || found.peer.isClosed) {
+      connection.state = 'lobby';
       throw new ConclaveError('RESUME_FAILED', 'That place is gone (the grace period passed or the room closed); join again');
     }
     const { room, peer } = found;
     if (peer.link.lostNotifications) {
+      connection.state = 'lobby';
       room.leave(peer);
       throw new ConclaveError('RESUME_FAILED', 'Too much happened while disconnected; join again');
     }
