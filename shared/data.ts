@@ -30,12 +30,22 @@ export const PPID_BINARY = 53;
 
 /** Largest SCTP message either side accepts; a file chunk with its header stays below it. */
 export const MAX_SCTP_MESSAGE_BYTES = 262_144;
+/** The server's send buffer per association (mediasoup's default is 256 KiB): a file window's worth of chunks fits. */
+export const SCTP_SEND_BUFFER_BYTES = 1024 * 1024;
 
-/** Largest message, in bytes, per label (file chunks: header + FILE_CHUNK_BYTES). */
+/**
+ * Payload bytes per file chunk; a chunk is FILE_CHUNK_HEADER_BYTES of header, then the payload.
+ * Larger chunks do not send faster (the worker's SCTP work grows with the bytes) and would hold
+ * up chat and whiteboard messages queued behind them on the same association longer.
+ */
+export const FILE_CHUNK_BYTES = 64 * 1024;
+export const FILE_CHUNK_HEADER_BYTES = 8;
+
+/** Largest message, in bytes, per label. */
 export const DATA_MESSAGE_MAX_BYTES = {
   chat: 8 * 1024,
   board: 16 * 1024,
-  file: 8 + 64 * 1024,
+  file: FILE_CHUNK_HEADER_BYTES + FILE_CHUNK_BYTES,
   fast: 1024,
 } as const satisfies Record<DataLabel, number>;
 
@@ -159,9 +169,6 @@ export interface FastMessage {
 
 // ---- files ----
 
-/** Payload bytes per chunk; a chunk is FILE_CHUNK_HEADER_BYTES of header, then the payload. */
-export const FILE_CHUNK_BYTES = 64 * 1024;
-export const FILE_CHUNK_HEADER_BYTES = 8;
 /**
  * Bytes a sender may have in flight beyond what every receiver has taken. The server
  * acknowledges a chunk once each receiver's SCTP send buffer accepted it, so a slow receiver
@@ -194,6 +201,13 @@ export type FileNotice =
   | { t: 'cancel'; fileId: number; reason: string }
   /** To the sender: this many bytes have reached every receiver's transport. */
   | { t: 'ack'; fileId: number; bytes: number };
+
+/** A size as people read it: 512 B, 3.4 KiB, 12.0 MiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
 
 /** A chunk: file id and sequence number (both uint32, big-endian), then the payload. */
 export function encodeChunk(fileId: number, seq: number, payload: Uint8Array): Uint8Array {

@@ -46,12 +46,16 @@ describe('data channels on the server', () => {
     return `${label}-${rooms}`;
   }
 
-  /** A participant in `roomId` whose transports carry data channels (as a browser's do). */
+  /**
+   * A participant in `roomId` whose transports carry data channels (as a browser's do), once the
+   * room announced its four channels to it (a browser syncs only after opening them).
+   */
   async function joinWithData(name: string, roomId: string, sctp = true): Promise<TestParticipant> {
     const participant = await TestParticipant.connect(server.url, name);
     everyone.push(participant);
     const request: RequestOf<'join'> = { roomId, displayName: name, rtpCapabilities: participant.joinCapabilities() };
     participant.joined = unwrap(await participant.request('join', sctp ? { ...request, sctpCapabilities: SCTP_CAPABILITIES } : request), `${name} join`);
+    if (sctp) await eventually(() => participant.notifications('newDataConsumer').length === DATA_LABELS.length, { what: `${name}’s data consumers` });
     return participant;
   }
 
@@ -115,10 +119,7 @@ describe('data channels on the server', () => {
       for (const transport of [ana.joined!.sendTransport, ana.joined!.recvTransport]) {
         expect(transport.sctpParameters).toEqual({ port: 5000, OS: 1024, MIS: 1024, maxMessageSize: 262_144 });
       }
-      const consumers = await eventually(() => {
-        const announced = ana.notifications('newDataConsumer');
-        return announced.length === 4 ? announced : undefined;
-      }, { what: 'four data consumers' });
+      const consumers = ana.notifications('newDataConsumer');
       expect(consumers.map((consumer) => consumer.label).sort()).toEqual(['board', 'chat', 'fast', 'file']);
       for (const consumer of consumers) {
         expect(consumer.transportId).toBe(ana.recvTransportId);
@@ -184,7 +185,6 @@ describe('data channels on the server', () => {
       expect((heard.chat[0] as { at: number }).at).toBeGreaterThanOrEqual(before);
 
       const cy = await joinWithData('Cy', roomId);
-      await eventually(() => cy.notifications('newDataConsumer').length === 4, { what: 'Cy’s consumers' });
       const history = unwrap(await cy.request('dataSync', {}));
       expect(history.seq).toBe(1);
       expect(history.chat).toEqual(heard.chat);
@@ -277,7 +277,6 @@ describe('data channels on the server', () => {
       expect(heard.board[1]).toEqual({ t: 'extend', id: 1, points: [30, 30], seq: 2, by: ana.id });
 
       const cy = await joinWithData('Cy', roomId);
-      await eventually(() => cy.notifications('newDataConsumer').length === 4, { what: 'Cy’s consumers' });
       const { seq, board } = unwrap(await cy.request('dataSync', {}));
       expect(seq).toBe(3);
       expect(board).toEqual([

@@ -1,11 +1,12 @@
 import type { ConferenceClient } from './conference/ConferenceClient.js';
 import type { ConferenceSnapshot, ConferenceStats } from './conference/types.js';
+import { dataAutomation, type DataAutomation } from './dataAutomation.js';
 
 /**
  * `window.conclave`: the stable automation contract used by the browser tests and the load-test
  * tool (documented in README). Keep it backwards compatible.
  */
-export interface ConclaveAutomation {
+export interface ConclaveAutomation extends DataAutomation {
   state(): ConferenceSnapshot;
   stats(): Promise<ConferenceStats>;
   setMic(on: boolean): Promise<void>;
@@ -33,5 +34,6 @@ export function exposeAutomation(client: ConferenceClient, joined: Promise<unkno
     stopScreen: () => client.stopScreen(),
     leave: () => client.leave(),
     ready: joined.then(() => undefined),
+    ...dataAutomation(client.data),
   };
 }

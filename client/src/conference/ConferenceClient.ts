@@ -3,6 +3,7 @@ import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
 import type { ConsumerInfo, JoinResponse, MediaSource, ParticipantInfo, RequestOf, TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
+import { DataChannels } from './data/DataChannels.js';
 import { Reception, type VideoDemand } from './reception.js';
 import { Signaling } from './Signaling.js';
 import { collectStats } from './stats.js';
@@ -76,10 +77,13 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private markTransportsReady: () => void = () => undefined;
   private readonly deviceIds: { mic?: string; camera?: string };
   private readonly reception: Reception;
+  /** Chat, files, whiteboard and fast messages, over SCTP data channels through the SFU. */
+  readonly data: DataChannels;
 
   constructor(readonly options: ConferenceOptions) {
     super();
     this.signaling = new Signaling(options.serverUrl ?? location.origin);
+    this.data = new DataChannels(this.signaling, () => this.self?.id ?? null, (error) => this.report(error));
     this.deviceIds = { mic: options.micDeviceId, camera: options.cameraDeviceId };
     this.transportsReady = new Promise((resolve) => (this.markTransportsReady = resolve));
     this.reception = new Reception((request) => this.sendPreferences(request), options.adaptiveVideo ?? true);
@@ -279,6 +283,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         roomId: this.options.roomId,
         displayName: this.options.displayName,
         rtpCapabilities: device.rtpCapabilities,
+        sctpCapabilities: device.sctpCapabilities,
         ...(this.options.token ? { token: this.options.token } : {}),
       },
       { immediate: true },
@@ -307,6 +312,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       this.signaling.release();
       this.shutdownNotice = null;
       this.setConnection('joined');
+      this.data.resync();
       for (const transport of [this.sendTransport, this.recvTransport]) {
         if (transport && (transport.connectionState === 'failed' || transport.connectionState === 'disconnected')) void this.restartIce(transport);
       }
@@ -349,6 +355,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.recvTransport?.close();
     this.sendTransport = this.createSendTransport(device, send, this.iceServers);
     this.recvTransport = this.createRecvTransport(device, recv, this.iceServers);
+    this.data.attach(this.sendTransport, this.recvTransport);
     this.markTransportsReady();
   }
 
@@ -367,6 +374,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private dropMedia(): void {
     for (const source of ['mic', 'camera', 'screen'] as const) this.local[source].producer = null;
     for (const consumerId of [...this.consumers.keys()]) this.dropConsumer(consumerId);
+    this.data.detach();
     this.sendTransport?.close();
     this.recvTransport?.close();
     this.sendTransport = null;
@@ -377,6 +385,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private dropRoomState(): void {
     this.dropMedia();
     for (const peerId of [...this.participants.keys()]) this.removeParticipant(peerId);
+    this.data.reset();
     this.self = null;
     this.resumeToken = null;
   }
@@ -608,6 +617,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.recvTransport?.close();
     this.consumers.clear();
     this.reception.clear();
+    this.data.close();
     for (const peerId of [...this.participants.keys()]) this.removeParticipant(peerId);
     this.signaling.close();
   }

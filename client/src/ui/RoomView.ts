@@ -1,6 +1,7 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import { listDevices } from '../conference/media.js';
 import type { ConferenceStats, RemoteParticipant } from '../conference/types.js';
+import { Collaboration } from './Collaboration.js';
 import { h, icon, type IconName } from './dom.js';
 import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
@@ -24,6 +25,8 @@ export class RoomView {
   private readonly audioBanner: HTMLButtonElement;
   private readonly layoutButton: HTMLButtonElement;
   private readonly statsButton: HTMLButtonElement;
+  /** Chat, files and whiteboard (the data channels), beside the tiles. */
+  private readonly collaboration: Collaboration;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -52,6 +55,7 @@ export class RoomView {
     this.micSelect = h('select', { class: 'device-select', title: 'Microphone', 'aria-label': 'Microphone' });
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
+    this.collaboration = new Collaboration(client, this.toasts);
     const leave = this.toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
     leave.classList.add('danger');
 
@@ -60,7 +64,7 @@ export class RoomView {
       { class: 'room' },
       h('header', { class: 'room-header' }, h('span', { class: 'room-name', title: 'Room' }, client.roomId), this.count, this.area.pager),
       this.status,
-      this.area.element,
+      h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels),
       this.audioBanner,
       h(
         'footer',
@@ -72,10 +76,12 @@ export class RoomView {
         this.buttons.screen,
         this.layoutButton,
         this.statsButton,
+        ...this.collaboration.buttons,
         leave,
       ),
       this.toasts.element,
     );
+    this.collaboration.acceptDrops(this.element);
     this.bind();
     this.renderLocal();
     this.renderToolbar();
@@ -111,6 +117,7 @@ export class RoomView {
         clearInterval(this.statsTimer);
         this.area.clear();
         this.tiles.clear();
+        this.collaboration.destroy();
         this.onLeft(reason);
       }
     });

@@ -3,6 +3,7 @@ import {
   decodeChunkHeader,
   FILE_CHUNK_BYTES,
   FILE_WINDOW_BYTES,
+  formatBytes,
   MAX_CONCURRENT_FILES,
   type FileNotice,
 } from '../../../shared/data.js';
@@ -228,10 +229,4 @@ export class FileRelay {
     this.stopped.add(transfer.id);
     if (this.stopped.size > STOPPED_MEMORY) this.stopped.delete(this.stopped.values().next().value ?? 0);
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -1,9 +1,12 @@
 import type { types } from 'mediasoup';
 
-/** Below this many buffered bytes a receiver's SCTP association takes more. */
-const LOW_WATER_BYTES = 256 * 1024;
+/**
+ * A full send buffer is retried once it drained below this (well under the association's buffer,
+ * SCTP_SEND_BUFFER_BYTES, or mediasoup would never see it cross the mark).
+ */
+const LOW_WATER_BYTES = 128 * 1024;
 /** If mediasoup does not report the buffer draining (it reports changes, not levels), try again after this. */
-const RETRY_MS = 50;
+const RETRY_MS = 20;
 
 interface Item {
   data: Buffer | string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { MAX_SCTP_MESSAGE_BYTES } from '../../../shared/data.js';
+import { MAX_SCTP_MESSAGE_BYTES, SCTP_SEND_BUFFER_BYTES } from '../../../shared/data.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
@@ -436,6 +436,7 @@ export class Room extends TypedEmitter<RoomEvents> {
             enableSctp: true,
             numSctpStreams: { OS: Math.min(sctp.numStreams.OS, 1024), MIS: Math.min(sctp.numStreams.MIS, 1024) },
             maxSctpMessageSize: MAX_SCTP_MESSAGE_BYTES,
+            sctpSendBufferSize: SCTP_SEND_BUFFER_BYTES,
           }
         : {}),
       appData: { peerId, direction },

@@ -1,0 +1,60 @@
+import { ChatPost, type ChatMessage } from '../../../../shared/data.js';
+import { ConclaveError } from '../../../../shared/errors.js';
+import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
+import type { DataPort } from './DataPort.js';
+
+/** Messages kept in the page; the server keeps fewer for late joiners. */
+const LOCAL_HISTORY = 500;
+
+export type ChatEvents = {
+  /** A message arrived; `fromHistory` when it came with the room's history rather than live. */
+  message: [message: ChatMessage, fromHistory: boolean];
+  /** The list was emptied (we joined the room afresh). */
+  cleared: [];
+};
+
+/** The room's chat: everyone's messages in the server's order, stamped by the server. */
+export class Chat extends TypedEmitter<ChatEvents> {
+  private readonly list: ChatMessage[] = [];
+
+  constructor(private readonly port: DataPort) {
+    super();
+  }
+
+  get messages(): readonly ChatMessage[] {
+    return this.list;
+  }
+
+  /** Sends to everyone in the room (us included: our message shows when the server has it). */
+  async send(text: string): Promise<void> {
+    const post = ChatPost.safeParse({ text });
+    // The issue alone ("Message is empty"), without the field path: it is shown to the person typing.
+    if (!post.success) throw new ConclaveError('BAD_REQUEST', post.error.issues[0]?.message ?? 'Invalid message');
+    await this.port.whenReady();
+    const producer = this.port.producer('chat');
+    if (!producer) throw new ConclaveError('NOT_JOINED', 'Chat is not connected');
+    producer.send(JSON.stringify(post.data));
+  }
+
+  /** A live message from the room. */
+  receive(message: ChatMessage): void {
+    this.add(message, false);
+  }
+
+  /** The room's history: whatever is newer than what we have (after a resume or reset, only the gap). */
+  catchUp(history: ChatMessage[]): void {
+    const last = this.list.at(-1)?.seq ?? 0;
+    for (const message of history) if (message.seq > last) this.add(message, true);
+  }
+
+  clear(): void {
+    this.list.length = 0;
+    this.emit('cleared');
+  }
+
+  private add(message: ChatMessage, fromHistory: boolean): void {
+    this.list.push(message);
+    if (this.list.length > LOCAL_HISTORY) this.list.shift();
+    this.emit('message', message, fromHistory);
+  }
+}

@@ -1,0 +1,154 @@
+import type { ChatMessage } from '../../../shared/data.js';
+import type { DataChannels } from '../conference/data/DataChannels.js';
+import type { FileTransfer } from '../conference/data/FileTransfers.js';
+import { h, icon } from './dom.js';
+import { FileCard } from './FileCard.js';
+import { timeOf } from './format.js';
+
+export interface ChatPanelHooks {
+  /** Messages from others that arrived while the panel was closed. */
+  unread(count: number): void;
+  /** Something the user did failed (a message or file the client or server refused). */
+  failed(message: string): void;
+}
+
+/**
+ * The side panel: the room's chat and the files shared in it, in one timeline, with a composer
+ * (Enter sends, Shift+Enter is a new line) and a button to attach files. Messages are rendered
+ * as text, never as HTML. Automation hooks: `[data-chat-panel]`, `li[data-chat-message]` (with
+ * `data-from`, `data-seq`, `data-own`), `[data-chat-input]`, `[data-action="chat-send"]`,
+ * `[data-action="attach"]`, `input[data-file-input]`.
+ */
+export class ChatPanel {
+  readonly element: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly fileInput: HTMLInputElement;
+  private readonly cards = new Map<FileTransfer, FileCard>();
+  private unread = 0;
+
+  constructor(
+    private readonly data: DataChannels,
+    private readonly hooks: ChatPanelHooks,
+    onClose: () => void,
+  ) {
+    this.list = h('ol', { class: 'chat-list', 'aria-live': 'polite', 'data-chat-list': '' });
+    this.input = h('textarea', { class: 'chat-input', rows: '1', placeholder: 'Message everyone', 'aria-label': 'Message', 'data-chat-input': '', maxlength: '2000' });
+    this.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'data-file-input': '' });
+    const attach = h('button', { type: 'button', class: 'chat-button', title: 'Share a file', 'aria-label': 'Share a file', 'data-action': 'attach' }, icon('attach'));
+    const send = h('button', { type: 'submit', class: 'chat-button', title: 'Send', 'aria-label': 'Send', 'data-action': 'chat-send' }, icon('send'));
+    const close = h('button', { type: 'button', class: 'panel-close', title: 'Close chat', 'aria-label': 'Close chat' }, icon('close'));
+    const composer = h('form', { class: 'chat-composer' }, attach, this.fileInput, this.input, send);
+    this.element = h(
+      'aside',
+      { class: 'chat-panel', 'aria-label': 'Chat', 'data-chat-panel': '', hidden: true },
+      h('header', { class: 'panel-header' }, h('h2', {}, 'Chat'), close),
+      this.list,
+      composer,
+    );
+
+    close.addEventListener('click', onClose);
+    attach.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      this.share([...(this.fileInput.files ?? [])]);
+      this.fileInput.value = '';
+    });
+    composer.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.sendMessage();
+    });
+    this.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this.sendMessage();
+      }
+    });
+    this.bind();
+  }
+
+  get isOpen(): boolean {
+    return !this.element.hidden;
+  }
+
+  setOpen(open: boolean): void {
+    this.element.hidden = !open;
+    if (!open) return;
+    this.setUnread(0);
+    this.scrollToEnd();
+    this.input.focus();
+  }
+
+  /** Sends files to the room (picked, or dropped anywhere on the call). */
+  share(files: File[]): void {
+    for (const file of files) {
+      this.data.files.send(file).catch((error: unknown) => this.hooks.failed(`${file.name}: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }
+
+  private bind(): void {
+    const { chat, files } = this.data;
+    for (const message of chat.messages) this.append(this.messageItem(message));
+    chat.on('message', (message, fromHistory) => {
+      this.append(this.messageItem(message));
+      if (!this.isOpen && !fromHistory && message.from !== this.ownId()) this.setUnread(this.unread + 1);
+    });
+    chat.on('cleared', () => {
+      for (const item of this.list.querySelectorAll('[data-chat-message]')) item.remove();
+    });
+    files.on('added', (transfer) => {
+      const card = new FileCard(transfer, (cancelled) => void files.cancel(cancelled.id));
+      this.cards.set(transfer, card);
+      this.append(card.element);
+      if (!this.isOpen && transfer.direction === 'receive') this.setUnread(this.unread + 1);
+    });
+    const update = (transfer: FileTransfer): void => this.cards.get(transfer)?.render();
+    files.on('progress', update);
+    files.on('finished', update);
+  }
+
+  private async sendMessage(): Promise<void> {
+    const text = this.input.value;
+    if (text.trim() === '') return;
+    try {
+      await this.data.chat.send(text);
+      this.input.value = '';
+    } catch (error) {
+      this.hooks.failed(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private messageItem(message: ChatMessage): HTMLLIElement {
+    const own = message.from === this.ownId();
+    return h(
+      'li',
+      { class: 'chat-message', 'data-chat-message': '', 'data-from': message.from, 'data-seq': String(message.seq), 'data-own': own },
+      h(
+        'div',
+        { class: 'chat-meta' },
+        h('span', { class: 'chat-name' }, own ? 'You' : message.name),
+        h('time', { datetime: new Date(message.at).toISOString() }, timeOf(message.at)),
+      ),
+      h('p', { class: 'chat-text' }, message.text),
+    );
+  }
+
+  private ownId(): string | null {
+    return this.data.selfId();
+  }
+
+  private append(item: HTMLElement): void {
+    const atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    this.list.append(item);
+    // Follow new messages unless the reader scrolled back.
+    if (atEnd) this.scrollToEnd();
+  }
+
+  private scrollToEnd(): void {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  private setUnread(count: number): void {
+    this.unread = count;
+    this.hooks.unread(count);
+  }
+}

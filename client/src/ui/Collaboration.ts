@@ -1,0 +1,95 @@
+import type { ConferenceClient } from '../conference/ConferenceClient.js';
+import { ChatPanel } from './ChatPanel.js';
+import { h, icon, type IconName } from './dom.js';
+import type { Toasts } from './Toasts.js';
+import { WhiteboardView } from './WhiteboardView.js';
+import './collaboration.css';
+
+/**
+ * What the room view gets for the data-channel features: toolbar buttons (chat with its unread
+ * badge, whiteboard), the panels to show beside the tiles, and drag-and-drop of files onto the
+ * call. Automation hooks: `[data-action="chat"]`, `[data-action="whiteboard"]`,
+ * `[data-unread]` (the badge; its value is the count), `[data-drop-zone]`.
+ */
+export class Collaboration {
+  readonly buttons: HTMLButtonElement[];
+  /** Shown beside the tiles: the whiteboard, then the chat panel. */
+  readonly panels: HTMLElement[];
+  private readonly chat: ChatPanel;
+  private readonly board: WhiteboardView;
+  private readonly chatButton: HTMLButtonElement;
+  private readonly boardButton: HTMLButtonElement;
+  private readonly badge: HTMLElement;
+  private readonly dropHint: HTMLElement;
+
+  constructor(client: ConferenceClient, toasts: Toasts) {
+    this.badge = h('span', { class: 'badge', 'data-unread': '0', hidden: true });
+    this.chatButton = this.toolbarButton('chat', 'chat', 'Chat', () => this.setChatOpen(!this.chat.isOpen));
+    this.chatButton.append(this.badge);
+    this.boardButton = this.toolbarButton('whiteboard', 'whiteboard', 'Whiteboard', () => this.setBoardOpen(!this.board.isOpen));
+    this.chat = new ChatPanel(
+      client.data,
+      {
+        unread: (count) => this.showUnread(count),
+        failed: (message) => toasts.show(message, 'warning'),
+      },
+      () => this.setChatOpen(false),
+    );
+    this.board = new WhiteboardView(client.data, () => this.setBoardOpen(false));
+    this.dropHint = h('div', { class: 'drop-hint', hidden: true }, 'Drop to share with everyone in the room');
+    this.buttons = [this.chatButton, this.boardButton];
+    this.panels = [this.board.element, this.chat.element, this.dropHint];
+    client.data.on('rejected', (rejection) => {
+      // A stopped file shows on its card; other refusals would otherwise go unnoticed.
+      if (rejection.fileId === undefined) toasts.show(`${rejection.label}: ${rejection.message}`, 'warning');
+    });
+  }
+
+  /** Files dropped anywhere on `area` are shared with the room. */
+  acceptDrops(area: HTMLElement): void {
+    const carriesFiles = (event: DragEvent): boolean => event.dataTransfer?.types.includes('Files') ?? false;
+    area.addEventListener('dragover', (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      this.dropHint.hidden = false;
+    });
+    area.addEventListener('dragleave', (event) => {
+      if (event.relatedTarget === null || !area.contains(event.relatedTarget as Node)) this.dropHint.hidden = true;
+    });
+    area.addEventListener('drop', (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      this.dropHint.hidden = true;
+      this.setChatOpen(true);
+      this.chat.share([...(event.dataTransfer?.files ?? [])]);
+    });
+  }
+
+  destroy(): void {
+    this.board.destroy();
+  }
+
+  private setChatOpen(open: boolean): void {
+    this.chat.setOpen(open);
+    this.chatButton.setAttribute('aria-pressed', String(open));
+  }
+
+  private setBoardOpen(open: boolean): void {
+    this.board.setOpen(open);
+    this.boardButton.setAttribute('aria-pressed', String(open));
+    this.boardButton.closest('.room')?.classList.toggle('board-open', open);
+  }
+
+  private showUnread(count: number): void {
+    this.badge.hidden = count === 0;
+    this.badge.textContent = count > 99 ? '99+' : String(count);
+    this.badge.dataset.unread = String(count);
+    this.chatButton.setAttribute('aria-label', count > 0 ? `Chat (${count} unread)` : 'Chat');
+  }
+
+  private toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void): HTMLButtonElement {
+    const button = h('button', { class: 'tool', title: label, 'aria-label': label, 'aria-pressed': 'false', 'data-action': action }, icon(iconName));
+    button.addEventListener('click', onClick);
+    return button;
+  }
+}
