@@ -26,6 +26,13 @@ const TEST_PACKAGES = [
   { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
 ];
 
+/** `npm run <tool>`: the compiled entry and the Debian packages it drives. */
+const TOOLS = {
+  loadtest: { entry: 'dist/scripts/loadtest/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
+  'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
+  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }] },
+};
+
 function log(message) {
   process.stderr.write(`[conclave] ${message}\n`);
 }
@@ -75,7 +82,7 @@ function newestMtime(entries) {
 /** Rebuilds server and client when any of their sources is newer than the last build. */
 function ensureBuild() {
   const stamp = path.join(root, 'dist', '.build-stamp');
-  const sources = newestMtime(['server', 'client', 'shared', 'package-lock.json', 'tsconfig.json']);
+  const sources = newestMtime(['server', 'client', 'shared', 'scripts', 'package-lock.json', 'tsconfig.json']);
   if (existsSync(stamp) && existsSync(path.join(root, 'client', 'dist', 'index.html')) && statSync(stamp).mtimeMs >= sources) {
     return 'skipped';
   }
@@ -95,19 +102,23 @@ function foreground(command, args, env) {
 }
 
 async function main() {
-  if (mode !== 'start' && mode !== 'test') {
-    log('usage: node scripts/bootstrap.mjs start|test [args…]');
+  const tool = Object.hasOwn(TOOLS, mode) ? TOOLS[mode] : undefined;
+  if (mode !== 'start' && mode !== 'test' && !tool) {
+    log(`usage: node scripts/bootstrap.mjs start|test|${Object.keys(TOOLS).join('|')} [args…]`);
     process.exit(2);
   }
   const started = Date.now();
   await timed('dependencies', ensureDependencies);
   const workerBin = await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
   if (mode === 'test') await timed('test packages', async () => ensureDebianPackages(TEST_PACKAGES, log));
+  if (tool) await timed(`${mode} packages`, async () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const env = { ...process.env, MEDIASOUP_WORKER_BIN: workerBin };
-  if (mode === 'start') {
+  if (tool) {
+    foreground(process.execPath, ['--enable-source-maps', tool.entry, ...passThrough], env);
+  } else if (mode === 'start') {
     foreground(process.execPath, ['--enable-source-maps', 'dist/server/src/index.js', ...passThrough], env);
   } else {
     foreground(path.join(root, 'node_modules', '.bin', 'vitest'), ['run', ...passThrough], env);

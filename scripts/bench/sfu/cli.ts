@@ -1,0 +1,3 @@
+import { benchCli } from './sfu.js';
+
+process.exit(await benchCli(process.argv.slice(2)));

@@ -1,0 +1,252 @@
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import { ProduceRequest, type ConsumerInfo, type MediaSource } from '../../../shared/protocol.js';
+import { parseConfig } from '../../../server/src/config.js';
+import { createLogger } from '../../../server/src/logger.js';
+import { mediaCodecs } from '../../../server/src/media/codecs.js';
+import type { Peer, TransportAppData } from '../../../server/src/rooms/Peer.js';
+import type { Room } from '../../../server/src/rooms/Room.js';
+import { startServer, type ConclaveServer } from '../../../server/src/server.js';
+import type { CapturedStream } from './capture.js';
+
+/**
+ * One way of fanning a sender's media out to many receivers on each worker: through Conclave's
+ * own rooms, or with bare mediasoup calls. The bench drives both the same way and compares.
+ */
+export interface FanoutPath {
+  readonly name: 'conclave' | 'mediasoup';
+  readonly workers: types.Worker[];
+  /** Where the sender's RTP goes: one producer transport per worker. */
+  readonly targets: { ip: string; port: number }[];
+  /** Which worker forwards each consumer SSRC. */
+  readonly ssrcWorker: Map<number, number>;
+  /** Consumers currently forwarding, per worker. */
+  consumers(worker: number): number;
+  /** Adds receivers (each an audio and a video consumer) until every worker forwards to `perWorker` consumers. */
+  grow(perWorker: number, receiverPorts: number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = { protocol: 'udp', ip: '127.0.0.1' } as const;
+/**
+ * The producers' sockets get a deep receive buffer: on a shared machine a worker can be off the CPU
+ * for a few hundred ms, and one input packet dropped there is lost for every consumer at once.
+ */
+const LOOPBACK_INPUT = { ...LOOPBACK, recvBufferSize: 4 * 2 ** 20 };
+const BATCH = 20;
+
+const SOURCE_OF: Record<CapturedStream['kind'], MediaSource> = { video: 'camera', audio: 'mic' };
+
+function rtpParameters(stream: CapturedStream): types.RtpParameters {
+  return {
+    codecs: [{ mimeType: stream.mimeType, payloadType: stream.payloadType, clockRate: stream.clockRate, ...(stream.channels ? { channels: stream.channels } : {}) }],
+    encodings: [{ ssrc: stream.ssrc }],
+    rtcp: { cname: 'conclave-bench', reducedSize: true },
+  };
+}
+
+/** Runs `task` for 0…count-1, at most BATCH at a time. */
+async function inBatches(count: number, task: (index: number) => Promise<void>): Promise<void> {
+  for (let start = 0; start < count; start += BATCH) {
+    await Promise.all(Array.from({ length: Math.min(BATCH, count - start) }, (_, i) => task(start + i)));
+  }
+}
+
+function portFor(ports: number[], index: number): number {
+  return ports[index % ports.length]!;
+}
+
+/**
+ * (a) Through the project: a real Conclave server (startServer: WorkerPool, RoomRegistry, Room),
+ * one room per worker. Each bench participant joins with Room.join and publishes with Room.produce,
+ * and newcomers get consumers from Room.consumeExisting, exactly as signalling does; only their
+ * transports are swapped for PlainTransports, because a WebRtcTransport needs a browser's ICE and
+ * DTLS before it forwards anything.
+ */
+export class ConclavePath implements FanoutPath {
+  readonly name = 'conclave';
+  readonly ssrcWorker = new Map<number, number>();
+  readonly targets: { ip: string; port: number }[] = [];
+  private readonly resumed = new Map<number, number>();
+  private joined = 0;
+
+  private constructor(
+    private readonly server: ConclaveServer,
+    private readonly rooms: Room[],
+  ) {}
+
+  get workers(): types.Worker[] {
+    return this.rooms.map((room) => room.host.worker);
+  }
+
+  static async create(workerCount: number, media: CapturedStream[]): Promise<ConclavePath> {
+    const config = parseConfig({
+      PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      RTC_PORT: '0',
+      NUM_WORKERS: String(workerCount),
+      LOG_LEVEL: 'warn',
+      MAX_PEERS_PER_ROOM: '10000',
+      // One room per worker: spreading a room over workers is measured by the browsers, not here.
+      SPREAD_AT_CONSUMERS: '100000',
+    });
+    const server = await startServer(config, createLogger(config.LOG_LEVEL, false));
+    const path = new ConclavePath(server, []);
+    try {
+      for (let index = 0; index < workerCount; index++) {
+        // Rooms are placed on the least-loaded worker, so each sender joins before the next room opens.
+        const room = await server.rooms.getOrCreate(`bench-${index}`);
+        path.rooms.push(room);
+        const { peer: sender, send } = await path.join(room, 'sender', undefined);
+        for (const stream of media) {
+          const request = ProduceRequest.parse({
+            transportId: send.id,
+            kind: stream.kind,
+            source: SOURCE_OF[stream.kind],
+            rtpParameters: rtpParameters(stream),
+          });
+          await room.produce(sender, request);
+        }
+        path.targets.push({ ip: '127.0.0.1', port: send.tuple.localPort });
+      }
+      const hosts = new Set(path.rooms.map((room) => room.host.index));
+      if (hosts.size !== workerCount) throw new Error(`the rooms landed on ${hosts.size} workers, not ${workerCount}`);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return path;
+  }
+
+  /** Room.join, then the peer's transports become PlainTransports on the router Room placed it on. */
+  private async join(room: Room, name: string, receiverPort: number | undefined): Promise<{ peer: Peer; send: types.PlainTransport<TransportAppData> }> {
+    let peer: Peer | undefined;
+    const worker = room.host.index;
+    peer = await room.join({
+      displayName: name,
+      role: 'participant',
+      rtpCapabilities: room.router.rtpCapabilities,
+      sink: {
+        notify: (event, payload) => {
+          if (event !== 'newConsumer' || !peer) return;
+          // What a browser does once it has set up its side: resumeConsumer.
+          const info = payload as ConsumerInfo;
+          const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
+          if (ssrc !== undefined) this.ssrcWorker.set(ssrc, worker);
+          void peer
+            .consumer(info.id)
+            .resume()
+            .then(() => this.resumed.set(worker, (this.resumed.get(worker) ?? 0) + 1));
+        },
+      },
+    });
+    const router = room.routers.find((slot) => slot.peerIds.includes(peer!.id))?.router ?? room.router;
+    const plain = (direction: 'send' | 'recv'): Promise<types.PlainTransport<TransportAppData>> =>
+      router.createPlainTransport<TransportAppData>({
+        listenInfo: direction === 'send' ? LOOPBACK_INPUT : LOOPBACK,
+        rtcpMux: true,
+        comedia: direction === 'send',
+        appData: { peerId: peer!.id, direction },
+      });
+    const [send, recv] = await Promise.all([plain('send'), plain('recv')]);
+    if (receiverPort !== undefined) await recv.connect({ ip: '127.0.0.1', port: receiverPort });
+    peer.sendTransport.close();
+    peer.recvTransport.close();
+    peer.replaceTransports(asPeerTransport(send), asPeerTransport(recv));
+    return { peer, send };
+  }
+
+  consumers(worker: number): number {
+    return this.resumed.get(worker) ?? 0;
+  }
+
+  async grow(perWorker: number, receiverPorts: number[]): Promise<void> {
+    await Promise.all(
+      this.rooms.map(async (room) => {
+        const worker = room.host.index;
+        const missing = Math.max(0, Math.ceil((perWorker - this.consumers(worker)) / 2));
+        await inBatches(missing, async () => {
+          const { peer } = await this.join(room, `receiver-${++this.joined}`, portFor(receiverPorts, this.joined));
+          await room.consumeExisting(peer);
+        });
+      }),
+    );
+    await waitFor(() => this.rooms.every((room) => this.consumers(room.host.index) >= perWorker), 'every consumer to be resumed');
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+}
+
+/**
+ * Room drives a peer's transports only through what every mediasoup transport has (id, appData,
+ * produce, consume, close); the WebRTC-only fields are read by signalling, which the bench does not
+ * run. So a PlainTransport stands in for the browser's WebRtcTransport: the one type the bench bends.
+ */
+function asPeerTransport(transport: types.PlainTransport<TransportAppData>): types.WebRtcTransport<TransportAppData> {
+  return transport as unknown as types.WebRtcTransport<TransportAppData>;
+}
+
+/** (b) The same fan-out with bare mediasoup: a worker and router each, one PlainTransport per receiver. */
+export class MediasoupPath implements FanoutPath {
+  readonly name = 'mediasoup';
+  readonly ssrcWorker = new Map<number, number>();
+  readonly targets: { ip: string; port: number }[] = [];
+  private readonly counts: number[];
+  private readonly producers: types.Producer[][] = [];
+  private joined = 0;
+
+  private constructor(
+    readonly workers: types.Worker[],
+    private readonly routers: types.Router[],
+  ) {
+    this.counts = workers.map(() => 0);
+  }
+
+  static async create(workerCount: number, media: CapturedStream[]): Promise<MediasoupPath> {
+    const workers = await Promise.all(Array.from({ length: workerCount }, () => mediasoup.createWorker({ logLevel: 'warn' })));
+    const routers = await Promise.all(workers.map((worker) => worker.createRouter({ mediaCodecs })));
+    const path = new MediasoupPath(workers, routers);
+    for (const router of routers) {
+      const transport = await router.createPlainTransport({ listenInfo: LOOPBACK_INPUT, rtcpMux: true, comedia: true });
+      path.producers.push(await Promise.all(media.map((stream) => transport.produce({ kind: stream.kind, rtpParameters: rtpParameters(stream) }))));
+      path.targets.push({ ip: '127.0.0.1', port: transport.tuple.localPort });
+    }
+    return path;
+  }
+
+  consumers(worker: number): number {
+    return this.counts[worker] ?? 0;
+  }
+
+  async grow(perWorker: number, receiverPorts: number[]): Promise<void> {
+    await Promise.all(
+      this.routers.map(async (router, worker) => {
+        const missing = Math.max(0, Math.ceil((perWorker - this.consumers(worker)) / 2));
+        await inBatches(missing, async () => {
+          const transport = await router.createPlainTransport({ listenInfo: LOOPBACK, rtcpMux: true, comedia: false });
+          await transport.connect({ ip: '127.0.0.1', port: portFor(receiverPorts, ++this.joined) });
+          for (const producer of this.producers[worker]!) {
+            const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+            const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+            if (ssrc !== undefined) this.ssrcWorker.set(ssrc, worker);
+            this.counts[worker]!++;
+          }
+        });
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const worker of this.workers) worker.close();
+  }
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
