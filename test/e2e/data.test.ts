@@ -170,15 +170,30 @@ describe('data channels in the browser', () => {
     expect(downloaded).toBe('application/octet-stream');
   });
 
-  it('a file picked in the chat panel arrives with its name and type', async () => {
-    await ana.page.setInputFiles('[data-file-input]', { name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Data channels\n2. Questions\n') });
-    const card = cy.page.locator('li[data-file-id][data-file-direction="receive"]', { hasText: 'agenda.txt' });
-    await expect.poll(() => card.getAttribute('data-file-state'), { timeout: 10_000 }).toBe('complete');
-    const id = Number(await card.getAttribute('data-file-id'));
-    expect(await cy.page.evaluate(async (fileId) => {
-      const blob = window.conclave!.fileBlob(fileId)!;
-      return { type: blob.type, text: await blob.text() };
-    }, id)).toEqual({ type: 'text/plain', text: '1. Data channels\n2. Questions\n' });
+  it('files picked in the chat panel arrive with their names and types; active content downloads as bytes', async () => {
+    await ana.page.setInputFiles('[data-file-input]', [
+      { name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Data channels\n2. Questions\n') },
+      { name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<script>window.pwned = 2</script>') },
+    ]);
+    const received = async (name: string) => {
+      const card = cy.page.locator('li[data-file-id][data-file-direction="receive"]', { hasText: name });
+      await expect.poll(() => card.getAttribute('data-file-state'), { timeout: 10_000 }).toBe('complete');
+      const id = Number(await card.getAttribute('data-file-id'));
+      const link = card.locator('a[data-file-download]');
+      const href = (await link.getAttribute('href'))!;
+      return cy.page.evaluate(
+        async ({ fileId, href }) => {
+          const blob = window.conclave!.fileBlob(fileId)!;
+          return { type: blob.type, text: await blob.text(), served: (await (await fetch(href)).blob()).type };
+        },
+        { fileId: id, href },
+      ).then((file) => ({ ...file, linkType: link.getAttribute('type') }));
+    };
+    const agenda = await received('agenda.txt');
+    expect({ ...agenda, linkType: await agenda.linkType }).toEqual({ type: 'text/plain', text: '1. Data channels\n2. Questions\n', served: 'text/plain', linkType: 'text/plain' });
+    // Opened in a tab, a blob URL runs in the app's origin: HTML is served as plain bytes.
+    const page = await received('page.html');
+    expect({ ...page, linkType: await page.linkType }).toEqual({ type: 'text/html', text: '<script>window.pwned = 2</script>', served: 'application/octet-stream', linkType: 'text/html' });
   });
 
   it('someone who joins in the middle of a transfer is not sent any of it; the sender can cancel; too large is refused', async () => {
@@ -404,6 +419,29 @@ describe('data channels across workers', () => {
     await eventually(async () => (await ana.page.evaluate(() => window.conclave!.whiteboard.strokes())).length === 1, { what: 'Cy’s stroke at Ana' });
     await cy.page.evaluate(() => window.conclave!.fast.send('ping', 1));
     await eventually(async () => (await ana.page.evaluate(() => window.conclave!.fast.received())).length === 1, { what: 'Cy’s fast message at Ana' });
+
+    // The home worker dies: Ana and Ben move, Cy stays, and the room's data plane moves to Cy's worker.
+    const home = room.host.worker.pid;
+    process.kill(home, 'SIGKILL');
+    await eventually(() => room.host.worker.pid !== home, { what: 'the room to get a new home' });
+    await cy.page.evaluate(() => window.conclave!.chat.send('still here'));
+    await ana.page.evaluate(() => window.conclave!.chat.send('welcome back'));
+    const histories: number[][] = [];
+    for (const viewer of [ana, ben, cy]) {
+      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.chat.messages())).length === 4, {
+        what: `${viewer.name} to have all four messages`,
+        timeoutMs: 15_000,
+      });
+      histories.push((await viewer.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.seq));
+    }
+    // The same four messages, in the same order, everywhere: nothing lost or doubled in the move.
+    expect(histories[1]).toEqual(histories[0]);
+    expect(histories[2]).toEqual(histories[0]);
+    expect([...histories[0]!].sort((a, b) => a - b)).toEqual(histories[0]);
+    expect(await ben.page.evaluate(() => window.conclave!.whiteboard.strokes().length)).toBe(1);
+    const afterCrash = await sendRandomFile(cy, 'after.bin', MiB / 4);
+    await eventually(async () => (await transferOf(ana, afterCrash))?.state === 'complete', { what: 'a file from Cy after the crash', timeoutMs: 15_000 });
+    expect(await sha256Of(ana, afterCrash)).toBe(await sha256Of(cy, afterCrash));
     await Promise.all([ana.close(), ben.close(), cy.close()]);
   });
 });

@@ -191,9 +191,19 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     }
   }
 
+  /**
+   * The room closed one of its channels to us (its data plane moved to another worker): until the
+   * replacement is open, events may be missed, so we hold, and sync again once it is.
+   */
   private dropConsumer(label: DataLabel, consumer: types.DataConsumer): void {
     consumer.close();
-    if (this.consumers.get(label) === consumer) this.consumers.delete(label);
+    if (this.consumers.get(label) !== consumer) return;
+    this.consumers.delete(label);
+    this.held ??= [];
+    if (this.isReady) {
+      this.isReady = false;
+      this.emit('interrupted');
+    }
   }
 
   /** Every channel open both ways, and not yet in sync: ask for the room's history. */

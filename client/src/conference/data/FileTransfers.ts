@@ -6,6 +6,17 @@ import type { Notifications } from '../../../../shared/protocol.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';
 
+/**
+ * Types a browser shows without running anything. The download link of any other file (HTML, SVG,
+ * XML, scripts, unknown) serves it as plain bytes: opened in a tab, a blob URL runs in this page's
+ * origin, so a shared file must never be able to render as active content there.
+ */
+const PASSIVE_TYPE = /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[\w.+-]+|video\/[\w.+-]+|application\/pdf|text\/plain)(?:;|$)/i;
+
+function downloadType(type: string): string {
+  return PASSIVE_TYPE.test(type) ? type : 'application/octet-stream';
+}
+
 /** Above this many bytes queued in the browser's data channel, the sender waits for it to drain. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
@@ -166,7 +177,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
         }
         const blob = new Blob(chunks as BlobPart[], { type: transfer.type });
         this.blobs.set(transfer.id, blob);
-        transfer.url = URL.createObjectURL(blob);
+        transfer.url = URL.createObjectURL(blob.slice(0, blob.size, downloadType(transfer.type)));
         this.finish(transfer, 'complete');
         return;
       }
