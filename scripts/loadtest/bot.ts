@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { installProbe, type ProbeRecord } from './probe.js';
-import type { BotRecord, BotSample } from './types.js';
+import type { BotRecord, BotSample, RunSettings } from './types.js';
 
 export interface BotPlan {
   name: string;
@@ -45,15 +45,14 @@ export class Bot {
   }
 
   /** Opens the page and resolves once joined; a failure is recorded, not thrown. */
-  async join(browser: Browser, baseUrl: string): Promise<void> {
+  async join(browser: Browser, { url, viewport, query }: Pick<RunSettings, 'url' | 'viewport' | 'query'>): Promise<void> {
     try {
-      // A small viewport: the bots' own rendering is not what is being measured.
-      this.context = await browser.newContext({ viewport: { width: 640, height: 360 } });
+      this.context = await browser.newContext({ viewport });
       await this.context.addInitScript(installProbe);
       const page = await this.context.newPage();
       this.page = page;
-      const query = new URLSearchParams({ room: this.plan.room, name: this.plan.name, ...(this.plan.sender ? {} : { cam: '0', mic: '0' }) });
-      await page.goto(`${baseUrl.replace(/\/$/, '')}/?${query.toString()}`, { timeout: JOIN_TIMEOUT_MS });
+      const params = new URLSearchParams({ ...query, room: this.plan.room, name: this.plan.name, ...(this.plan.sender ? {} : { cam: '0', mic: '0' }) });
+      await page.goto(`${url}/?${params.toString()}`, { timeout: JOIN_TIMEOUT_MS });
       this.record.startedAt = await page.evaluate(() => performance.timeOrigin);
       const probe = await page.waitForFunction(
         () => {
@@ -90,8 +89,8 @@ export class Bot {
             cameraPublishers: state.participants
               .filter((participant) => participant.tracks.some((track) => track.source === 'camera' && !track.paused))
               .map((participant) => participant.id),
-            consumers: stats.consumers.map(({ consumerId, peerId, source, kind, paused, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight }) => ({
-              consumerId, peerId, source, kind, paused, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight,
+            consumers: stats.consumers.map(({ consumerId, peerId, source, kind, paused, pausedByClient, spatialLayer, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight }) => ({
+              consumerId, peerId, source, kind, paused, pausedByClient, spatialLayer, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight,
             })),
             producers: stats.producers.map(({ source, kind, paused, packetsSent, framesEncoded, frameWidth, frameHeight }) => ({
               source, kind, paused, packetsSent, framesEncoded, frameWidth, frameHeight,

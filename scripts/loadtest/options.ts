@@ -33,6 +33,8 @@ How
   --join-rate R        bots started per second (default 1)
   --per-browser N      pages per Chromium process (default 4)
   --video-file FILE    .y4m or .mjpeg the fake camera plays instead of its test pattern
+  --viewport WxH       the bots' window size (default 1280x720): how many tiles show, how big
+  --query KEY=VALUE    extra URL parameter for every bot, repeatable (adaptive=0, pageSize=16…)
   --chromium PATH      Chromium binary (default ${CHROMIUM_PATH})
   --metrics-url URL    server metrics (default URL/metrics)
   --metrics-token T    bearer token for the metrics (default: $METRICS_TOKEN)
@@ -107,6 +109,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         'join-rate': { type: 'string' },
         'per-browser': { type: 'string' },
         'video-file': { type: 'string' },
+        viewport: { type: 'string' },
+        query: { type: 'string', multiple: true },
         'bot-prefix': { type: 'string' },
         chromium: { type: 'string' },
         'metrics-url': { type: 'string' },
@@ -137,6 +141,14 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     if (!/\.(y4m|mjpeg)$/i.test(videoFile)) throw new UsageError('--video-file must be a .y4m or .mjpeg file');
     if (!existsSync(videoFile)) throw new UsageError(`--video-file ${videoFile} does not exist`);
   }
+  const viewport = /^(\d{2,5})x(\d{2,5})$/.exec(parsed.viewport ?? '1280x720');
+  if (!viewport) throw new UsageError('--viewport must look like 1280x720');
+  const query: Record<string, string> = {};
+  for (const pair of parsed.query ?? []) {
+    const match = /^([A-Za-z][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+    if (!match || ['room', 'name'].includes(match[1]!)) throw new UsageError(`--query takes KEY=VALUE, not room or name (got ${JSON.stringify(pair)})`);
+    query[match[1]!] = match[2]!;
+  }
   const chromium = parsed.chromium ?? CHROMIUM_PATH;
   if (!existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
 
@@ -150,6 +162,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     perBrowser: number('per-browser', parsed['per-browser'], 4, { min: 1, integer: true }),
     videoFile,
     botPrefix,
+    viewport: { width: Number(viewport[1]), height: Number(viewport[2]) },
+    query,
     chromium,
     outDir: parsed.out ?? timestampDir(),
     metricsUrl: parsed['metrics-url'] ?? `${url.replace(/\/$/, '')}/metrics`,

@@ -89,7 +89,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       bots.push(bot);
       joins.push(
         browserFor(index).then(
-          (browser) => bot.join(browser, options.url),
+          (browser) => bot.join(browser, options),
           (error: unknown) => {
             bot.record.error = `Chromium did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
           },
@@ -119,6 +119,8 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
         perBrowser: options.perBrowser,
         videoFile: options.videoFile,
         botPrefix: options.botPrefix,
+        viewport: options.viewport,
+        query: options.query,
       },
       sources: [{ host: os.hostname(), botPrefix: options.botPrefix, bots: bots.length, startedAt, endedAt, machine: machine.samples }],
       bots: bots.map((bot) => bot.record),

@@ -37,6 +37,22 @@ export function distribution(values: number[]): Distribution {
 
 type SampledConsumer = BotSample['consumers'][number];
 
+/** Forwarded and shown: not paused by its sender, nor by this client because its tile is off screen. */
+export const isWatched = (consumer: SampledConsumer): boolean => !consumer.paused && consumer.pausedByClient !== true;
+
+/** Remote cameras this bot deliberately does not show (adaptive reception paused them: tile off the page). */
+export function hiddenCameras(sample: BotSample): Set<string> {
+  const cameras = sample.consumers.filter((consumer) => consumer.source === 'camera');
+  const shown = new Set(cameras.filter(isWatched).map((consumer) => consumer.peerId));
+  return new Set(cameras.filter((consumer) => !shown.has(consumer.peerId)).map((consumer) => consumer.peerId));
+}
+
+/** The remote cameras a bot should be playing in a sample: published, and not hidden on purpose. */
+export function shownCameras(sample: BotSample): string[] {
+  const hidden = hiddenCameras(sample);
+  return sample.cameraPublishers.filter((peerId) => !hidden.has(peerId));
+}
+
 /** What one consumer did between two samples. */
 export interface ConsumerInterval {
   consumerId: string;
@@ -48,6 +64,7 @@ export interface ConsumerInterval {
   lost: number;
   /** Had decoded frames before the interval began (so zero frames in it is a freeze, not a start). */
   started: boolean;
+  /** Not watched at either end: paused by the sender, or by this client for a hidden tile. */
   paused: boolean;
 }
 
@@ -56,7 +73,8 @@ export interface Interval {
   from: number;
   to: number;
   consumers: ConsumerInterval[];
-  cameraPublishers: string[];
+  /** Remote cameras the bot should be playing (published and shown). */
+  cameras: string[];
 }
 
 export function intervals(samples: BotSample[]): Interval[] {
@@ -81,10 +99,10 @@ export function intervals(samples: BotSample[]): Interval[] {
         // packetsLost can go down when late packets arrive after all; never count that as negative loss.
         lost: Math.max(0, now.packetsLost - then.packetsLost),
         started: video ? (then.framesDecoded ?? 0) > 0 : then.packetsReceived > 0,
-        paused: now.paused || then.paused,
+        paused: !isWatched(now) || !isWatched(then),
       });
     }
-    result.push({ from: before.t, to: after.t, consumers, cameraPublishers: after.cameraPublishers });
+    result.push({ from: before.t, to: after.t, consumers, cameras: shownCameras(after) });
   }
   return result;
 }
@@ -96,20 +114,20 @@ export function lossPercent(received: number, lost: number): number {
 
 /**
  * A bot's received video fps over an interval: the mean over every remote camera it should be
- * receiving, counting a camera it does not receive at all as 0 fps.
+ * playing, counting a camera it does not receive at all as 0 fps.
  */
 export function intervalFps(interval: Interval): number | null {
   const cameras = interval.consumers.filter((consumer) => consumer.fps !== null && !consumer.paused);
-  const expected = new Set([...interval.cameraPublishers, ...cameras.map((consumer) => consumer.peerId)]);
+  const expected = new Set([...interval.cameras, ...cameras.map((consumer) => consumer.peerId)]);
   if (expected.size === 0) return null;
   const total = cameras.reduce((sum, consumer) => sum + (consumer.fps ?? 0), 0);
   return total / expected.size;
 }
 
-/** Every remote camera publisher's video decoded at least one frame during the interval. */
+/** Every remote camera the bot shows decoded at least one frame during the interval. */
 export function intervalPlaying(interval: Interval): boolean {
   const decoding = new Set(interval.consumers.filter((consumer) => (consumer.fps ?? 0) > 0).map((consumer) => consumer.peerId));
-  return interval.cameraPublishers.every((peerId) => decoding.has(peerId));
+  return interval.cameras.every((peerId) => decoding.has(peerId));
 }
 
 /** Several bots' intervals at one moment, as one: mean and worst bot fps, overall loss, bots playing. */
@@ -181,9 +199,10 @@ export interface BotSummary {
   expected: number;
   firstFrameMs: number | null;
   allVideoMs: number | null;
-  /** Remote cameras at the end, and how many of them this bot decoded. */
+  /** Remote cameras shown at the end, how many of them this bot decoded, and how many it hid (off its page). */
   cameraPublishers: number;
   videoFrom: number;
+  hidden: number;
   receivingAll: boolean;
   fps: number | null;
   minConsumerFps: number | null;
@@ -208,9 +227,17 @@ function firstFrameTimes(bot: BotRecord): Map<string, number> {
   return times;
 }
 
+/** Cameras that had a consumer but were never shown: a hidden tile is not a missing video. */
+function neverShown(samples: BotSample[]): Set<string> {
+  const hidden = new Set(samples.flatMap((sample) => [...hiddenCameras(sample)]));
+  for (const sample of samples) for (const peerId of shownCameras(sample)) hidden.delete(peerId);
+  return hidden;
+}
+
 export function summarizeBot(bot: BotRecord, window: { from: number; to: number }): BotSummary {
   const everPublished = new Set(bot.samples.flatMap((sample) => sample.cameraPublishers));
-  const expected = bot.presentAtJoin.filter((peerId) => everPublished.has(peerId));
+  const hiddenThroughout = neverShown(bot.samples);
+  const expected = bot.presentAtJoin.filter((peerId) => everPublished.has(peerId) && !hiddenThroughout.has(peerId));
   const frames = firstFrameTimes(bot);
   const expectedTimes = expected.map((peerId) => frames.get(peerId));
   const arrived = expectedTimes.filter((time): time is number => time !== undefined);
@@ -219,7 +246,7 @@ export function summarizeBot(bot: BotRecord, window: { from: number; to: number 
   const decodedFrom = new Set(
     (last?.consumers ?? []).filter((consumer) => consumer.source === 'camera' && (consumer.framesDecoded ?? 0) > 0).map((consumer) => consumer.peerId),
   );
-  const cameraPublishers = last?.cameraPublishers ?? [];
+  const cameraPublishers = last ? shownCameras(last) : [];
 
   const inWindow = bot.samples.filter((sample) => sample.t >= window.from && sample.t <= window.to);
   const windowIntervals = intervals(inWindow);
@@ -240,8 +267,8 @@ export function summarizeBot(bot: BotRecord, window: { from: number; to: number 
   }
   const fpsByPeer = new Map<string, number>();
   for (const { frames, seconds, peerId } of perConsumer.values()) fpsByPeer.set(peerId, seconds > 0 ? frames / seconds : 0);
-  // A camera that was published throughout but never reached this bot counts as 0 fps.
-  const windowPublishers = new Set(inWindow.flatMap((sample) => sample.cameraPublishers));
+  // A camera that was shown but never reached this bot counts as 0 fps.
+  const windowPublishers = new Set(windowIntervals.flatMap((interval) => interval.cameras));
   for (const peerId of windowPublishers) if (!fpsByPeer.has(peerId)) fpsByPeer.set(peerId, 0);
   const fpsValues = [...fpsByPeer.values()];
 
@@ -260,6 +287,7 @@ export function summarizeBot(bot: BotRecord, window: { from: number; to: number 
     allVideoMs: expected.length > 0 && arrived.length === expected.length ? Math.max(...arrived) : null,
     cameraPublishers: cameraPublishers.length,
     videoFrom: cameraPublishers.filter((peerId) => decodedFrom.has(peerId)).length,
+    hidden: last ? hiddenCameras(last).size : 0,
     receivingAll: joined && cameraPublishers.every((peerId) => decodedFrom.has(peerId)),
     fps: mean(fpsValues),
     minConsumerFps: fpsValues.length ? Math.min(...fpsValues) : null,
@@ -268,7 +296,7 @@ export function summarizeBot(bot: BotRecord, window: { from: number; to: number 
     freezes: frozen.length,
     freezeSeconds: frozen.reduce((sum, freeze) => sum + (freeze.to - freeze.from) / 1000, 0),
     resolutions: (last?.consumers ?? [])
-      .filter((consumer) => consumer.kind === 'video' && (consumer.frameWidth ?? 0) > 0)
+      .filter((consumer) => consumer.kind === 'video' && isWatched(consumer) && (consumer.frameWidth ?? 0) > 0)
       .map((consumer) => `${consumer.frameWidth}x${consumer.frameHeight}`),
   };
 }

@@ -10,6 +10,10 @@ export function headlineRows(result: RunResult, summary: RunSummary): [string, s
   const rows: [string, string][] = [
     ['server', settings.url],
     ['rooms × bots', `${settings.rooms.length} × ${settings.participantsPerRoom} (${settings.sendersPerRoom} sending per room)`],
+    [
+      "bots' window",
+      `${settings.viewport.width}x${settings.viewport.height}${Object.entries(settings.query).map(([key, value]) => `, ${key}=${value}`).join('')}`,
+    ],
     ['measured', `${fmt((summary.window.to - summary.window.from) / 1000)} s steady state, after ${fmt((result.allJoinedAt - result.startedAt) / 1000)} s of joining`],
     ['joined', `${summary.joined}/${summary.bots}${summary.failed ? ` (${summary.failed} failed)` : ''}`],
     ['receiving every camera', `${summary.receivingAll}/${summary.bots}`],
@@ -49,7 +53,7 @@ export function botRow(bot: BotSummary): string[] {
     fmt(bot.joinMs),
     fmt(bot.firstFrameMs),
     fmt(bot.allVideoMs),
-    `${bot.videoFrom}/${bot.cameraPublishers}`,
+    `${bot.videoFrom}/${bot.cameraPublishers}${bot.hidden ? ` (+${bot.hidden} hidden)` : ''}`,
     fmt(bot.fps, 1),
     fmt(bot.minConsumerFps, 1),
     fmt(bot.lossPct, 2),

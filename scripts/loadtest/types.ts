@@ -11,6 +11,10 @@ export interface RunSettings {
   perBrowser: number;
   videoFile: string | null;
   botPrefix: string;
+  /** The bots' window: it decides how many tiles a page shows and how big (so which layers they ask for). */
+  viewport: { width: number; height: number };
+  /** Extra URL parameters for every bot (e.g. adaptive=0, pageSize=16). */
+  query: Record<string, string>;
 }
 
 /** A bot's counters at one moment, as `window.conclave.stats()` and `state()` gave them. */
@@ -20,10 +24,12 @@ export interface BotSample {
   connection: string;
   /** Remote participants publishing an unpaused camera at that moment. */
   cameraPublishers: string[];
-  consumers: Pick<
+  consumers: (Pick<
     ConsumerStats,
     'consumerId' | 'peerId' | 'source' | 'kind' | 'paused' | 'bytesReceived' | 'packetsReceived' | 'packetsLost' | 'jitter' | 'framesDecoded' | 'frameWidth' | 'frameHeight'
-  >[];
+  > &
+    /** Adaptive reception (absent from clients before it): paused because the tile is not shown, and the layer forwarded. */
+    Partial<Pick<ConsumerStats, 'pausedByClient' | 'spatialLayer'>>)[];
   producers: Pick<ProducerStats, 'source' | 'kind' | 'paused' | 'packetsSent' | 'framesEncoded' | 'frameWidth' | 'frameHeight'>[];
 }
 

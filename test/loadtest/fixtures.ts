@@ -49,7 +49,7 @@ export function result(bots: BotRecord[], overrides: Partial<RunResult> = {}): R
     startedAt: T0,
     endedAt: T0 + 20_000,
     allJoinedAt: T0 + 5_000,
-    settings: { url: 'http://localhost:3000', rooms: ['r'], participantsPerRoom: bots.length, sendersPerRoom: bots.length, durationSeconds: 15, joinRate: 1, perBrowser: 4, videoFile: null, botPrefix: 'bot' },
+    settings: { url: 'http://localhost:3000', rooms: ['r'], participantsPerRoom: bots.length, sendersPerRoom: bots.length, durationSeconds: 15, joinRate: 1, perBrowser: 4, videoFile: null, botPrefix: 'bot', viewport: { width: 1280, height: 720 }, query: {} },
     sources: [{ host: 'here', botPrefix: 'bot', bots: bots.length, startedAt: T0, endedAt: T0 + 20_000, machine: [{ t: T0 + 10_000, cpuPercent: 50, cores: 2 }] }],
     bots,
     server: serverSamples(T0, 20, [0.2, 0.1]),

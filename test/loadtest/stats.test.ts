@@ -85,6 +85,26 @@ describe('load-test statistics', () => {
     expect(summary).toMatchObject({ receivingAll: false, videoFrom: 1, allVideoMs: null });
   });
 
+  it('a camera the bot hides on purpose (its tile is off the page, paused by adaptive reception) is not expected', () => {
+    const samples = samplesFor(
+      [
+        { consumerId: 'c1', peerId: 'ana', fps: 20 },
+        { consumerId: 'c2', peerId: 'ben', fps: 0 },
+      ],
+      T0 + 2000,
+      10,
+    );
+    for (const sample of samples) {
+      const ben = sample.consumers.find((consumer) => consumer.consumerId === 'c2')!;
+      ben.pausedByClient = true;
+      ben.framesDecoded = 0;
+    }
+    const summary = summarizeBot(bot('bot-5', { presentAtJoin: ['ana', 'ben'], firstFrames: { ana: 2500 }, samples }), { from: T0 + 3000, to: T0 + 12_000 });
+    expect(summary).toMatchObject({ expected: 1, allVideoMs: 2500, videoFrom: 1, cameraPublishers: 1, hidden: 1, receivingAll: true, freezes: 0 });
+    expect(summary.fps).toBeCloseTo(20);
+    expect(summary.resolutions).toEqual(['640x480']);
+  });
+
   it('falls back to the first sample with decoded frames when the page saw no frame callback', () => {
     const summary = summarizeBot(bot('b', { presentAtJoin: ['ana'], samples: samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0 + 3000, 4) }), { from: T0, to: T0 + 10_000 });
     expect(summary.firstFrameMs).toBe(3000);
@@ -155,14 +175,25 @@ describe('load-test statistics', () => {
 describe('load-test command line', () => {
   it('has defaults in the spirit of lk load-test and Malleus', () => {
     const options = parseOptions([], {})!;
-    expect(options).toMatchObject({ url: 'http://localhost:3000', rooms: ['loadtest'], participantsPerRoom: 4, sendersPerRoom: 4, durationSeconds: 30, joinRate: 1, perBrowser: 4, botPrefix: 'bot', metricsUrl: 'http://localhost:3000/metrics' });
+    expect(options).toMatchObject({ url: 'http://localhost:3000', rooms: ['loadtest'], participantsPerRoom: 4, sendersPerRoom: 4, durationSeconds: 30, joinRate: 1, perBrowser: 4, botPrefix: 'bot', metricsUrl: 'http://localhost:3000/metrics', viewport: { width: 1280, height: 720 }, query: {} });
     expect(options.outDir).toMatch(/^loadtest-results\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
     expect(options.thresholds).toEqual({ maxJoinMs: null, minFps: null, maxLossPct: null });
   });
 
   it('spreads bots over rooms, senders first, and reads thresholds and the metrics token', () => {
-    const options = parseOptions(['--url', 'http://sfu:8080/', '--rooms', '2', '--room', 'demo', '--participants', '3', '--senders', '1', '--bot-prefix', 'eu', '--min-fps', '15', '--max-loss', '2', '--max-join-ms', '5000'], { METRICS_TOKEN: 'secret' })!;
-    expect(options).toMatchObject({ url: 'http://sfu:8080', rooms: ['demo-1', 'demo-2'], metricsToken: 'secret', metricsUrl: 'http://sfu:8080/metrics', thresholds: { maxJoinMs: 5000, minFps: 15, maxLossPct: 2 } });
+    const options = parseOptions(
+      ['--url', 'http://sfu:8080/', '--rooms', '2', '--room', 'demo', '--participants', '3', '--senders', '1', '--bot-prefix', 'eu', '--min-fps', '15', '--max-loss', '2', '--max-join-ms', '5000', '--viewport', '640x360', '--query', 'adaptive=0', '--query', 'pageSize=9'],
+      { METRICS_TOKEN: 'secret' },
+    )!;
+    expect(options).toMatchObject({
+      url: 'http://sfu:8080',
+      rooms: ['demo-1', 'demo-2'],
+      metricsToken: 'secret',
+      metricsUrl: 'http://sfu:8080/metrics',
+      thresholds: { maxJoinMs: 5000, minFps: 15, maxLossPct: 2 },
+      viewport: { width: 640, height: 360 },
+      query: { adaptive: '0', pageSize: '9' },
+    });
     expect(planBots(options)).toEqual([
       { room: 'demo-1', sender: true, name: 'eu-1-1' },
       { room: 'demo-2', sender: true, name: 'eu-2-1' },
@@ -180,6 +211,8 @@ describe('load-test command line', () => {
     expect(() => parseOptions(['--video-file', 'clip.mp4'], {})).toThrow(/y4m or \.mjpeg/);
     expect(() => parseOptions(['--url', 'localhost:3000'], {})).toThrow(/http/);
     expect(() => parseOptions(['--frobnicate'], {})).toThrow(UsageError);
+    expect(() => parseOptions(['--viewport', 'big'], {})).toThrow(/1280x720/);
+    expect(() => parseOptions(['--query', 'room=other'], {})).toThrow(/KEY=VALUE/);
     expect(() => parseOptions(['--chromium', '/nonexistent/chromium'], {})).toThrow(/no Chromium/);
   });
 });
