@@ -158,6 +158,8 @@ describe('data channels on the server', () => {
 
       expect(unwrap(await produce({})).dataProducerId).toEqual(expect.any(String));
       expect(failureOf(await produce({ sctpStreamParameters: { streamId: 3, ordered: true } })).message).toMatch(/already have a chat channel/);
+      expect(failureOf(await produce({ label: 'board', sctpStreamParameters: { streamId: 1, ordered: true } })).message).toMatch(/stream 1 is already in use/);
+      expect(failureOf(await produce({ label: 'board', sctpStreamParameters: { streamId: 1024, ordered: true } })).message).toMatch(/beyond this transport's 1024 streams/);
       expect(unwrap(await produce({ label: 'fast', sctpStreamParameters: { streamId: 2, ordered: false, maxRetransmits: 0 } })).dataProducerId).toEqual(expect.any(String));
       const dump = await (await roomOnServer(roomId)).router.dump();
       // The room's four channels and Ana's two; Ana's four consumers of the room's and the room's two taps of hers.

@@ -116,6 +116,10 @@ export class DataHub {
     if (transport.appData.direction !== 'send') throw new ConclaveError('FORBIDDEN', 'Produce data on your send transport');
     if (!transport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'This transport has no data channels: join with sctpCapabilities');
     checkReliability(request);
+    const { streamId } = request.sctpStreamParameters;
+    if (streamId >= transport.sctpParameters.MIS) {
+      throw new ConclaveError('BAD_REQUEST', `SCTP stream ${streamId} is beyond this transport's ${transport.sctpParameters.MIS} streams`);
+    }
     const member = this.memberOf(peer);
     const existing = member.producers.get(request.label);
     if ((existing && !existing.closed) || member.opening.has(request.label)) {
@@ -123,12 +127,15 @@ export class DataHub {
     }
     member.opening.add(request.label);
     try {
-      const producer = await transport.produceData({
-        sctpStreamParameters: request.sctpStreamParameters,
-        label: request.label,
-        protocol: request.protocol,
-        appData: { peerId: peer.id },
-      });
+      const producer = await transport
+        .produceData({ sctpStreamParameters: request.sctpStreamParameters, label: request.label, protocol: request.protocol, appData: { peerId: peer.id } })
+        .catch((error: unknown) => {
+          // Two channels on one stream is the client's mistake, not the server's.
+          if (error instanceof Error && error.message.includes('streamId already exists')) {
+            throw new ConclaveError('BAD_REQUEST', `SCTP stream ${streamId} is already in use`);
+          }
+          throw error;
+        });
       if (peer.isClosed || this.members.get(peer) !== member) {
         producer.close();
         throw new ConclaveError('NOT_JOINED', 'You left the room while opening a data channel');
