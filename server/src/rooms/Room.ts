@@ -7,6 +7,7 @@ import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
+import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
 import { Peer, transportInfo, type ConsumerAppData, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
 import { PeerLink, type NotificationSink } from './PeerLink.js';
@@ -241,14 +242,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     await this.data.moveHome();
   }
 
-  /** Creates consumers for everything already published in the room, the room's data channels included. */
+  /**
+   * Creates consumers for everything already published in the room, then the room's data
+   * channels: a newcomer's first video does not wait behind them.
+   */
   async consumeExisting(peer: Peer): Promise<void> {
-    const pending: Promise<void>[] = [this.data.connect(peer)];
+    const pending: Promise<void>[] = [];
     for (const other of this.peers.values()) {
       if (other === peer) continue;
       for (const producer of other.producers.values()) pending.push(this.consume(peer, producer));
     }
     await Promise.all(pending);
+    await this.data.connect(peer);
   }
 
   leave(peer: Peer): void {
@@ -286,7 +291,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     peer.publishing.add(request.source);
     let producer: types.Producer<ProducerAppData>;
     try {
-      producer = await transport.produce<ProducerAppData>({
+      producer = await refusedAsBadRequest('produce', transport.produce<ProducerAppData>({
         kind: request.kind,
         rtpParameters: {
           ...request.rtpParameters,
@@ -294,7 +299,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         },
         paused: request.paused,
         appData: { peerId: peer.id, source: request.source },
-      });
+      }));
     } catch (error) {
       peer.publishing.delete(request.source);
       throw error;
@@ -367,6 +372,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     } catch (error) {
       // A transport, router or the producer closed meanwhile: nothing to deliver.
       this.log.debug({ err: error, peer: consumerPeer.id }, 'consume abandoned');
+      return;
+    }
+    // The participant may have left (or moved after a worker death) while the consumer was made.
+    if (consumerPeer.isClosed || consumer.closed || this.slotOf.get(consumerPeer) !== target) {
+      consumer.close();
       return;
     }
     consumerPeer.consumers.set(consumer.id, consumer);

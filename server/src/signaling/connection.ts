@@ -38,6 +38,8 @@ export interface SignalingContext {
 export class Connection implements NotificationSink {
   state: 'lobby' | 'joining' | 'joined' = 'lobby';
   membership: { room: Room; peer: Peer } | undefined;
+  /** Bumped by every join/resume and by leaving, so a join finishing after a leave knows it is stale. */
+  attempt = 0;
   readonly rateLimiter: RateLimiter;
 
   constructor(
@@ -87,7 +89,7 @@ export function registerHandlers(connection: Connection, handlers: HandlerMap): 
     if (!handler) continue;
     // Inbound arguments are untrusted: read them as unknown rather than as the typed event map.
     (connection.socket as unknown as Socket).on(name, (...args: unknown[]) => {
-      void dispatch(connection, name, handler, args);
+      dispatch(connection, name, handler, args).catch((error: unknown) => connection.log.error({ err: error, request: name }, 'dispatch failed'));
     });
   }
 }
@@ -107,9 +109,9 @@ async function dispatch<K extends RequestName>(connection: Connection, name: K, 
   }
   let result: Result<unknown>;
   const afterReply: (() => void)[] = [];
-  const parsed = Requests[name].safeParse(payload ?? {});
-  if (!parsed.success) {
-    result = failure('BAD_REQUEST', `${name}: ${firstIssue(parsed.error)}`);
+  const parsed = parseRequest(name, payload);
+  if (!parsed.ok) {
+    result = failure('BAD_REQUEST', `${name}: ${parsed.message}`);
   } else {
     try {
       result = { ok: true, data: await handler(connection, parsed.data as ParsedRequestOf<K>, { afterReply: (task) => afterReply.push(task) }) };
@@ -119,6 +121,16 @@ async function dispatch<K extends RequestName>(connection: Connection, name: K, 
   }
   if (ack) ack(result);
   for (const task of afterReply) task();
+}
+
+function parseRequest(name: RequestName, payload: unknown): { ok: true; data: unknown } | { ok: false; message: string } {
+  try {
+    const parsed = Requests[name].safeParse(payload ?? {});
+    return parsed.success ? { ok: true, data: parsed.data } : { ok: false, message: firstIssue(parsed.error) };
+  } catch {
+    // Hostile shapes (e.g. a `length` object whose toString is not callable) can make the parser itself throw.
+    return { ok: false, message: 'malformed payload' };
+  }
 }
 
 export function failure(code: ErrorCode, message: string): Result<never> {

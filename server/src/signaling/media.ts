@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup';
+import { whileOpen } from '../media/refusals.js';
 import type { HandlerMap } from './connection.js';
 
 /** The highest spatial layer a client may ask for (three simulcast encodings). */
@@ -50,8 +51,7 @@ export const mediaHandlers: HandlerMap = {
   async setProducerPaused(connection, { producerId, paused }) {
     const { peer } = connection.joined();
     const producer = peer.producer(producerId);
-    if (paused) await producer.pause();
-    else await producer.resume();
+    await whileOpen(producer, 'producer', () => (paused ? producer.pause() : producer.resume()));
     return {};
   },
 
@@ -62,7 +62,7 @@ export const mediaHandlers: HandlerMap = {
     const gate = gateOf(consumer);
     if (gate.started) return {};
     gate.started = true;
-    await applyGate(consumer);
+    await whileOpen(consumer, 'consumer', () => applyGate(consumer));
     return {};
   },
 
@@ -73,14 +73,16 @@ export const mediaHandlers: HandlerMap = {
     // Recorded before any await, so a resumeConsumer arriving meanwhile already sees it.
     if (paused !== undefined) gateOf(consumer).pausedByClient = paused;
     const layered = consumer.type === 'simulcast' || consumer.type === 'svc';
-    if (layered && (spatialLayer !== undefined || temporalLayer !== undefined)) {
-      // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
-      await consumer.setPreferredLayers({
-        spatialLayer: spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? MAX_SPATIAL_LAYER,
-        temporalLayer,
-      });
-    }
-    if (paused !== undefined) await applyGate(consumer);
+    await whileOpen(consumer, 'consumer', async () => {
+      if (layered && (spatialLayer !== undefined || temporalLayer !== undefined)) {
+        // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
+        await consumer.setPreferredLayers({
+          spatialLayer: spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? MAX_SPATIAL_LAYER,
+          temporalLayer,
+        });
+      }
+      if (paused !== undefined) await applyGate(consumer);
+    });
     return {};
   },
 };

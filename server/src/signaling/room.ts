@@ -17,6 +17,7 @@ export const roomHandlers: HandlerMap = {
     }
     const { displayName, role } = admit(connection, request);
     connection.state = 'joining';
+    const attempt = ++connection.attempt;
     try {
       const room = await context.rooms.getOrCreate(request.roomId);
       const peer = await room.join({
@@ -29,9 +30,9 @@ export const roomHandlers: HandlerMap = {
         sctpCapabilities: request.sctpCapabilities,
         sink: connection,
       });
-      if (!connection.socket.connected) {
+      if (!connection.socket.connected || connection.attempt !== attempt) {
         room.leave(peer);
-        throw new ConclaveError('NOT_JOINED', 'Disconnected while joining');
+        throw new ConclaveError('NOT_JOINED', 'Left or disconnected while joining');
       }
       connection.membership = { room, peer };
       connection.state = 'joined';
@@ -49,7 +50,7 @@ export const roomHandlers: HandlerMap = {
         reconnectGraceMs: context.config.RECONNECT_GRACE_SECONDS * 1000,
       };
     } catch (error) {
-      if (connection.state === 'joining') connection.state = 'lobby';
+      if (connection.attempt === attempt) connection.state = 'lobby';
       throw error;
     }
   },
@@ -64,7 +65,9 @@ export const roomHandlers: HandlerMap = {
     if (connection.state !== 'lobby') throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
     // Claimed before the lookup so a join or a second resume in the same tick cannot also succeed.
     connection.state = 'joining';
+    const attempt = ++connection.attempt;
     const found = await connection.context.rooms.findPeer(peerId);
+    if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left or disconnected while resuming');
     if (!found || !sameSecret(found.peer.resumeToken, resumeToken) || found.peer.isClosed) {
       connection.state = 'lobby';
       throw new ConclaveError('RESUME_FAILED', 'That place is gone (the grace period passed or the room closed); join again');
@@ -121,6 +124,7 @@ function sameSecret(expected: string, given: string): boolean {
 
 /** Leaves whatever room the connection is in, now; safe to call twice. */
 export function leaveRoom(connection: Connection): void {
+  connection.attempt++;
   const membership = connection.membership;
   connection.membership = undefined;
   connection.state = 'lobby';
@@ -132,6 +136,7 @@ export function leaveRoom(connection: Connection): void {
  * period, queueing its notifications, unless a newer connection already took over.
  */
 export function connectionLost(connection: Connection): void {
+  connection.attempt++;
   const membership = connection.membership;
   connection.membership = undefined;
   connection.state = 'lobby';
