@@ -368,6 +368,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         await this.publish(source, track, !enabled);
       }),
     );
+    this.data.open();
   }
 
   /** Forgets everything received and the transports, keeping our own tracks. */

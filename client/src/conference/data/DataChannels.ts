@@ -52,6 +52,8 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   private covered: Record<keyof Sequenced, number> | null = null;
   /** Live chat and board events held while a sync is under way; null when not syncing. */
   private held: { label: keyof Sequenced; event: ChatMessage | BoardEvent }[] | null = [];
+  /** The send transport our channels are being opened on. */
+  private opening: types.Transport | null = null;
   private syncs = 0;
   private isReady = false;
   private readyWaiters: (() => void)[] = [];
@@ -90,7 +92,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     return this.isReady;
   }
 
-  /** New transports (after joining or a media reset): our channels open on them, and the room's. */
+  /** New transports (after joining or a media reset): the room's channels to us open on the receive one. */
   attach(send: types.Transport, recv: types.Transport): void {
     this.detach();
     this.sendTransport = send;
@@ -106,10 +108,21 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
         .request('produceData', { transportId: send.id, label: parsed.data, sctpStreamParameters: { ...sctpStreamParameters, streamId }, protocol })
         .then(({ dataProducerId }) => callback({ id: dataProducerId }), errback);
     });
-    for (const label of DATA_LABELS) void this.produce(send, label);
     const waiting = this.announced.filter((info) => info.transportId === recv.id);
     this.announced = [];
     for (const info of waiting) void this.consume(recv, info);
+  }
+
+  /**
+   * Opens our channels on the send transport, once per transport. Called after the camera and
+   * microphone are published: each channel is a round trip on the transport's queue, and the first
+   * video should not wait behind them.
+   */
+  open(): void {
+    const send = this.sendTransport;
+    if (!send || send.closed || this.opening === send) return;
+    this.opening = send;
+    for (const label of DATA_LABELS) void this.produce(send, label);
   }
 
   /** The transports are going (media reset, lost place): channels close until the next attach. */
