@@ -170,7 +170,7 @@ describe('data channels in the browser', () => {
     expect(downloaded).toBe('application/octet-stream');
   });
 
-  it('files picked in the chat panel arrive with their names and types; active content downloads as bytes', async () => {
+  it('files picked in the chat panel or dropped on the call arrive with their names and types; active content downloads as bytes', async () => {
     await ana.page.setInputFiles('[data-file-input]', [
       { name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Data channels\n2. Questions\n') },
       { name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<script>window.pwned = 2</script>') },
@@ -194,6 +194,20 @@ describe('data channels in the browser', () => {
     // Opened in a tab, a blob URL runs in the app's origin: HTML is served as plain bytes.
     const page = await received('page.html');
     expect({ ...page, linkType: await page.linkType }).toEqual({ type: 'text/html', text: '<script>window.pwned = 2</script>', served: 'application/octet-stream', linkType: 'text/html' });
+
+    // Dropped anywhere on the call (here on Cy's, whose chat is closed: it opens).
+    const files = await cy.page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+      return transfer;
+    });
+    await cy.page.dispatchEvent('.room', 'dragover', { dataTransfer: files });
+    expect(await cy.page.locator('.drop-hint').isVisible()).toBe(true);
+    await cy.page.dispatchEvent('.room', 'drop', { dataTransfer: files });
+    expect(await cy.page.locator('[data-chat-panel]').isVisible()).toBe(true);
+    await expect.poll(() => cy.page.locator('li[data-file-direction="send"]', { hasText: 'dropped.txt' }).count()).toBe(1);
+    const atAna = ana.page.locator('li[data-file-id][data-file-direction="receive"]', { hasText: 'dropped.txt' });
+    await expect.poll(() => atAna.getAttribute('data-file-state'), { timeout: 10_000 }).toBe('complete');
   });
 
   it('someone who joins in the middle of a transfer is not sent any of it; the sender can cancel; too large is refused', async () => {
@@ -348,6 +362,24 @@ describe('data channels in the browser', () => {
     const seqs = (await ben.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.seq);
     expect(seqs).toContain((await ana.page.evaluate(() => window.conclave!.chat.messages())).find((message) => message.text === 'while you were away')!.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
+
+    // Ben's place is gone by the time he is back (as after a long outage): he joins afresh, history included.
+    const place = (await server.rooms.findPeer(ids.Ben!))!;
+    const current = place.peer.link.current;
+    if (!(current instanceof Connection)) throw new Error('no live connection for Ben');
+    current.socket.conn.close();
+    place.room.leave(place.peer);
+    const newBenId = await eventually(async () => {
+      const state = await ben.state();
+      return state.connection === 'joined' && state.self && state.self.id !== ids.Ben ? state.self.id : undefined;
+    }, { what: 'Ben to rejoin', timeoutMs: 15_000 });
+    ids.Ben = newBenId;
+    await ben.page.evaluate(() => window.conclave!.chat.send('new me'));
+    await eventually(async () => (await ana.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'new me' && message.from === newBenId), {
+      what: 'Ana to hear the rejoined Ben',
+    });
+    const texts = (await ben.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.text);
+    expect(texts.slice(-3)).toEqual(['while you were away', 'back', 'new me']);
 
     // The room's worker dies: the data plane is rebuilt on the other one, history and board intact.
     await ana.page.evaluate(() => window.conclave!.whiteboard.draw([100, 100, 300, 300], { color: '#e5484d' }));
