@@ -23,7 +23,8 @@ describe('a room spread over two workers', () => {
   });
 
   it('participants on different workers see and hear each other, and leaving removes the extra router and its pipes', async () => {
-    const viewport = { width: 640, height: 360 };
+    // Wide enough that all three tiles share one page (off-page videos are paused by design).
+    const viewport = { width: 1280, height: 720 };
     const ana = await openParticipant(browser, server.url, 'wide', 'Ana', { viewport });
     const ben = await openParticipant(browser, server.url, 'wide', 'Ben', { viewport });
     const anaId = (await ana.state()).self!.id;
