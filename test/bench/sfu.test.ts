@@ -102,7 +102,7 @@ describe('SFU bench: measuring a step', () => {
   });
 
   it('has bounded defaults: 1 and 2 workers, both paths, 1 % loss', () => {
-    expect(parseBenchOptions([])).toMatchObject({ workers: [1, 2], paths: ['conclave', 'mediasoup'], maxLossPct: 1, secondsPerRun: 45 });
+    expect(parseBenchOptions([])).toMatchObject({ workers: [1, 2], paths: ['conclave', 'mediasoup'], maxLossPct: 1, secondsPerRun: 60 });
     expect(() => parseBenchOptions(['--paths', 'janus'])).toThrow(/conclave and\/or mediasoup/);
     expect(parseBenchOptions(['--help'])).toBeNull();
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { ProduceRequest, type ConsumerInfo, type MediaSource } from '../../../shared/protocol.js';
@@ -33,6 +34,17 @@ const LOOPBACK = { protocol: 'udp', ip: '127.0.0.1' } as const;
  * for a few hundred ms, and one input packet dropped there is lost for every consumer at once.
  */
 const LOOPBACK_INPUT = { ...LOOPBACK, recvBufferSize: 4 * 2 ** 20 };
+
+/**
+ * Consumers encrypt what they send (SRTP, WebRTC's mandatory suite), as for a browser: the per-packet
+ * cost that matters. The counting sockets only read the header, which SRTP leaves in the clear.
+ */
+const SRTP = { enableSrtp: true, srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80' } as const;
+
+/** Where a receiver's transport sends, and the key it would decrypt the receiver's RTCP with (none comes). */
+function receiverTuple(port: number): { ip: string; port: number; srtpParameters: types.SrtpParameters } {
+  return { ip: '127.0.0.1', port, srtpParameters: { cryptoSuite: SRTP.srtpCryptoSuite, keyBase64: randomBytes(30).toString('base64') } };
+}
 const BATCH = 20;
 
 const SOURCE_OF: Record<CapturedStream['kind'], MediaSource> = { video: 'camera', audio: 'mic' };
@@ -143,13 +155,13 @@ export class ConclavePath implements FanoutPath {
     const router = room.routers.find((slot) => slot.peerIds.includes(peer!.id))?.router ?? room.router;
     const plain = (direction: 'send' | 'recv'): Promise<types.PlainTransport<TransportAppData>> =>
       router.createPlainTransport<TransportAppData>({
-        listenInfo: direction === 'send' ? LOOPBACK_INPUT : LOOPBACK,
+        ...(direction === 'send' ? { listenInfo: LOOPBACK_INPUT } : { listenInfo: LOOPBACK, ...SRTP }),
         rtcpMux: true,
         comedia: direction === 'send',
         appData: { peerId: peer!.id, direction },
       });
     const [send, recv] = await Promise.all([plain('send'), plain('recv')]);
-    if (receiverPort !== undefined) await recv.connect({ ip: '127.0.0.1', port: receiverPort });
+    if (receiverPort !== undefined) await recv.connect(receiverTuple(receiverPort));
     peer.sendTransport.close();
     peer.recvTransport.close();
     peer.replaceTransports(asPeerTransport(send), asPeerTransport(recv));
@@ -225,8 +237,8 @@ export class MediasoupPath implements FanoutPath {
       this.routers.map(async (router, worker) => {
         const missing = Math.max(0, Math.ceil((perWorker - this.consumers(worker)) / 2));
         await inBatches(missing, async () => {
-          const transport = await router.createPlainTransport({ listenInfo: LOOPBACK, rtcpMux: true, comedia: false });
-          await transport.connect({ ip: '127.0.0.1', port: portFor(receiverPorts, ++this.joined) });
+          const transport = await router.createPlainTransport({ listenInfo: LOOPBACK, ...SRTP, rtcpMux: true, comedia: false });
+          await transport.connect(receiverTuple(portFor(receiverPorts, ++this.joined)));
           for (const producer of this.producers[worker]!) {
             const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
             const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;

@@ -45,13 +45,13 @@ export interface Run {
   stop: string;
 }
 
-export const DEFAULT_STEPS = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2400, 3000];
+export const DEFAULT_STEPS = [200, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1400, 1600, 2000];
 
 export const BENCH_HELP = `Usage: npm run bench:sfu -- [options]
 
 SFU stress without browsers: real VP8 + Opus RTP (encoded once by ffmpeg) is replayed into a
-PlainTransport producer per worker and fanned out to PlainTransport consumers that send to counting
-UDP sockets on loopback. The consumer count per worker steps up until loss passes --max-loss or a
+PlainTransport producer per worker and fanned out to PlainTransport consumers (SRTP-encrypted, as
+for browsers) that send to counting UDP sockets on loopback. The consumer count per worker steps up until loss passes --max-loss or a
 worker saturates, (a) through Conclave's rooms and (b) with bare mediasoup, with 1 and 2 workers.
 
   --workers LIST      worker counts to run (default 1,2)
@@ -59,7 +59,7 @@ worker saturates, (a) through Conclave's rooms and (b) with bare mediasoup, with
   --steps LIST        consumers per worker (default ${DEFAULT_STEPS.join(',')})
   --max-loss PCT      loss that ends the stepping (default 1)
   --window S          seconds measured per step (default 3)
-  --seconds-per-run S time budget per path × worker count (default 45)
+  --seconds-per-run S time budget per path × worker count (default 60)
   --receivers N       counting threads (default 2)
   --out DIR           where sfu.json and sfu.md go (default loadtest-results/sfu-<timestamp>)
   --help
@@ -98,7 +98,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     saturatedCpuPct: 95,
     windowSeconds: Number(values.window ?? 3),
     settleSeconds: 1.5,
-    secondsPerRun: Number(values['seconds-per-run'] ?? 45),
+    secondsPerRun: Number(values['seconds-per-run'] ?? 60),
     receivers: list(values.receivers, [2], 'receivers')[0]!,
     outDir: values.out ?? `loadtest-results/sfu-${new Date().toISOString().replace(/[:.]/g, '-')}`,
   };
