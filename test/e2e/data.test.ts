@@ -428,6 +428,7 @@ describe('data channels across workers', () => {
     await eventually(async () => (await ben.state()).consumers.length === 1, { what: 'Ben to receive Ana’s microphone' });
     const cy = await openForData(browser, server.url, 'wide', 'Cy', viewport);
     const [anaId, cyId] = [(await ana.state()).self!.id, (await cy.state()).self!.id];
+    const ids = new Map([[ana, anaId], [ben, (await ben.state()).self!.id], [cy, cyId]]);
     const room = (await server.rooms.list()).find((candidate) => candidate.id === 'wide')!;
     const workerOf = (peerId: string) => room.routers.find((slot) => slot.peerIds.includes(peerId))?.host.index;
     expect(room.routers).toHaveLength(2);
@@ -454,8 +455,18 @@ describe('data channels across workers', () => {
 
     // The home worker dies: Ana and Ben move, Cy stays, and the room's data plane moves to Cy's worker.
     const home = room.host.worker.pid;
+    const movers = [ana, ben].map((participant) => room.peers.get(ids.get(participant)!)!);
+    const oldSendTransports = movers.map((peer) => peer.sendTransport);
     process.kill(home, 'SIGKILL');
     await eventually(() => room.host.worker.pid !== home, { what: 'the room to get a new home' });
+    await room.whenSettled();
+    // Messages typed while a client is still on its dead transports are lost with them, so wait
+    // until Ana and Ben have taken up their new transports and every channel is back in sync.
+    await eventually(
+      () => movers.every((peer, i) => peer.sendTransport !== oldSendTransports[i] && peer.sendTransport.dtlsState === 'connected'),
+      { what: 'Ana and Ben to connect their new transports', timeoutMs: 15_000 },
+    );
+    for (const viewer of [ana, ben, cy]) await viewer.page.evaluate(() => window.conclave!.dataReady());
     await cy.page.evaluate(() => window.conclave!.chat.send('still here'));
     await ana.page.evaluate(() => window.conclave!.chat.send('welcome back'));
     const histories: number[][] = [];

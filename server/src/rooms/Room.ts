@@ -130,6 +130,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.closed;
   }
 
+  /** Resolves once every participant of a dead worker has been moved (health checks, tests). */
+  whenSettled(): Promise<void> {
+    return this.settled;
+  }
+
   /** Admits a participant: picks its router, creates its transports and tells the others. */
   async join({ displayName, role, rtpCapabilities, sctpCapabilities, sink }: JoinParams): Promise<Peer> {
     await this.settled;
