@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { writeOutputs } from './output.js';
 import { parseThresholds, THRESHOLD_OPTIONS, timestampDir, UsageError } from './options.js';
+import { REPEAT_HEADER, repeatRow, summarizeRepeats } from './repeats.js';
 import type { RunResult } from './types.js';
 
 function isRunResult(value: unknown): value is RunResult {
@@ -43,9 +44,13 @@ export function mergeResults(results: RunResult[]): RunResult {
 }
 
 export const MERGE_HELP = `Usage: npm run loadtest:merge -- [--out DIR] [--max-join-ms MS] [--min-fps F] [--max-loss PCT] results.json…
+       npm run loadtest:merge -- --repeats LABEL [--min-fps F] [--max-loss PCT] results.json…
 
 Combines the results.json of load-test runs made at the same time from several machines (each
 with its own --bot-prefix) into one results.json, report.html and summary.
+
+With --repeats, the files are the same test run several times instead: it prints one markdown
+row (after the header) with how many runs passed and each figure's median over the runs.
 `;
 
 /** `npm run loadtest:merge -- …`: exit 0, 1 when a threshold is missed, 2 on bad usage. */
@@ -57,6 +62,7 @@ export function mergeCli(argv: string[]): number {
       options: {
         out: { type: 'string' },
         ...THRESHOLD_OPTIONS,
+        repeats: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -75,6 +81,10 @@ export function mergeCli(argv: string[]): number {
       if (!isRunResult(parsed)) throw new UsageError(`${file} is not a Conclave load-test results.json`);
       return parsed;
     });
+    if (values.repeats !== undefined) {
+      process.stdout.write(`${REPEAT_HEADER}\n${repeatRow(summarizeRepeats(values.repeats, results, parseThresholds(values)))}\n`);
+      return 0;
+    }
     const output = writeOutputs(values.out ?? `${timestampDir()}-merged`, mergeResults(results), parseThresholds(values));
     process.stdout.write(`${output.text}\nResults: ${output.json}\nReport:  ${output.html}\n`);
     return output.missed.length ? 1 : 0;

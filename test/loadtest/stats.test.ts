@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeResults } from '../../scripts/loadtest/merge.js';
 import { parseOptions, UsageError } from '../../scripts/loadtest/options.js';
 import { parsePrometheusText, sampleValue } from '../../scripts/loadtest/prometheus.js';
+import { repeatRow, summarizeRepeats } from '../../scripts/loadtest/repeats.js';
 import { planBots } from '../../scripts/loadtest/run.js';
 import { toServerSample } from '../../scripts/loadtest/serverMetrics.js';
 import {
@@ -15,6 +16,7 @@ import {
   summarizeBot,
   summarizeRun,
 } from '../../scripts/loadtest/stats.js';
+import type { RunResult } from '../../scripts/loadtest/types.js';
 import { bot, result, samplesFor, serverSamples, T0 } from './fixtures.js';
 
 describe('load-test statistics', () => {
@@ -214,6 +216,17 @@ describe('load-test command line', () => {
     expect(() => parseOptions(['--viewport', 'big'], {})).toThrow(/1280x720/);
     expect(() => parseOptions(['--query', 'room=other'], {})).toThrow(/KEY=VALUE/);
     expect(() => parseOptions(['--chromium', '/nonexistent/chromium'], {})).toThrow(/no Chromium/);
+  });
+});
+
+describe('loadtest:merge --repeats', () => {
+  it('counts the runs that passed and takes each figure’s median over the runs', () => {
+    const run = (fps: number, joinMs: number): RunResult =>
+      result([bot('bot-1', { joinMs, samples: samplesFor([{ consumerId: 'c1', peerId: 'ana', fps }], T0 + 1000, 19) })]);
+    const summary = summarizeRepeats('1 bot', [run(20, 900), run(10, 1500), run(18, 1000)], { maxJoinMs: null, minFps: 15, maxLossPct: 2 });
+    expect(summary).toMatchObject({ label: '1 bot', runs: 3, passed: 2, worstBotLossPct: 0, joinP50: 1000, workerCpu: 20 });
+    expect(summary.fpsMean).toBeCloseTo(18);
+    expect(repeatRow(summary)).toMatch(/^\| 1 bot \| 3 \| 2 \| 18\.0 \| 18\.0 \| 0\.00 \| 1000 \/ 1000 \|/);
   });
 });
 
