@@ -36,15 +36,26 @@ const LOOPBACK = { protocol: 'udp', ip: '127.0.0.1' } as const;
 const LOOPBACK_INPUT = { ...LOOPBACK, recvBufferSize: 4 * 2 ** 20 };
 
 /**
- * Consumers encrypt what they send (SRTP, WebRTC's mandatory suite), as for a browser: the per-packet
- * cost that matters. The counting sockets only read the header, which SRTP leaves in the clear.
+ * How consumers reach the counting sockets. By default they encrypt what they send (SRTP with
+ * WebRTC's mandatory suite), as for a browser: the per-packet cost that matters; the sockets only
+ * read the header, which SRTP leaves in the clear. Plain RTP shows the forwarding cost alone.
  */
-const SRTP = { enableSrtp: true, srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80' } as const;
+export class ReceiverLink {
+  private static readonly SUITE = 'AES_CM_128_HMAC_SHA1_80';
 
-/** Where a receiver's transport sends, and the key it would decrypt the receiver's RTCP with (none comes). */
-function receiverTuple(port: number): { ip: string; port: number; srtpParameters: types.SrtpParameters } {
-  return { ip: '127.0.0.1', port, srtpParameters: { cryptoSuite: SRTP.srtpCryptoSuite, keyBase64: randomBytes(30).toString('base64') } };
+  constructor(readonly srtp: boolean) {}
+
+  get transportOptions(): { listenInfo: types.TransportListenInfo; enableSrtp?: boolean; srtpCryptoSuite?: types.SrtpCryptoSuite } {
+    return this.srtp ? { listenInfo: LOOPBACK, enableSrtp: true, srtpCryptoSuite: ReceiverLink.SUITE } : { listenInfo: LOOPBACK };
+  }
+
+  /** Where a consumer transport sends; with SRTP, also the key it would decrypt the receiver's RTCP with (none comes). */
+  tuple(port: number): { ip: string; port: number; srtpParameters?: types.SrtpParameters } {
+    const srtpParameters = { cryptoSuite: ReceiverLink.SUITE, keyBase64: randomBytes(30).toString('base64') } as const;
+    return this.srtp ? { ip: '127.0.0.1', port, srtpParameters } : { ip: '127.0.0.1', port };
+  }
 }
+
 const BATCH = 20;
 
 const SOURCE_OF: Record<CapturedStream['kind'], MediaSource> = { video: 'camera', audio: 'mic' };
@@ -85,13 +96,14 @@ export class ConclavePath implements FanoutPath {
   private constructor(
     private readonly server: ConclaveServer,
     private readonly rooms: Room[],
+    private readonly link: ReceiverLink,
   ) {}
 
   get workers(): types.Worker[] {
     return this.rooms.map((room) => room.host.worker);
   }
 
-  static async create(workerCount: number, media: CapturedStream[]): Promise<ConclavePath> {
+  static async create(workerCount: number, media: CapturedStream[], link: ReceiverLink): Promise<ConclavePath> {
     const config = parseConfig({
       PORT: '0',
       HTTP_HOST: '127.0.0.1',
@@ -103,7 +115,7 @@ export class ConclavePath implements FanoutPath {
       SPREAD_AT_CONSUMERS: '100000',
     });
     const server = await startServer(config, createLogger(config.LOG_LEVEL, false));
-    const path = new ConclavePath(server, []);
+    const path = new ConclavePath(server, [], link);
     try {
       for (let index = 0; index < workerCount; index++) {
         // Rooms are placed on the least-loaded worker, so each sender joins before the next room opens.
@@ -155,13 +167,13 @@ export class ConclavePath implements FanoutPath {
     const router = room.routers.find((slot) => slot.peerIds.includes(peer!.id))?.router ?? room.router;
     const plain = (direction: 'send' | 'recv'): Promise<types.PlainTransport<TransportAppData>> =>
       router.createPlainTransport<TransportAppData>({
-        ...(direction === 'send' ? { listenInfo: LOOPBACK_INPUT } : { listenInfo: LOOPBACK, ...SRTP }),
+        ...(direction === 'send' ? { listenInfo: LOOPBACK_INPUT } : this.link.transportOptions),
         rtcpMux: true,
         comedia: direction === 'send',
         appData: { peerId: peer!.id, direction },
       });
     const [send, recv] = await Promise.all([plain('send'), plain('recv')]);
-    if (receiverPort !== undefined) await recv.connect(receiverTuple(receiverPort));
+    if (receiverPort !== undefined) await recv.connect(this.link.tuple(receiverPort));
     peer.sendTransport.close();
     peer.recvTransport.close();
     peer.replaceTransports(asPeerTransport(send), asPeerTransport(recv));
@@ -212,14 +224,15 @@ export class MediasoupPath implements FanoutPath {
   private constructor(
     readonly workers: types.Worker[],
     private readonly routers: types.Router[],
+    private readonly link: ReceiverLink,
   ) {
     this.counts = workers.map(() => 0);
   }
 
-  static async create(workerCount: number, media: CapturedStream[]): Promise<MediasoupPath> {
+  static async create(workerCount: number, media: CapturedStream[], link: ReceiverLink): Promise<MediasoupPath> {
     const workers = await Promise.all(Array.from({ length: workerCount }, () => mediasoup.createWorker({ logLevel: 'warn' })));
     const routers = await Promise.all(workers.map((worker) => worker.createRouter({ mediaCodecs })));
-    const path = new MediasoupPath(workers, routers);
+    const path = new MediasoupPath(workers, routers, link);
     for (const router of routers) {
       const transport = await router.createPlainTransport({ listenInfo: LOOPBACK_INPUT, rtcpMux: true, comedia: true });
       path.producers.push(await Promise.all(media.map((stream) => transport.produce({ kind: stream.kind, rtpParameters: rtpParameters(stream) }))));
@@ -237,8 +250,8 @@ export class MediasoupPath implements FanoutPath {
       this.routers.map(async (router, worker) => {
         const missing = Math.max(0, Math.ceil((perWorker - this.consumers(worker)) / 2));
         await inBatches(missing, async () => {
-          const transport = await router.createPlainTransport({ listenInfo: LOOPBACK, ...SRTP, rtcpMux: true, comedia: false });
-          await transport.connect(receiverTuple(portFor(receiverPorts, ++this.joined)));
+          const transport = await router.createPlainTransport({ ...this.link.transportOptions, rtcpMux: true, comedia: false });
+          await transport.connect(this.link.tuple(portFor(receiverPorts, ++this.joined)));
           for (const producer of this.producers[worker]!) {
             const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
             const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;

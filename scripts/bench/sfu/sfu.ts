@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMedia, type CapturedStream } from './capture.js';
-import { ConclavePath, MediasoupPath, type FanoutPath } from './fanout.js';
+import { ConclavePath, MediasoupPath, ReceiverLink, type FanoutPath } from './fanout.js';
 import { socketDrops, workerCpuMs, workerWindows, type Reading, type WorkerWindow } from './measure.js';
 import { ReceiverPool } from './receivers.js';
 import { RtpReplayer } from './replay.js';
@@ -19,6 +20,8 @@ export interface BenchOptions {
   settleSeconds: number;
   secondsPerRun: number;
   receivers: number;
+  /** Consumers send SRTP, as to browsers (default); off, plain RTP: the forwarding cost alone. */
+  srtp: boolean;
   outDir: string;
 }
 
@@ -61,6 +64,7 @@ worker saturates, (a) through Conclave's rooms and (b) with bare mediasoup, with
   --window S          seconds measured per step (default 3)
   --seconds-per-run S time budget per path × worker count (default 60)
   --receivers N       counting threads (default 2)
+  --plain-rtp         consumers send plain RTP instead of SRTP (the forwarding cost alone)
   --out DIR           where sfu.json and sfu.md go (default loadtest-results/sfu-<timestamp>)
   --help
 `;
@@ -83,6 +87,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
       window: { type: 'string' },
       'seconds-per-run': { type: 'string' },
       receivers: { type: 'string' },
+      'plain-rtp': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -100,6 +105,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     settleSeconds: 1.5,
     secondsPerRun: Number(values['seconds-per-run'] ?? 60),
     receivers: list(values.receivers, [2], 'receivers')[0]!,
+    srtp: !values['plain-rtp'],
     outDir: values.out ?? `loadtest-results/sfu-${new Date().toISOString().replace(/[:.]/g, '-')}`,
   };
 }
@@ -257,7 +263,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   for (const workerCount of options.workers) {
     for (const name of options.paths) {
       log(`${name} with ${workerCount} worker(s):`);
-      const create = name === 'conclave' ? () => ConclavePath.create(workerCount, media) : () => MediasoupPath.create(workerCount, media);
+      const link = new ReceiverLink(options.srtp);
+      const create = name === 'conclave' ? () => ConclavePath.create(workerCount, media, link) : () => MediasoupPath.create(workerCount, media, link);
       runs.push(await runPath(create, media, options, log));
     }
   }
@@ -280,7 +287,7 @@ export async function benchCli(argv: string[]): Promise<number> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const started = Date.now();
   const runs = await runBench(options, log);
-  const table = formatBench(runs, options);
+  const table = `Consumers send ${options.srtp ? 'SRTP (AES_CM_128_HMAC_SHA1_80)' : 'plain RTP'}; loopback; ${os.availableParallelism()} cores.\n\n${formatBench(runs, options)}`;
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(path.join(options.outDir, 'sfu.json'), `${JSON.stringify({ options, runs, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   writeFileSync(path.join(options.outDir, 'sfu.md'), `${table}\n`);
