@@ -20,7 +20,10 @@ export async function whileOpen<T>(target: { readonly closed: boolean }, what: s
   try {
     return await work();
   } catch (error) {
-    if (target.closed) throw new ConclaveError('NOT_FOUND', `That ${what} has closed`);
+    // The worker may have dropped the object before Node hears of the close: its answer then
+    // names a missing handler.
+    const goneInWorker = error instanceof Error && /not found/i.test(error.message);
+    if (target.closed || goneInWorker) throw new ConclaveError('NOT_FOUND', `That ${what} has closed`);
     throw error;
   }
 }
