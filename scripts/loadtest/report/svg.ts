@@ -98,7 +98,7 @@ function frame(options: ChartOptions, xRange: [number, number], yRange: [number,
   }
   let legendX = width - MARGIN.right;
   for (const entry of [...legend].reverse()) {
-    const textWidth = entry.name.length * 6 + 26;
+    const textWidth = entry.name.length * 6.5 + 36;
     legendX -= textWidth;
     svg.push(
       `<line x1="${legendX}" x2="${legendX + 16}" y1="30" y2="30" stroke="${entry.color}" stroke-width="2.5"${entry.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
