@@ -64,7 +64,9 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
   const bots: Bot[] = [];
   const server = new ServerMetricsPoller(options.metricsUrl, options.metricsToken);
   const machine = new MachineMonitor();
+  let lastTickAt = 0;
   const tick = async (): Promise<void> => {
+    lastTickAt = Date.now();
     await Promise.all([server.poll(), ...bots.map((bot) => bot.sample())]);
     const line = progressLine(Date.now() - startedAt, bots.map((bot) => bot.record), plans.length, server.samples, machine.sample());
     onProgress?.(line);
@@ -101,7 +103,8 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     await sleep(options.durationSeconds * 1000, signal);
     stopTicking.abort();
     await ticking;
-    await tick(); // the final state
+    // The final state, unless the last tick just took it (a few-ms interval would read as 0 fps).
+    if (Date.now() - lastTickAt > TICK_MS / 2) await tick();
     const endedAt = Date.now();
     return {
       tool: 'conclave-loadtest',

@@ -154,7 +154,13 @@ export function moment(list: Interval[]): Moment {
   };
 }
 
-/** A stretch of ≥ 1 sampling interval in which a started, unpaused video decoded no frame. */
+/**
+ * The shortest stretch without a decoded frame that counts as a freeze: one sampling interval
+ * (nominally 1 s), allowing for the sampler's own jitter of a few tens of ms.
+ */
+export const FREEZE_MIN_MS = 900;
+
+/** A stretch of ≥ FREEZE_MIN_MS in which a started, unpaused video decoded no frame. */
 export interface Freeze {
   peerId: string;
   from: number;
@@ -179,7 +185,7 @@ export function freezes(list: Interval[]): Freeze[] {
     }
     for (const id of open.keys()) if (!frozenNow.has(id)) open.delete(id);
   }
-  return found;
+  return found.filter((freeze) => freeze.to - freeze.from >= FREEZE_MIN_MS);
 }
 
 /** The stretch of the run the fps/loss/CPU figures describe: after every bot joined, plus a settling time. */
@@ -195,7 +201,7 @@ export interface BotSummary {
   joined: boolean;
   error: string | null;
   joinMs: number | null;
-  /** Remote cameras that were in the room when the bot joined: what a newcomer waits for. */
+  /** Remote cameras that were in the room before the bot's page loaded: what a newcomer waits for. */
   expected: number;
   firstFrameMs: number | null;
   allVideoMs: number | null;
@@ -234,15 +240,29 @@ function neverShown(samples: BotSample[]): Set<string> {
   return hidden;
 }
 
-export function summarizeBot(bot: BotRecord, window: { from: number; to: number }): BotSummary {
+/** When each bot of the run had joined (epoch ms), by participant id. */
+export function joinTimes(bots: BotRecord[]): Map<string, number> {
+  return new Map(bots.flatMap((bot) => (bot.peerId !== null && bot.joinMs !== null ? [[bot.peerId, bot.startedAt + bot.joinMs] as const] : [])));
+}
+
+/**
+ * @param joinedAt when the run's other bots had joined: a camera whose owner was still joining when
+ *   this bot's page started loading is not one this bot found in the room (participants from outside
+ *   the run are taken as present before).
+ */
+export function summarizeBot(bot: BotRecord, window: { from: number; to: number }, joinedAt: Map<string, number> = new Map()): BotSummary {
   const everPublished = new Set(bot.samples.flatMap((sample) => sample.cameraPublishers));
   const hiddenThroughout = neverShown(bot.samples);
-  const expected = bot.presentAtJoin.filter((peerId) => everPublished.has(peerId) && !hiddenThroughout.has(peerId));
+  const expected = bot.presentAtJoin.filter(
+    (peerId) => everPublished.has(peerId) && !hiddenThroughout.has(peerId) && (joinedAt.get(peerId) ?? -Infinity) < bot.startedAt,
+  );
   const frames = firstFrameTimes(bot);
   const expectedTimes = expected.map((peerId) => frames.get(peerId));
   const arrived = expectedTimes.filter((time): time is number => time !== undefined);
 
-  const last = bot.samples.at(-1);
+  // The end of the window, not of the bot's own samples: merged machines stop at different moments,
+  // and the others' bots leaving then is not something this bot missed.
+  const last = bot.samples.findLast((sample) => sample.t <= window.to) ?? bot.samples.at(-1);
   const decodedFrom = new Set(
     (last?.consumers ?? []).filter((consumer) => consumer.source === 'camera' && (consumer.framesDecoded ?? 0) > 0).map((consumer) => consumer.peerId),
   );
@@ -391,7 +411,8 @@ const present = (values: (number | null)[]): number[] => values.filter((value): 
 
 export function summarizeRun(result: RunResult): RunSummary {
   const window = steadyWindow(result);
-  const perBot = result.bots.map((bot) => summarizeBot(bot, window));
+  const joined = joinTimes(result.bots);
+  const perBot = result.bots.map((bot) => summarizeBot(bot, window, joined));
   const resolutions: Record<string, number> = {};
   for (const resolution of perBot.flatMap((bot) => bot.resolutions)) resolutions[resolution] = (resolutions[resolution] ?? 0) + 1;
   const inWindow = result.server.filter((sample) => sample.t >= window.from - 1500 && sample.t <= window.to);

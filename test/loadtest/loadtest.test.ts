@@ -30,8 +30,9 @@ describe('npm run loadtest', () => {
       '--url', server.url,
       '--room', 'loadtest-it',
       '--participants', '3',
-      '--duration', '8',
-      '--join-rate', '2',
+      '--duration', '6',
+      // A bot every 2 s, so the later ones find cameras already in the room to time.
+      '--join-rate', '0.5',
       '--per-browser', '3',
       '--metrics-token', TOKEN,
       '--max-join-ms', '20000',
@@ -51,10 +52,11 @@ describe('npm run loadtest', () => {
       expect(bot.receivingAll, bot.name).toBe(true);
       expect(bot.fps ?? 0, bot.name).toBeGreaterThan(1);
     }
-    // The last bot found two cameras already in the room, and saw both.
+    // The last bot found the first one's camera (at least) already in the room, and timed its arrival.
     const last = summary.perBot.at(-1)!;
-    expect(last.expected).toBe(2);
-    expect(last.allVideoMs).toBeGreaterThan(last.joinMs!);
+    expect(last.expected).toBeGreaterThanOrEqual(1);
+    expect(last.firstFrameMs).toBeGreaterThan(0);
+    expect(last.allVideoMs).toBeGreaterThanOrEqual(last.firstFrameMs!);
 
     expect(result.serverMetricsError).toBeNull();
     expect(summary.server?.workers).toHaveLength(1);

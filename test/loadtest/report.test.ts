@@ -8,7 +8,7 @@ import { bot, result, samplesFor, T0 } from './fixtures.js';
 
 const run = result([
   bot('bot-1', { samples: samplesFor([{ consumerId: 'c1', peerId: 'bot-2', fps: 20 }], T0 + 1000, 19) }),
-  bot('bot-2', { joinMs: 1800, presentAtJoin: ['bot-1'], firstFrames: { 'bot-1': 2100 }, samples: samplesFor([{ consumerId: 'c2', peerId: 'bot-1', fps: 18 }], T0 + 2000, 18) }),
+  bot('bot-2', { startedAt: T0 + 1500, joinMs: 1800, presentAtJoin: ['bot-1'], firstFrames: { 'bot-1': 2100 }, samples: samplesFor([{ consumerId: 'c2', peerId: 'bot-1', fps: 18 }], T0 + 2000, 18) }),
 ]);
 const thresholds = { maxJoinMs: 3000, minFps: 15, maxLossPct: 2 };
 

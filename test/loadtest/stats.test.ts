@@ -47,6 +47,12 @@ describe('load-test statistics', () => {
     ]);
   });
 
+  it('a few ms without a frame between two close samples is not a freeze', () => {
+    const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0, 3);
+    samples.push({ ...samples.at(-1)!, t: samples.at(-1)!.t + 40 });
+    expect(freezes(intervals(samples))).toEqual([]);
+  });
+
   it('a video that has not started yet is not frozen', () => {
     const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 0 }], T0, 3);
     for (const sample of samples) sample.consumers[0]!.framesDecoded = 0;
@@ -76,6 +82,13 @@ describe('load-test statistics', () => {
     expect(summary.lossPct).toBeCloseTo((100 * 3) / 303);
     expect(summary.jitterMs).toBeCloseTo(10);
     expect(summary.resolutions).toEqual(['640x480', '640x480']);
+  });
+
+  it('a camera whose owner was still joining when the bot loaded is not one it found in the room', () => {
+    const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0 + 2000, 5);
+    const record = bot('bot-6', { startedAt: T0, presentAtJoin: ['ana'], firstFrames: { ana: 3000 }, samples });
+    expect(summarizeBot(record, { from: T0, to: T0 + 7000 }, new Map([['ana', T0 - 1]]))).toMatchObject({ expected: 1, firstFrameMs: 3000 });
+    expect(summarizeBot(record, { from: T0, to: T0 + 7000 }, new Map([['ana', T0 + 500]]))).toMatchObject({ expected: 0, firstFrameMs: null, allVideoMs: null });
   });
 
   it('a camera that never reaches the bot counts as 0 fps and spoils "receiving all"', () => {

@@ -127,7 +127,7 @@ export function renderReport(result: RunResult, summary: RunSummary, thresholds:
 <h2>Charts</h2>
 <div class="charts">${charts(result, summary, thresholds).join('\n')}</div>
 <h2>Bots</h2>
-<p class="meta">Times are from the bot's page load. “First frame” and “all video” count only the cameras already in the room when the bot joined; fps, loss, jitter and freezes are over the steady state.</p>
+<p class="meta">Times are from the bot’s page load. “First frame” and “all video” count only the cameras already in the room when the bot’s page started loading; fps, loss, jitter and freezes are over the steady state.</p>
 <table><thead><tr>${BOT_COLUMNS.map((column) => `<th>${escapeXml(column)}</th>`).join('')}</tr></thead><tbody>${botRows}</tbody></table>
 <p class="meta">Raw data: results.json next to this file.</p>
 </body>
