@@ -16,23 +16,33 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
   log.info({ config: redactConfig(config) }, 'configuration');
 
-  const server = await startServer(config, log);
-  log.info(`Conclave is serving ${server.url}`);
-
-  let stopping = false;
+  // Signal handlers go in before anything is announced: a supervisor that sends SIGTERM the moment it
+  // reads "serving" (or during startup) must get a clean shutdown, not the default kill.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
+    if (stopRequested) return;
+    stopRequested = signal;
     log.info({ signal }, 'shutting down');
     const forced = setTimeout(() => process.exit(1), 10_000);
     forced.unref();
-    void server.close().then(() => {
+    if (server) closeAndExit(server);
+  };
+  const closeAndExit = (running: NonNullable<typeof server>): void => {
+    void running.close().then(() => {
       log.flush();
       process.exit(0);
     });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  server = await startServer(config, log);
+  if (stopRequested) {
+    closeAndExit(server);
+    return;
+  }
+  log.info(`Conclave is serving ${server.url}`);
 }
 
 main().catch((error: unknown) => {
