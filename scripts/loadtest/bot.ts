@@ -45,13 +45,13 @@ export class Bot {
   }
 
   /** Opens the page and resolves once joined; a failure is recorded, not thrown. */
-  async join(browser: Browser, { url, viewport, query }: Pick<RunSettings, 'url' | 'viewport' | 'query'>): Promise<void> {
+  async join(browser: Browser, { url, viewport, query }: Pick<RunSettings, 'url' | 'viewport' | 'query'>, token?: string): Promise<void> {
     try {
       this.context = await browser.newContext({ viewport });
       await this.context.addInitScript(installProbe);
       const page = await this.context.newPage();
       this.page = page;
-      const params = new URLSearchParams({ ...query, room: this.plan.room, name: this.plan.name, ...(this.plan.sender ? {} : { cam: '0', mic: '0' }) });
+      const params = new URLSearchParams({ ...query, room: this.plan.room, name: this.plan.name, ...(this.plan.sender ? {} : { cam: '0', mic: '0' }), ...(token ? { token } : {}) });
       await page.goto(`${url}/?${params.toString()}`, { timeout: JOIN_TIMEOUT_MS });
       this.record.startedAt = await page.evaluate(() => performance.timeOrigin);
       const probe = await page.waitForFunction(

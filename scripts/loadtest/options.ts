@@ -9,6 +9,8 @@ export interface LoadTestOptions extends RunSettings {
   outDir: string;
   metricsUrl: string;
   metricsToken: string | undefined;
+  /** The server's AUTH_SECRET: each bot then joins with a token signed for its room and name. */
+  authSecret: string | undefined;
   thresholds: Thresholds;
   /** Print the live progress line (off when stdout is not a terminal, except every few seconds). */
   quiet: boolean;
@@ -27,6 +29,8 @@ Where and who
   --senders N          bots per room that publish camera + microphone; the rest only receive
                        (cam=0&mic=0). Default: all of them
   --bot-prefix TEXT    bot name prefix; give each load machine its own (default bot)
+  --auth-secret S      the server's AUTH_SECRET, when it requires join tokens: each bot joins
+                       with a token signed for its room and name (default: $AUTH_SECRET)
 
 How
   --duration S         seconds to measure once every bot has joined (default 30)
@@ -115,6 +119,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         chromium: { type: 'string' },
         'metrics-url': { type: 'string' },
         'metrics-token': { type: 'string' },
+        'auth-secret': { type: 'string' },
         out: { type: 'string' },
         ...THRESHOLD_OPTIONS,
         quiet: { type: 'boolean' },
@@ -149,6 +154,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     if (!match || ['room', 'name'].includes(match[1]!)) throw new UsageError(`--query takes KEY=VALUE, not room or name (got ${JSON.stringify(pair)})`);
     query[match[1]!] = match[2]!;
   }
+  const authSecret = parsed['auth-secret'] ?? env.AUTH_SECRET;
+  if (authSecret !== undefined && authSecret.length < 16) throw new UsageError('--auth-secret (or $AUTH_SECRET) must be at least 16 characters, as the server requires');
   const chromium = parsed.chromium ?? CHROMIUM_PATH;
   if (!existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
 
@@ -168,6 +175,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     outDir: parsed.out ?? timestampDir(),
     metricsUrl: parsed['metrics-url'] ?? `${url.replace(/\/$/, '')}/metrics`,
     metricsToken: parsed['metrics-token'] ?? env.METRICS_TOKEN,
+    authSecret,
     thresholds: parseThresholds(parsed),
     quiet: parsed.quiet ?? false,
   };

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Browser } from 'playwright-core';
+import { signToken } from '../../server/src/auth/token.js';
 import { Bot, type BotPlan } from './bot.js';
 import { launchChromium } from './chromium.js';
 import { MachineMonitor } from './machine.js';
@@ -61,6 +62,11 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     return browser;
   };
 
+  // Valid for the whole run: every join, the measured window, and reconnections within it.
+  const tokenSeconds = Math.ceil(plans.length / options.joinRate + options.durationSeconds + 600);
+  const joinToken = (plan: BotPlan): string | undefined =>
+    options.authSecret ? signToken(options.authSecret, { room: plan.room, name: plan.name }, tokenSeconds) : undefined;
+
   const bots: Bot[] = [];
   const server = new ServerMetricsPoller(options.metricsUrl, options.metricsToken);
   const machine = new MachineMonitor();
@@ -91,7 +97,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       bots.push(bot);
       joins.push(
         browserFor(index).then(
-          (browser) => bot.join(browser, options),
+          (browser) => bot.join(browser, options, joinToken(plan)),
           (error: unknown) => {
             bot.record.error = `Chromium did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
           },

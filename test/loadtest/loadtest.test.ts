@@ -9,14 +9,18 @@ import { startTestServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'loadtest-metrics-token-0123456789';
+const AUTH_SECRET = 'loadtest-join-secret-0123456789';
 
-/** The load-test tool against a real local server: three bots in headless Chromium for ~15 s. */
+/**
+ * The load-test tool against a real local server that requires join tokens (as a production one
+ * would): three bots in headless Chromium for ~15 s, each joining with a token the tool signed.
+ */
 describe('npm run loadtest', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let out: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), METRICS_TOKEN: TOKEN });
+    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), METRICS_TOKEN: TOKEN, AUTH_SECRET });
     out = mkdtempSync(path.join(os.tmpdir(), 'conclave-loadtest-'));
   });
 
@@ -35,6 +39,7 @@ describe('npm run loadtest', () => {
       '--join-rate', '0.5',
       '--per-browser', '3',
       '--metrics-token', TOKEN,
+      '--auth-secret', AUTH_SECRET,
       '--max-join-ms', '20000',
       '--out', out,
       '--quiet',

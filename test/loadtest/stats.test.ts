@@ -198,9 +198,10 @@ describe('load-test command line', () => {
   it('spreads bots over rooms, senders first, and reads thresholds and the metrics token', () => {
     const options = parseOptions(
       ['--url', 'http://sfu:8080/', '--rooms', '2', '--room', 'demo', '--participants', '3', '--senders', '1', '--bot-prefix', 'eu', '--min-fps', '15', '--max-loss', '2', '--max-join-ms', '5000', '--viewport', '640x360', '--query', 'adaptive=0', '--query', 'pageSize=9'],
-      { METRICS_TOKEN: 'secret' },
+      { METRICS_TOKEN: 'secret', AUTH_SECRET: 'join-token-secret-0123456789' },
     )!;
     expect(options).toMatchObject({
+      authSecret: 'join-token-secret-0123456789',
       url: 'http://sfu:8080',
       rooms: ['demo-1', 'demo-2'],
       metricsToken: 'secret',
@@ -229,6 +230,7 @@ describe('load-test command line', () => {
     expect(() => parseOptions(['--viewport', 'big'], {})).toThrow(/1280x720/);
     expect(() => parseOptions(['--query', 'room=other'], {})).toThrow(/KEY=VALUE/);
     expect(() => parseOptions(['--chromium', '/nonexistent/chromium'], {})).toThrow(/no Chromium/);
+    expect(() => parseOptions(['--auth-secret', 'short'], {})).toThrow(/at least 16/);
   });
 });
 
