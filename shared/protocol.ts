@@ -90,6 +90,13 @@ export const FileRequest = z.object({ fileId: z.number().int().min(1).max(2 ** 3
 
 /** A client whose connection dropped takes its place back (within the grace period). */
 export const ResumeRequest = z.object({ peerId: Id, resumeToken: z.string().min(1).max(128) });
+/**
+ * A closing tab's last word, sent with navigator.sendBeacon (which the browser delivers after the
+ * page is gone, unlike a socket message in `pagehide`): POST this as JSON to LEAVE_BEACON_PATH.
+ */
+export const LeaveBeacon = ResumeRequest;
+export type LeaveBeacon = z.infer<typeof LeaveBeacon>;
+export const LEAVE_BEACON_PATH = '/api/leave';
 
 /** Every request's payload schema; the server validates against it before a handler runs. */
 export const Requests = {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConsumerInfo } from '../shared/protocol.js';
+import { LEAVE_BEACON_PATH, type ConsumerInfo } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
@@ -376,5 +376,45 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect((await roomOnServer(roomId))?.peers.size).toBe(1);
     if (!cyJoin) throw new Error('Cy had joined');
     expect(failureOf(await benAgain.request('resume', { peerId: cyJoin.self.id, resumeToken: cyJoin.resumeToken })).code).toBe('RESUME_FAILED');
+  });
+  it('a closing tab’s leave beacon removes the participant at once, even when its connection is already gone', async () => {
+    const { roomId, ana, ben, anaHearsBen } = await pair('beacon');
+    const benJoin = ben.joined;
+    if (!benJoin) throw new Error('Ben had joined');
+    const beacon = (body: string, contentType = 'text/plain;charset=UTF-8') =>
+      fetch(`${server.url}${LEAVE_BEACON_PATH}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+    // Bad beacons are refused with a reason, and nobody leaves.
+    const malformed = await beacon('{"peerId": ');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { message: string }).message).toMatch(/JSON/);
+    expect((await beacon(JSON.stringify({ peerId: ben.id }))).status).toBe(400);
+    const forged = await beacon(JSON.stringify({ peerId: ben.id, resumeToken: 'x'.repeat(32) }));
+    expect(forged.status).toBe(404);
+    expect((await beacon('x'.repeat(4096))).status).toBe(413);
+    expect((await roomOnServer(roomId))?.peers.has(ben.id)).toBe(true);
+
+    // The tab is torn down: its socket's leave never got out, the network connection just ends…
+    expect(await ben.dropConnection()).toBe('forced close');
+    await ana.waitFor('participantConnection', (event) => event.peerId === benJoin.self.id);
+    // …but the beacon arrives (as sendBeacon sends a string: text/plain), well inside the grace period.
+    const sent = Date.now();
+    expect((await beacon(JSON.stringify({ peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }))).status).toBe(204);
+    await ana.waitFor('participantLeft', (event) => event.peerId === benJoin.self.id, GRACE_MS / 2);
+    await ana.waitFor('consumerClosed', (event) => event.consumerId === anaHearsBen.id);
+    expect(Date.now() - sent).toBeLessThan(GRACE_MS / 2);
+    expect((await roomOnServer(roomId))?.peers.size).toBe(1);
+    // Once only: a second beacon (or the place's resume) finds nobody.
+    expect((await beacon(JSON.stringify({ peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }), 'application/json')).status).toBe(404);
+    const benAgain = await arrive('Ben (again)');
+    expect(failureOf(await benAgain.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken })).code).toBe('RESUME_FAILED');
+
+    // With the connection still open, the beacon ends that connection's membership too: it can join again.
+    const cy = await arrive('Cy');
+    const cyJoin = await cy.join(roomId);
+    expect((await beacon(JSON.stringify({ peerId: cyJoin.self.id, resumeToken: cyJoin.resumeToken }))).status).toBe(204);
+    await ana.waitFor('participantLeft', (event) => event.peerId === cyJoin.self.id, GRACE_MS / 2);
+    await cy.join(roomId);
+    expect((await roomOnServer(roomId))?.peers.size).toBe(2);
   });
 });

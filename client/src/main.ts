@@ -40,7 +40,7 @@ function startConference(roomId: string, displayName: string): void {
     adaptiveVideo: params.get('adaptive') !== '0',
   });
   // Closing the tab is leaving: tell the server now rather than letting the reconnect grace run.
-  window.addEventListener('pagehide', () => void client.leave());
+  window.addEventListener('pagehide', () => client.leaveOnUnload());
   const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason), {
     lastN: positiveInteger(params.get('lastN')) ?? DEFAULT_LAST_N,
     pageSize: positiveInteger(params.get('pageSize')),

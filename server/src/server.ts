@@ -12,6 +12,7 @@ import { mediaCodecs } from './media/codecs.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { attachSignaling } from './signaling/index.js';
+import { leaveByBeacon } from './signaling/room.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string }
@@ -69,7 +70,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
 
   const metrics = createMetricsHandler({ pool, rooms, token: config.METRICS_TOKEN });
-  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics });
+  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: (beacon) => leaveByBeacon(rooms, beacon) });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {

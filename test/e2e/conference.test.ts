@@ -149,6 +149,21 @@ describe('a conference in the browser', () => {
     expect(await cy.page.locator('.ended h1').textContent()).toBe('You left the room');
   });
 
+  it('a tab closed while its socket cannot send still leaves at once (the leave beacon), not after the reconnect grace', async () => {
+    const fay = await openParticipant(browser, server.url, ROOM, 'Fay', { query: { cam: '0', mic: '0' } });
+    const fayId = await idOf(fay);
+    await expect.poll(() => remoteTile(ana, fayId, 'camera').count()).toBe(1);
+    // Nothing more leaves Fay's page over the WebSocket (its `leave` is swallowed); HTTP still works.
+    await fay.page.evaluate(() => {
+      WebSocket.prototype.send = () => undefined;
+    });
+    const closed = Date.now();
+    await fay.close();
+    // The server keeps a dropped connection's place for RECONNECT_GRACE_SECONDS (30 here).
+    await expect.poll(() => remoteTile(ana, fayId, 'camera').count(), { timeout: 10_000 }).toBe(0);
+    console.log(`[conference] tab closed with a silenced socket → tile gone: ${Date.now() - closed} ms`);
+  });
+
   it('closing the tab removes the participant for the others', async () => {
     const benId = ids.Ben!;
     await ben.close();

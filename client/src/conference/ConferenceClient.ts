@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import type { ConsumerInfo, JoinResponse, MediaSource, ParticipantInfo, RequestOf, TransportInfo } from '../../../shared/protocol.js';
+import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, type TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import { DataChannels } from './data/DataChannels.js';
@@ -65,6 +65,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   activeSpeakerId: string | null = null;
   private connection: ConnectionState = 'idle';
   private readonly signaling: Signaling;
+  private readonly serverUrl: string;
   private device: Device | null = null;
   private iceServers: RTCIceServer[] = [];
   /** Proof for `resume` after a dropped connection. */
@@ -82,7 +83,8 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   constructor(readonly options: ConferenceOptions) {
     super();
-    this.signaling = new Signaling(options.serverUrl ?? location.origin);
+    this.serverUrl = options.serverUrl ?? location.origin;
+    this.signaling = new Signaling(this.serverUrl);
     this.data = new DataChannels(this.signaling, () => this.self?.id ?? null, (error) => this.report(error));
     this.deviceIds = { mic: options.micDeviceId, camera: options.cameraDeviceId };
     this.transportsReady = new Promise((resolve) => (this.markTransportsReady = resolve));
@@ -182,6 +184,20 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   }
 
   /** Leaves the room, releases camera and microphone, and closes the connection. */
+  /**
+   * The page is going away (tab closed, navigated off). A socket message sent now may never leave
+   * a page being torn down, so a beacon, which the browser delivers after the page is gone, says
+   * it too; the server counts whichever arrives first. Without either, our place would wait out
+   * the reconnect grace period and everyone would see a frozen tile.
+   */
+  leaveOnUnload(): void {
+    if (this.connection !== 'left' && this.self && this.resumeToken && typeof navigator.sendBeacon === 'function') {
+      const beacon: LeaveBeacon = { peerId: this.self.id, resumeToken: this.resumeToken };
+      navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.serverUrl).href, JSON.stringify(beacon));
+    }
+    void this.leave();
+  }
+
   async leave(): Promise<void> {
     if (this.connection === 'left') return;
     if (this.connection === 'joined') {

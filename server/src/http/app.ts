@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
+import { firstIssue } from '../../../shared/identity.js';
+import { LEAVE_BEACON_PATH, LeaveBeacon } from '../../../shared/protocol.js';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -16,10 +18,12 @@ export interface HttpAppOptions {
   health: () => Promise<Health>;
   /** Prometheus metrics at GET /metrics (it checks its own token). */
   metrics?: RequestHandler;
+  /** A closing tab's leave (see LeaveBeacon): true when that participant was there and has left. */
+  leaveBeacon?: (beacon: LeaveBeacon) => Promise<boolean>;
 }
 
 /** Static client, health endpoint; everything else about a call goes over Socket.IO. */
-export function createHttpApp({ clientDist, health, metrics }: HttpAppOptions): Express {
+export function createHttpApp({ clientDist, health, metrics, leaveBeacon }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -28,6 +32,25 @@ export function createHttpApp({ clientDist, health, metrics }: HttpAppOptions): 
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
   if (metrics) app.get('/metrics', metrics);
+  if (leaveBeacon) {
+    // sendBeacon posts a string as text/plain (no CORS preflight), so any type is read as text.
+    app.post(LEAVE_BEACON_PATH, express.text({ type: () => true, limit: '1kb' }), async (req, res) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(typeof req.body === 'string' ? req.body : '');
+      } catch {
+        res.status(400).json({ code: 'BAD_REQUEST', message: 'The body must be JSON: {"peerId", "resumeToken"}' });
+        return;
+      }
+      const beacon = LeaveBeacon.safeParse(body);
+      if (!beacon.success) {
+        res.status(400).json({ code: 'BAD_REQUEST', message: firstIssue(beacon.error) });
+        return;
+      }
+      if (await leaveBeacon(beacon.data)) res.status(204).end();
+      else res.status(404).json({ code: 'NOT_FOUND', message: 'No such participant (already left?)' });
+    });
+  }
 
   const indexHtml = path.resolve(clientDist, 'index.html');
   if (existsSync(indexHtml)) {

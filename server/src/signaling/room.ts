@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ConclaveError } from '../../../shared/errors.js';
-import type { JoinResponse, ParsedRequestOf } from '../../../shared/protocol.js';
+import type { JoinResponse, LeaveBeacon, ParsedRequestOf } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TokenError, verifyToken } from '../auth/token.js';
 import { iceServersFor } from '../media/iceServers.js';
 import { transportInfo, type Role } from '../rooms/Peer.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { Connection, type HandlerMap } from './connection.js';
 
 /** Joining, leaving, and taking one's place back after a dropped connection. */
@@ -129,6 +130,20 @@ export function leaveRoom(connection: Connection): void {
   connection.membership = undefined;
   connection.state = 'lobby';
   membership?.room.leave(membership.peer);
+}
+
+/**
+ * A closing tab's beacon: the participant leaves now rather than after the reconnect grace period
+ * (its socket's own leave may never get out of a page being torn down). False when there is no
+ * such participant or the token is not theirs; a second leave, by beacon or socket, finds none.
+ */
+export async function leaveByBeacon(rooms: RoomRegistry, { peerId, resumeToken }: LeaveBeacon): Promise<boolean> {
+  const found = await rooms.findPeer(peerId);
+  if (!found || found.peer.isClosed || !sameSecret(found.peer.resumeToken, resumeToken)) return false;
+  const current = found.peer.link.current;
+  if (current instanceof Connection && current.membership?.peer === found.peer) leaveRoom(current);
+  else found.room.leave(found.peer);
+  return true;
 }
 
 /**
