@@ -75,6 +75,8 @@ export const CHAT_MAX_CHARS = 2000;
 /** Messages the server keeps for participants who join later. */
 export const CHAT_HISTORY = 100;
 
+export const ChatNonce = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Chat nonce: 8–64 letters, digits, "-" or "_"');
+
 /** What a participant sends on 'chat'. Text is shown as text (never HTML), so only invisible tricks are refused. */
 export const ChatPost = z.strictObject({
   text: z
@@ -84,7 +86,15 @@ export const ChatPost = z.strictObject({
     .max(CHAT_MAX_CHARS, `Message is at most ${CHAT_MAX_CHARS} characters`)
     // Newlines and tabs are text; other control characters and bidi overrides are not (emoji joiners are).
     .regex(/^(?:[^\p{Cc}\u202A-\u202E\u2066-\u2069]|[\n\t])*$/u, 'Message may not contain control characters'),
+  /**
+   * The sender's id for this message, random: a message resent after a connection reset (it may
+   * or may not have got through before) is posted once, and the sender knows its own echo.
+   */
+  nonce: ChatNonce.optional(),
 });
+export type ChatPost = z.infer<typeof ChatPost>;
+/** Unconfirmed messages a client keeps to resend after a reset; beyond it the oldest is given up. */
+export const CHAT_MAX_PENDING = 50;
 
 /** A chat message as everyone receives it: stamped by the server. */
 export interface ChatMessage {
@@ -94,6 +104,8 @@ export interface ChatMessage {
   name: string;
   at: number;
   text: string;
+  /** The sender's nonce, when it gave one. */
+  nonce?: string;
 }
 
 // ---- whiteboard ----

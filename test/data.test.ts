@@ -192,6 +192,26 @@ describe('data channels on the server', () => {
       expect(history.chat).toEqual(heard.chat);
     });
 
+    it('posts a message resent with the same nonce once (a resend after a reset), and tells everyone its nonce', async () => {
+      const { room, heard, people: [ana, ben] } = await meeting('chat-resend', 'Ana', 'Ben');
+      const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
+      const first = JSON.stringify({ text: 'did this get through?', nonce: 'nonce-0001' });
+      anaChat.send(first);
+      anaChat.send(first);
+      anaChat.send(JSON.stringify({ text: 'did this get through?', nonce: 'nonce-0002' }));
+      // The same nonce from someone else is the same message too: nonces are random per message.
+      benChat.send(JSON.stringify({ text: 'copy', nonce: 'nonce-0001' }));
+      benChat.send(JSON.stringify({ text: 'marker' }));
+      await eventually(() => heard.chat.some((message) => (message as { text: string }).text === 'marker'), { what: 'the marker' });
+      expect(heard.chat.map((message) => [(message as { text: string }).text, (message as { nonce?: string }).nonce])).toEqual([
+        ['did this get through?', 'nonce-0001'],
+        ['did this get through?', 'nonce-0002'],
+        ['marker', undefined],
+      ]);
+      expect(ana.notifications('dataRejected')).toEqual([]);
+      expect(unwrap(await ben.request('dataSync', {})).chat).toHaveLength(3);
+    });
+
     it(`keeps the last ${CHAT_HISTORY} messages`, async () => {
       const { room, heard, people: talkers } = await meeting('history', 'A', 'B', 'C', 'D', 'E', 'F');
       // Each participant's burst allowance is 20 messages: six of them say 120 in all.
@@ -217,6 +237,7 @@ describe('data channels on the server', () => {
         [JSON.stringify({ text: 'x'.repeat(2001) }), 'BAD_REQUEST', /at most 2000/],
         [JSON.stringify({ text: 'hi', html: '<img>' }), 'BAD_REQUEST', /html/],
         [JSON.stringify({ text: 'evil\u202Etxt.exe' }), 'BAD_REQUEST', /control characters/],
+        [JSON.stringify({ text: 'hi', nonce: 'not a nonce' }), 'BAD_REQUEST', /nonce/],
         [Buffer.from(JSON.stringify({ text: 'binary' })), 'BAD_REQUEST', /JSON text/],
         [JSON.stringify({ text: 'y'.repeat(9000) }), 'TOO_LARGE', /at most 8192 bytes/],
       ];
@@ -237,7 +258,7 @@ describe('data channels on the server', () => {
     it('is rate-limited per participant: a burst goes through, the rest is refused', async () => {
       const { room, heard, people: [ana, ben] } = await meeting('chat-flood', 'Ana', 'Ben');
       const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
-      for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}` }));
+      for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
       const rejection = await refusal(ana, 'chat', 'RATE_LIMITED');
       expect(rejection.message).toMatch(/slow down/);
       await sleep(300);
@@ -248,6 +269,12 @@ describe('data channels on the server', () => {
       benChat.send(JSON.stringify({ text: 'still here' }));
       await eventually(() => heard.chat.length === forwarded + 1, seen(forwarded + 1));
       expect(ben.notifications('dataRejected')).toEqual([]);
+      // Once the allowance is back, a refused message sent again (a client's resend after a reset) stays refused.
+      await sleep(1000);
+      anaChat.send(JSON.stringify({ text: 'flood 59', nonce: 'flood-nonce-59' }));
+      anaChat.send(JSON.stringify({ text: 'new', nonce: 'new-nonce-1' }));
+      await eventually(() => heard.chat.length === forwarded + 2, seen(forwarded + 2));
+      expect((heard.chat.at(-1) as { text: string }).text).toBe('new');
     });
 
     it('stays in its room', async () => {

@@ -388,8 +388,10 @@ describe('data channels in the browser', () => {
     const victim = room.host.worker.pid;
     const chatBefore = (await cy.page.evaluate(() => window.conclave!.chat.messages())).length;
     process.kill(victim, 'SIGKILL');
-    await eventually(() => room.host.worker.pid !== victim, { what: 'the room to move' });
     const killedAt = Date.now();
+    // Ana's page does not know yet: her channel still looks open, and this goes into a dead connection.
+    await ana.page.evaluate(() => window.conclave!.chat.send('during the crash'));
+    await eventually(() => room.host.worker.pid !== victim, { what: 'the room to move' });
     // chat.send waits until the channels are back and in sync.
     await ana.page.evaluate(() => window.conclave!.chat.send('after the crash'));
     for (const viewer of [ben, cy]) {
@@ -399,7 +401,12 @@ describe('data channels in the browser', () => {
       });
     }
     console.log(`[data] worker SIGKILL → chat delivered again: ${Date.now() - killedAt} ms`);
-    expect((await cy.page.evaluate(() => window.conclave!.chat.messages())).length).toBe(chatBefore + 1);
+    // What Ana sent into the dead connection was sent again once the channels were back: once, in order.
+    for (const viewer of [ana, ben, cy]) {
+      const texts = (await viewer.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.text);
+      expect(texts.slice(-2), viewer.name).toEqual(['during the crash', 'after the crash']);
+    }
+    expect((await cy.page.evaluate(() => window.conclave!.chat.messages())).length).toBe(chatBefore + 2);
     expect(await cy.page.evaluate(() => window.conclave!.whiteboard.strokes().length)).toBe(1);
     const id = await sendRandomFile(cy, 'after.bin', 256 * 1024);
     await eventually(async () => (await transferOf(ben, id))?.state === 'complete', { what: 'a file after the crash' });

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { z } from 'zod';
 import {
   BoardOp,
+  ChatNonce,
   ChatPost,
   CHAT_HISTORY,
   DATA_CHANNELS,
@@ -64,6 +65,8 @@ interface Member {
 }
 
 const REFUSAL_NOTICE_INTERVAL_MS = 250;
+/** Far more than a client ever has unconfirmed (it resends at most CHAT_MAX_PENDING). */
+const CHAT_NONCES_KEPT = 2000;
 
 /**
  * A room's data plane. Every participant's data channels are read here (a DataConsumer on the
@@ -77,6 +80,8 @@ export class DataHub {
   private readonly producers = new Map<DataLabel, types.DataProducer>();
   private readonly members = new Map<Peer, Member>();
   private readonly chat: ChatMessage[] = [];
+  /** Nonces of recent chat posts, oldest first: a resend of one already posted is dropped. */
+  private readonly chatNonces = new Set<string>();
   private readonly board = new Whiteboard();
   private readonly files: FileRelay;
   /** Order of chat and whiteboard events across the room; a sync answer says how far it covers. */
@@ -318,6 +323,7 @@ export class DataHub {
     const member = this.members.get(peer);
     if (!member || peer.isClosed || this.closed) return;
     if (!member.limiters[label].take()) {
+      if (label === 'chat') this.settleChatNonceOf(message);
       this.refuse(peer, member, label, 'RATE_LIMITED', `Too many ${label} messages; slow down`);
       return;
     }
@@ -336,10 +342,11 @@ export class DataHub {
     }
     try {
       const value: unknown = JSON.parse(message.toString('utf8'));
-      if (label === 'chat') this.postChat(peer, parse(label, ChatPost, value).text);
+      if (label === 'chat') this.postChat(peer, parse(label, ChatPost, value));
       else if (label === 'board') this.postBoard(peer, parse(label, BoardOp, value));
       else this.postFast(peer, parse(label, FastPost, value));
     } catch (error) {
+      if (label === 'chat') this.settleChatNonceOf(message);
       if (error instanceof ConclaveError) this.refuse(peer, member, label, error.code, error.message);
       else if (error instanceof SyntaxError) this.refuse(peer, member, label, 'BAD_REQUEST', `${label}: not JSON`);
       else {
@@ -349,11 +356,35 @@ export class DataHub {
     }
   }
 
-  private postChat(peer: Peer, text: string): void {
-    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text };
+  private postChat(peer: Peer, { text, nonce }: ChatPost): void {
+    // A client resends what it sent into a connection that then died; if that got here, once is enough.
+    if (nonce !== undefined && !this.settleChatNonce(nonce)) return;
+    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text, ...(nonce === undefined ? {} : { nonce }) };
     this.chat.push(message);
     if (this.chat.length > CHAT_HISTORY) this.chat.shift();
     this.broadcast('chat', message);
+  }
+
+  /**
+   * Records that the chat post with this nonce has been dealt with (posted or refused); false if it
+   * already had been, so a resend of it is dropped: posted once, and a refused one stays refused.
+   */
+  private settleChatNonce(nonce: string): boolean {
+    if (this.chatNonces.has(nonce)) return false;
+    this.chatNonces.add(nonce);
+    if (this.chatNonces.size > CHAT_NONCES_KEPT) this.chatNonces.delete(this.chatNonces.values().next().value!);
+    return true;
+  }
+
+  /** A refused chat message's nonce, if it has a readable one: the sender may send it again after a reset. */
+  private settleChatNonceOf(message: Buffer): void {
+    if (message.length > DATA_MESSAGE_MAX_BYTES.chat) return;
+    try {
+      const nonce = ChatNonce.safeParse((JSON.parse(message.toString('utf8')) as { nonce?: unknown } | null)?.nonce);
+      if (nonce.success) this.settleChatNonce(nonce.data);
+    } catch {
+      // Not JSON: nothing to remember.
+    }
   }
 
   private postBoard(peer: Peer, op: BoardOp): void {

@@ -1,4 +1,4 @@
-import { ChatPost, type ChatMessage } from '../../../../shared/data.js';
+import { CHAT_MAX_PENDING, ChatPost, type ChatMessage } from '../../../../shared/data.js';
 import { ConclaveError } from '../../../../shared/errors.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';
@@ -16,6 +16,12 @@ export type ChatEvents = {
 /** The room's chat: everyone's messages in the server's order, stamped by the server. */
 export class Chat extends TypedEmitter<ChatEvents> {
   private readonly list: ChatMessage[] = [];
+  /**
+   * What we sent and have not seen come back, oldest first. A channel looks open until the
+   * browser notices its connection died (a worker crash: a second or so), and what is sent
+   * meanwhile is gone; these go again once the channels are back (resendUnconfirmed).
+   */
+  private unconfirmed: Required<ChatPost>[] = [];
 
   constructor(private readonly port: DataPort) {
     super();
@@ -33,7 +39,20 @@ export class Chat extends TypedEmitter<ChatEvents> {
     await this.port.whenReady();
     const producer = this.port.producer('chat');
     if (!producer) throw new ConclaveError('NOT_JOINED', 'Chat is not connected');
-    producer.send(JSON.stringify(post.data));
+    const sent = { text: post.data.text, nonce: newNonce() };
+    this.unconfirmed.push(sent);
+    if (this.unconfirmed.length > CHAT_MAX_PENDING) this.unconfirmed.shift();
+    producer.send(JSON.stringify(sent));
+  }
+
+  /**
+   * The channels are back and in sync after an interruption: whatever we sent that the room's
+   * history does not show goes again, in order (the server drops any it already had).
+   */
+  resendUnconfirmed(): void {
+    const producer = this.port.producer('chat');
+    if (!producer) return;
+    for (const post of this.unconfirmed) producer.send(JSON.stringify(post));
   }
 
   /** A live message from the room. */
@@ -53,8 +72,17 @@ export class Chat extends TypedEmitter<ChatEvents> {
   }
 
   private add(message: ChatMessage, fromHistory: boolean): void {
+    // The channel is ordered: our message back means every one we sent before it arrived (or was refused).
+    const echoed = message.nonce === undefined ? -1 : this.unconfirmed.findIndex((post) => post.nonce === message.nonce);
+    if (echoed >= 0) this.unconfirmed.splice(0, echoed + 1);
     this.list.push(message);
     if (this.list.length > LOCAL_HISTORY) this.list.shift();
     this.emit('message', message, fromHistory);
   }
+}
+
+/** 128 random bits; getRandomValues works outside secure contexts too (randomUUID does not). */
+function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

@@ -240,6 +240,8 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
       this.held = null;
       for (const { label, event } of held) this.applySequenced(label, event);
       this.isReady = true;
+      // Before anything new: what we sent into the connection that died goes first, in order.
+      this.chat.resendUnconfirmed();
       for (const resolve of this.readyWaiters.splice(0)) resolve();
       this.emit('ready');
     } catch (error) {
