@@ -82,12 +82,18 @@ describe('GET /metrics', () => {
   });
 
   describe('without METRICS_TOKEN', () => {
-    it('is open', async () => {
+    it('serves this machine, but not what a proxy forwards from elsewhere', async () => {
       const server = await startTestServer();
       try {
         const response = await fetch(`${server.url}/metrics`);
         expect(response.status).toBe(200);
         expect(sampleValue(parsePrometheusText(await response.text()), 'conclave_workers_alive')).toBe(1);
+        const proxyHeaders: Record<string, string>[] = [{ 'x-forwarded-for': '203.0.113.7' }, { forwarded: 'for=203.0.113.7' }, { via: '1.1 caddy' }];
+        for (const header of proxyHeaders) {
+          const proxied = await fetch(`${server.url}/metrics`, { headers: header });
+          expect(proxied.status, JSON.stringify(header)).toBe(403);
+          expect(await proxied.text()).toMatch(/set METRICS_TOKEN/);
+        }
       } finally {
         await server.close();
       }

@@ -8,6 +8,7 @@ export async function scrapeServer(url: string, token: string | undefined, timeo
     signal: AbortSignal.timeout(timeoutMs),
   });
   if (response.status === 401) throw new Error(`${url} wants a token (--metrics-token or METRICS_TOKEN)`);
+  if (response.status === 403) throw new Error(`${url} serves only its own machine: set METRICS_TOKEN on the server and pass it with --metrics-token`);
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return toServerSample(parsePrometheusText(await response.text()), Date.now());
 }

@@ -66,7 +66,7 @@ export const ConfigSchema = z
     TURN_CREDENTIAL_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
     /** Where the built client lives; served as static files. */
     CLIENT_DIST: z.string().min(1).default('client/dist'),
-    /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+    /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, only this machine may read it. */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Limits: each answers with its own error code. */
     MAX_PEERS_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -7,7 +8,7 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 export interface MetricsOptions {
   pool: WorkerPool;
   rooms: RoomRegistry;
-  /** When set, scrapes need `Authorization: Bearer <token>`. */
+  /** When set, scrapes need `Authorization: Bearer <token>`; unset, only direct requests from this machine are served. */
   token: string | undefined;
 }
 
@@ -97,6 +98,12 @@ export function createMetricsHandler({ pool, rooms, token }: MetricsOptions): Re
       res.status(401).type('text/plain').send('Unauthorized\n');
       return;
     }
+    // Without a token, only this machine may look: a direct request from loopback, not one a proxy
+    // on this machine forwarded (it says so in its headers) from who knows where.
+    if (token === undefined && !(isLoopback(req.socket.remoteAddress) && !forwardedByProxy(req.headers))) {
+      res.status(403).type('text/plain').send('Metrics are only served to this machine; set METRICS_TOKEN to scrape them from elsewhere\n');
+      return;
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   };
@@ -112,6 +119,14 @@ async function producersPerWorker(pool: WorkerPool, rooms: RoomRegistry): Promis
     }
   }
   return counts;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (/^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address));
+}
+
+function forwardedByProxy(headers: IncomingHttpHeaders): boolean {
+  return ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via'].some((name) => headers[name] !== undefined);
 }
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
