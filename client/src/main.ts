@@ -41,6 +41,10 @@ function startConference(roomId: string, displayName: string): void {
   });
   // Closing the tab is leaving: tell the server now rather than letting the reconnect grace run.
   window.addEventListener('pagehide', () => client.leaveOnUnload());
+  // Back to this tab from the browser's page cache: that call was left on the way out; join afresh.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) location.reload();
+  });
   const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason), {
     lastN: positiveInteger(params.get('lastN')) ?? DEFAULT_LAST_N,
     pageSize: positiveInteger(params.get('pageSize')),
