@@ -241,7 +241,7 @@ export interface Notifications {
    * Something this participant sent on a data channel was refused (invalid, too fast, too large)
    * and not forwarded; with `fileId`, that transfer was stopped.
    */
-  dataRejected: { label: DataLabel; code: ErrorCode; message: string; fileId?: number };
+  dataRejected: { label: DataLabel; code: ErrorCode; message: string; fileId?: number; nonce?: string };
 }
 export type NotificationName = keyof Notifications;
 

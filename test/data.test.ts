@@ -269,12 +269,17 @@ describe('data channels on the server', () => {
       benChat.send(JSON.stringify({ text: 'still here' }));
       await eventually(() => heard.chat.length === forwarded + 1, seen(forwarded + 1));
       expect(ben.notifications('dataRejected')).toEqual([]);
-      // Once the allowance is back, a refused message sent again (a client's resend after a reset) stays refused.
+      // The refusal notice names the message, so the client will not send it again…
+      expect(rejection.nonce).toMatch(/^flood-nonce-\d+$/);
+      // …and if it does (a resend after a reset), it stays refused and costs none of the new allowance:
+      // the whole flood sent again, then one new message, which goes through.
       await sleep(1000);
-      anaChat.send(JSON.stringify({ text: 'flood 59', nonce: 'flood-nonce-59' }));
+      for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
       anaChat.send(JSON.stringify({ text: 'new', nonce: 'new-nonce-1' }));
       await eventually(() => heard.chat.length === forwarded + 2, seen(forwarded + 2));
       expect((heard.chat.at(-1) as { text: string }).text).toBe('new');
+      await sleep(300);
+      expect(heard.chat).toHaveLength(forwarded + 2);
     });
 
     it('stays in its room', async () => {

@@ -391,7 +391,9 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect((await beacon(JSON.stringify({ peerId: ben.id }))).status).toBe(400);
     const forged = await beacon(JSON.stringify({ peerId: ben.id, resumeToken: 'x'.repeat(32) }));
     expect(forged.status).toBe(404);
-    expect((await beacon('x'.repeat(4096))).status).toBe(413);
+    const huge = await beacon('x'.repeat(4096));
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ code: 'TOO_LARGE', message: 'A leave beacon is at most 1 KiB' });
     expect((await roomOnServer(roomId))?.peers.has(ben.id)).toBe(true);
 
     // The tab is torn down: its socket's leave never got out, the network connection just ends…

@@ -5,6 +5,7 @@ import {
   ChatNonce,
   ChatPost,
   CHAT_HISTORY,
+  CHAT_MAX_PENDING,
   DATA_CHANNELS,
   DATA_LABELS,
   DATA_MESSAGE_MAX_BYTES,
@@ -62,11 +63,17 @@ interface Member {
   limiters: Record<DataLabel, RateLimiter>;
   /** When each label and code last told it about a refused message: a flood gets a few notices a second. */
   refusedAt: Map<string, number>;
+  /** Nonces of its chat posts we refused, newest last: a resend of one stays refused, and costs nothing. */
+  refusedNonces: Set<string>;
 }
 
 const REFUSAL_NOTICE_INTERVAL_MS = 250;
-/** Far more than a client ever has unconfirmed (it resends at most CHAT_MAX_PENDING). */
-const CHAT_NONCES_KEPT = 2000;
+/**
+ * How long, and how many, posted chat nonces are remembered. A client resends within seconds of
+ * getting its channels back; the chat rate limit bounds how fast the set can grow.
+ */
+const POSTED_NONCES_MS = 5 * 60_000;
+const POSTED_NONCES_KEPT = 5000;
 
 /**
  * A room's data plane. Every participant's data channels are read here (a DataConsumer on the
@@ -80,8 +87,8 @@ export class DataHub {
   private readonly producers = new Map<DataLabel, types.DataProducer>();
   private readonly members = new Map<Peer, Member>();
   private readonly chat: ChatMessage[] = [];
-  /** Nonces of recent chat posts, oldest first: a resend of one already posted is dropped. */
-  private readonly chatNonces = new Set<string>();
+  /** Nonces of recent chat posts with when they were posted, oldest first: a resend of one is dropped. */
+  private readonly postedNonces = new Map<string, number>();
   private readonly board = new Whiteboard();
   private readonly files: FileRelay;
   /** Order of chat and whiteboard events across the room; a sync answer says how far it covers. */
@@ -307,6 +314,7 @@ export class DataHub {
           fast: limiterFor('fast'),
         },
         refusedAt: new Map(),
+        refusedNonces: new Set(),
       };
       this.members.set(peer, member);
     }
@@ -322,8 +330,11 @@ export class DataHub {
   private receive(peer: Peer, label: DataLabel, message: Buffer, ppid: number): void {
     const member = this.members.get(peer);
     if (!member || peer.isClosed || this.closed) return;
+    if (label === 'chat') {
+      this.receiveChat(peer, member, message, ppid);
+      return;
+    }
     if (!member.limiters[label].take()) {
-      if (label === 'chat') this.settleChatNonceOf(message);
       this.refuse(peer, member, label, 'RATE_LIMITED', `Too many ${label} messages; slow down`);
       return;
     }
@@ -342,11 +353,9 @@ export class DataHub {
     }
     try {
       const value: unknown = JSON.parse(message.toString('utf8'));
-      if (label === 'chat') this.postChat(peer, parse(label, ChatPost, value));
-      else if (label === 'board') this.postBoard(peer, parse(label, BoardOp, value));
+      if (label === 'board') this.postBoard(peer, parse(label, BoardOp, value));
       else this.postFast(peer, parse(label, FastPost, value));
     } catch (error) {
-      if (label === 'chat') this.settleChatNonceOf(message);
       if (error instanceof ConclaveError) this.refuse(peer, member, label, error.code, error.message);
       else if (error instanceof SyntaxError) this.refuse(peer, member, label, 'BAD_REQUEST', `${label}: not JSON`);
       else {
@@ -356,34 +365,62 @@ export class DataHub {
     }
   }
 
+  /**
+   * A chat post. Its nonce is read before anything is spent: a resend (the client sent it into a
+   * connection that then died) of a post already made or refused is dropped without using the
+   * sender's allowance, so catching up after a reset never crowds out what they type next.
+   */
+  private receiveChat(peer: Peer, member: Member, message: Buffer, ppid: number): void {
+    if (ppid !== PPID_STRING) {
+      this.refuse(peer, member, 'chat', 'BAD_REQUEST', 'The chat channel carries JSON text');
+      return;
+    }
+    if (message.length > DATA_MESSAGE_MAX_BYTES.chat) {
+      this.refuse(peer, member, 'chat', 'TOO_LARGE', `A chat message is at most ${DATA_MESSAGE_MAX_BYTES.chat} bytes`);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(message.toString('utf8'));
+    } catch {
+      this.refuse(peer, member, 'chat', 'BAD_REQUEST', 'chat: not JSON');
+      return;
+    }
+    const nonce = nonceOf(value);
+    if (nonce !== undefined && (this.postedNonces.has(nonce) || member.refusedNonces.has(nonce))) return;
+    const refuseChat = (code: ErrorCode, reason: string): void => {
+      if (nonce !== undefined) {
+        member.refusedNonces.add(nonce);
+        if (member.refusedNonces.size > 2 * CHAT_MAX_PENDING) member.refusedNonces.delete(member.refusedNonces.values().next().value!);
+      }
+      this.refuse(peer, member, 'chat', code, reason, nonce);
+    };
+    if (!member.limiters.chat.take()) {
+      refuseChat('RATE_LIMITED', 'Too many chat messages; slow down');
+      return;
+    }
+    const post = ChatPost.safeParse(value);
+    if (!post.success) {
+      refuseChat('BAD_REQUEST', `chat: ${firstIssue(post.error)}`);
+      return;
+    }
+    this.postChat(peer, post.data);
+  }
+
   private postChat(peer: Peer, { text, nonce }: ChatPost): void {
-    // A client resends what it sent into a connection that then died; if that got here, once is enough.
-    if (nonce !== undefined && !this.settleChatNonce(nonce)) return;
+    if (nonce !== undefined) this.rememberPosted(nonce);
     const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text, ...(nonce === undefined ? {} : { nonce }) };
     this.chat.push(message);
     if (this.chat.length > CHAT_HISTORY) this.chat.shift();
     this.broadcast('chat', message);
   }
 
-  /**
-   * Records that the chat post with this nonce has been dealt with (posted or refused); false if it
-   * already had been, so a resend of it is dropped: posted once, and a refused one stays refused.
-   */
-  private settleChatNonce(nonce: string): boolean {
-    if (this.chatNonces.has(nonce)) return false;
-    this.chatNonces.add(nonce);
-    if (this.chatNonces.size > CHAT_NONCES_KEPT) this.chatNonces.delete(this.chatNonces.values().next().value!);
-    return true;
-  }
-
-  /** A refused chat message's nonce, if it has a readable one: the sender may send it again after a reset. */
-  private settleChatNonceOf(message: Buffer): void {
-    if (message.length > DATA_MESSAGE_MAX_BYTES.chat) return;
-    try {
-      const nonce = ChatNonce.safeParse((JSON.parse(message.toString('utf8')) as { nonce?: unknown } | null)?.nonce);
-      if (nonce.success) this.settleChatNonce(nonce.data);
-    } catch {
-      // Not JSON: nothing to remember.
+  private rememberPosted(nonce: string): void {
+    const now = Date.now();
+    this.postedNonces.set(nonce, now);
+    for (const [oldest, postedAt] of this.postedNonces) {
+      if (this.postedNonces.size <= POSTED_NONCES_KEPT && now - postedAt < POSTED_NONCES_MS) break;
+      this.postedNonces.delete(oldest);
     }
   }
 
@@ -402,13 +439,20 @@ export class DataHub {
     this.producers.get(label)?.send(JSON.stringify(payload));
   }
 
-  private refuse(peer: Peer, member: Member, label: DataLabel, code: ErrorCode, message: string): void {
+  private refuse(peer: Peer, member: Member, label: DataLabel, code: ErrorCode, message: string, nonce?: string): void {
     const now = Date.now();
     const key = `${label}:${code}`;
     if (now - (member.refusedAt.get(key) ?? -Infinity) < REFUSAL_NOTICE_INTERVAL_MS) return;
     member.refusedAt.set(key, now);
-    peer.notify('dataRejected', { label, code, message });
+    peer.notify('dataRejected', { label, code, message, ...(nonce === undefined ? {} : { nonce }) });
   }
+}
+
+/** The nonce a chat post carries, if it is a valid one (the rest of the post may still be invalid). */
+function nonceOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('nonce' in value)) return undefined;
+  const nonce = ChatNonce.safeParse(value.nonce);
+  return nonce.success ? nonce.data : undefined;
 }
 
 function limiterFor(label: DataLabel): RateLimiter {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { firstIssue } from '../../../shared/identity.js';
 import { LEAVE_BEACON_PATH, LeaveBeacon } from '../../../shared/protocol.js';
 
@@ -50,6 +50,15 @@ export function createHttpApp({ clientDist, health, metrics, leaveBeacon }: Http
       if (await leaveBeacon(beacon.data)) res.status(204).end();
       else res.status(404).json({ code: 'NOT_FOUND', message: 'No such participant (already left?)' });
     });
+    // The body reader's own failures (too large, unknown charset, cut off) answer in kind, never with a stack.
+    const beaconError: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+      if (res.headersSent) return next(error);
+      const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
+      if (status === 413) res.status(413).json({ code: 'TOO_LARGE', message: 'A leave beacon is at most 1 KiB' });
+      else if (status < 500) res.status(status).json({ code: 'BAD_REQUEST', message: 'Could not read the leave beacon' });
+      else res.status(500).json({ code: 'INTERNAL', message: 'The leave beacon failed on the server' });
+    };
+    app.use(LEAVE_BEACON_PATH, beaconError);
   }
 
   const indexHtml = path.resolve(clientDist, 'index.html');

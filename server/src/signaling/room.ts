@@ -94,6 +94,11 @@ export const roomHandlers: HandlerMap = {
     connection.log.info({ peer: peer.id, room: room.id }, 'participant resumed');
     // Queued notifications follow the answer, in their original order.
     scope.afterReply(() => {
+      // A leave beacon (the tab closing) can land between the answer and this: the place is gone.
+      if (peer.isClosed) {
+        if (connection.membership?.peer === peer) leaveRoom(connection);
+        return;
+      }
       peer.link.attach(connection);
       if (wasReconnecting) room.broadcast('participantConnection', { peerId: peer.id, reconnecting: false }, peer);
     });
@@ -157,7 +162,7 @@ export function connectionLost(connection: Connection): void {
   connection.state = 'lobby';
   if (!membership) return;
   const { room, peer } = membership;
-  if (!peer.link.isAttachedTo(connection)) return;
+  if (peer.isClosed || !peer.link.isAttachedTo(connection)) return;
   const graceMs = connection.context.config.RECONNECT_GRACE_SECONDS * 1000;
   if (graceMs === 0 || connection.context.draining) {
     room.leave(peer);

@@ -40,9 +40,10 @@ export class Chat extends TypedEmitter<ChatEvents> {
     const producer = this.port.producer('chat');
     if (!producer) throw new ConclaveError('NOT_JOINED', 'Chat is not connected');
     const sent = { text: post.data.text, nonce: newNonce() };
+    producer.send(JSON.stringify(sent));
+    // Kept only once the channel took it: a send that threw was reported to the caller, not queued.
     this.unconfirmed.push(sent);
     if (this.unconfirmed.length > CHAT_MAX_PENDING) this.unconfirmed.shift();
-    producer.send(JSON.stringify(sent));
   }
 
   /**
@@ -52,7 +53,16 @@ export class Chat extends TypedEmitter<ChatEvents> {
   resendUnconfirmed(): void {
     const producer = this.port.producer('chat');
     if (!producer) return;
-    for (const post of this.unconfirmed) producer.send(JSON.stringify(post));
+    try {
+      for (const post of this.unconfirmed) producer.send(JSON.stringify(post));
+    } catch {
+      // The channel closed again meanwhile: the next time it is back, these go again.
+    }
+  }
+
+  /** The server refused one of ours (too fast, invalid): it will not come back, so it is not resent. */
+  refused(nonce: string): void {
+    this.unconfirmed = this.unconfirmed.filter((post) => post.nonce !== nonce);
   }
 
   /** A live message from the room. */

@@ -84,6 +84,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     });
     signaling.on('dataRejected', (rejection) => {
       if (rejection.fileId !== undefined) this.files.rejected(rejection);
+      if (rejection.label === 'chat' && rejection.nonce !== undefined) this.chat.refused(rejection.nonce);
       this.emit('rejected', rejection);
     });
   }
