@@ -389,7 +389,14 @@ describe('data channels in the browser', () => {
     const chatBefore = (await cy.page.evaluate(() => window.conclave!.chat.messages())).length;
     process.kill(victim, 'SIGKILL');
     const killedAt = Date.now();
-    // Ana's page does not know yet: her channel still looks open, and this goes into a dead connection.
+    // Ana's page does not know yet: her channels still look open, and these go into a dead connection.
+    const crashStroke = Array.from({ length: 30 }, (_, i) => [200 + i * 10, 400 + (i % 5) * 20]).flat();
+    const drawnIntoDeadChannel = await ana.page.evaluate((points) => window.conclave!.whiteboard.draw(points, { color: '#3e63dd' }), crashStroke);
+    if (!drawnIntoDeadChannel) {
+      // The page learnt of the reset first (a very slow run): draw once the channels are back.
+      await ana.page.evaluate(() => window.conclave!.dataReady());
+      expect(await ana.page.evaluate((points) => window.conclave!.whiteboard.draw(points, { color: '#3e63dd' }), crashStroke)).toBe(true);
+    }
     await ana.page.evaluate(() => window.conclave!.chat.send('during the crash'));
     await eventually(() => room.host.worker.pid !== victim, { what: 'the room to move' });
     // chat.send waits until the channels are back and in sync.
@@ -407,7 +414,14 @@ describe('data channels in the browser', () => {
       expect(texts.slice(-2), viewer.name).toEqual(['during the crash', 'after the crash']);
     }
     expect((await cy.page.evaluate(() => window.conclave!.chat.messages())).length).toBe(chatBefore + 2);
-    expect(await cy.page.evaluate(() => window.conclave!.whiteboard.strokes().length)).toBe(1);
+    // The stroke drawn into the dead channel was sent again on the new one: every point, once.
+    for (const viewer of [ana, ben, cy]) {
+      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.whiteboard.strokes())).length === 2, {
+        what: `${viewer.name} to have the stroke drawn during the crash`,
+      });
+      const strokes = await viewer.page.evaluate(() => window.conclave!.whiteboard.strokes());
+      expect(strokes[1]?.points, viewer.name).toEqual(crashStroke);
+    }
     const id = await sendRandomFile(cy, 'after.bin', 256 * 1024);
     await eventually(async () => (await transferOf(ben, id))?.state === 'complete', { what: 'a file after the crash' });
     expect(await sha256Of(ben, id)).toBe(await sha256Of(cy, id));

@@ -56,6 +56,8 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   private opening: types.Transport | null = null;
   private syncs = 0;
   private isReady = false;
+  /** Our channels were replaced since the last sync: what we sent into the old ones may be lost. */
+  private replaced = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(
@@ -130,6 +132,10 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   detach(): void {
     const wasReady = this.isReady;
     this.isReady = false;
+    if (this.producers.size > 0) {
+      this.replaced = true;
+      this.board.interrupted();
+    }
     this.held ??= [];
     for (const producer of this.producers.values()) producer.close();
     for (const consumer of this.consumers.values()) consumer.close();
@@ -243,6 +249,10 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
       this.isReady = true;
       // Before anything new: what we sent into the connection that died goes first, in order.
       this.chat.resendUnconfirmed();
+      if (this.replaced) {
+        this.replaced = false;
+        this.board.resendLost();
+      }
       for (const resolve of this.readyWaiters.splice(0)) resolve();
       this.emit('ready');
     } catch (error) {

@@ -26,6 +26,8 @@ interface DraftState extends Draft {
   sent: number;
   /** Set when the stroke is finished: it is forgotten if the server never confirms it. */
   expiry?: ReturnType<typeof setTimeout>;
+  /** The server's copy has been seen: if it disappears, someone cleared the board. */
+  seen?: boolean;
 }
 
 export type WhiteboardEvents = {
@@ -96,10 +98,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     if (!draft) return;
     this.flush();
     this.current = null;
-    draft.expiry = setTimeout(() => {
-      this.pending.delete(draft.id);
-      this.emit('drafts');
-    }, DRAFT_TIMEOUT_MS);
+    this.expireLater(draft);
     this.settle();
   }
 
@@ -148,6 +147,52 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     this.settle();
   }
 
+  /**
+   * Our channel is being replaced (the room's worker died): what we sent lately may be lost with
+   * it, so drafts wait for resendLost instead of expiring meanwhile.
+   */
+  interrupted(): void {
+    for (const draft of this.pending.values()) {
+      clearTimeout(draft.expiry);
+      draft.expiry = undefined;
+    }
+  }
+
+  /**
+   * On a new channel, with the room's board just loaded: whatever of our strokes the server's copy
+   * lacks was lost with the old channel, so it goes again (a stroke whose copy we had seen and is
+   * now gone was cleared, and stays so).
+   */
+  resendLost(): void {
+    const self = this.port.selfId();
+    if (!self) return;
+    for (const draft of [...this.pending.values()]) {
+      const confirmed = this.strokes.get(keyOf(self, draft.id));
+      if (!confirmed && draft.seen) {
+        this.pending.delete(draft.id);
+        this.emit('drafts');
+        continue;
+      }
+      // The stroke being drawn sends its newer points with its next flush.
+      const target = draft === this.current ? draft.sent : draft.points.length;
+      let have = confirmed?.points.length ?? 0;
+      if (have === 0 && target > 0) {
+        const points = draft.points.slice(0, Math.min(target, POINTS_PER_MESSAGE * 2));
+        if (!this.send({ t: 'begin', id: draft.id, tool: draft.tool, color: draft.color, size: draft.size, points })) return;
+        have = points.length;
+      }
+      while (have < target) {
+        const points = draft.points.slice(have, Math.min(target, have + POINTS_PER_MESSAGE * 2));
+        if (!this.send({ t: 'extend', id: draft.id, points })) return;
+        have += points.length;
+      }
+      if (draft !== this.current) {
+        draft.sent = draft.points.length;
+        this.expireLater(draft);
+      }
+    }
+  }
+
   /** We joined the room afresh: nothing of the old board holds. */
   reset(): void {
     clearTimeout(this.flushTimer);
@@ -171,13 +216,23 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     }
   }
 
+  /** A finished draft that the server never confirms stops showing after a while (it was refused). */
+  private expireLater(draft: DraftState): void {
+    clearTimeout(draft.expiry);
+    draft.expiry = setTimeout(() => {
+      this.pending.delete(draft.id);
+      this.emit('drafts');
+    }, DRAFT_TIMEOUT_MS);
+  }
+
   /** A finished draft goes once the server's copy of its stroke has every point. */
   private settle(): void {
     const self = this.port.selfId() ?? '';
     let changed = false;
     for (const draft of this.pending.values()) {
-      if (draft === this.current) continue;
       const confirmed = this.strokes.get(keyOf(self, draft.id));
+      if (confirmed) draft.seen = true;
+      if (draft === this.current) continue;
       if (confirmed && confirmed.points.length >= draft.points.length) {
         clearTimeout(draft.expiry);
         this.pending.delete(draft.id);
