@@ -52,6 +52,8 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
   private current: DraftState | null = null;
   private nextId = 1;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Between interrupted() and resendLost(): nothing of ours is given up as refused. */
+  private suspended = false;
 
   constructor(private readonly port: DataPort) {
     super();
@@ -152,6 +154,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
    * it, so drafts wait for resendLost instead of expiring meanwhile.
    */
   interrupted(): void {
+    this.suspended = true;
     for (const draft of this.pending.values()) {
       clearTimeout(draft.expiry);
       draft.expiry = undefined;
@@ -164,37 +167,43 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
    * now gone was cleared, and stays so).
    */
   resendLost(): void {
+    this.suspended = false;
     const self = this.port.selfId();
-    if (!self) return;
     for (const draft of [...this.pending.values()]) {
-      const confirmed = this.strokes.get(keyOf(self, draft.id));
-      if (!confirmed && draft.seen) {
-        this.pending.delete(draft.id);
-        this.emit('drafts');
-        continue;
-      }
-      // The stroke being drawn sends its newer points with its next flush.
-      const target = draft === this.current ? draft.sent : draft.points.length;
-      let have = confirmed?.points.length ?? 0;
-      if (have === 0 && target > 0) {
-        const points = draft.points.slice(0, Math.min(target, POINTS_PER_MESSAGE * 2));
-        if (!this.send({ t: 'begin', id: draft.id, tool: draft.tool, color: draft.color, size: draft.size, points })) return;
-        have = points.length;
-      }
-      while (have < target) {
-        const points = draft.points.slice(have, Math.min(target, have + POINTS_PER_MESSAGE * 2));
-        if (!this.send({ t: 'extend', id: draft.id, points })) return;
-        have += points.length;
-      }
-      if (draft !== this.current) {
-        draft.sent = draft.points.length;
-        this.expireLater(draft);
-      }
+      if (self === null || !this.resendDraft(self, draft)) break;
     }
+    // Finished drafts the server still does not confirm go in a while, as ever.
+    for (const draft of this.pending.values()) if (draft !== this.current && draft.expiry === undefined) this.expireLater(draft);
+  }
+
+  /** Sends what the server's copy of this draft lacks; false if the channel would not take it. */
+  private resendDraft(self: string, draft: DraftState): boolean {
+    const confirmed = this.strokes.get(keyOf(self, draft.id));
+    if (!confirmed && draft.seen) {
+      this.pending.delete(draft.id);
+      this.emit('drafts');
+      return true;
+    }
+    // The stroke being drawn sends its newer points with its next flush.
+    const target = draft === this.current ? draft.sent : draft.points.length;
+    let have = confirmed?.points.length ?? 0;
+    if (have === 0 && target > 0) {
+      const points = draft.points.slice(0, Math.min(target, POINTS_PER_MESSAGE * 2));
+      if (!this.send({ t: 'begin', id: draft.id, tool: draft.tool, color: draft.color, size: draft.size, points })) return false;
+      have = points.length;
+    }
+    while (have < target) {
+      const points = draft.points.slice(have, Math.min(target, have + POINTS_PER_MESSAGE * 2));
+      if (!this.send({ t: 'extend', id: draft.id, points })) return false;
+      have += points.length;
+    }
+    if (draft !== this.current) draft.sent = draft.points.length;
+    return true;
   }
 
   /** We joined the room afresh: nothing of the old board holds. */
   reset(): void {
+    this.suspended = false;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     for (const draft of this.pending.values()) clearTimeout(draft.expiry);
@@ -219,6 +228,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
   /** A finished draft that the server never confirms stops showing after a while (it was refused). */
   private expireLater(draft: DraftState): void {
     clearTimeout(draft.expiry);
+    if (this.suspended) return;
     draft.expiry = setTimeout(() => {
       this.pending.delete(draft.id);
       this.emit('drafts');
