@@ -58,6 +58,8 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   private isReady = false;
   /** Our channels were replaced since the last sync: what we sent into the old ones may be lost. */
   private replaced = false;
+  /** Bumped whenever channels close: a sync answer from before that is stale. */
+  private generation = 0;
   private readyWaiters: (() => void)[] = [];
 
   constructor(
@@ -132,6 +134,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   detach(): void {
     const wasReady = this.isReady;
     this.isReady = false;
+    this.generation += 1;
     if (this.producers.size > 0) {
       this.replaced = true;
       this.board.interrupted();
@@ -150,6 +153,8 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   /** We are a new participant (the old place was lost): the room's state comes afresh with the next sync. */
   reset(): void {
     this.detach();
+    // A new participant: nothing of the old one's is ours to resend.
+    this.replaced = false;
     this.covered = null;
     this.chat.clear();
     this.board.reset();
@@ -219,6 +224,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     consumer.close();
     if (this.consumers.get(label) !== consumer) return;
     this.consumers.delete(label);
+    this.generation += 1;
     this.held ??= [];
     if (this.isReady) {
       this.isReady = false;
@@ -237,8 +243,11 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
   private async sync(): Promise<void> {
     this.syncs += 1;
     this.held ??= [];
+    const generation = this.generation;
     try {
       const snapshot = await this.signaling.request('dataSync', {});
+      // Channels closed while we asked: the answer may miss what goes on them; their replacements sync anew.
+      if (generation !== this.generation) return;
       this.files.maxFileBytes = snapshot.maxFileBytes;
       this.chat.catchUp(snapshot.chat);
       this.board.load(snapshot.board);
@@ -259,6 +268,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
       this.report(error);
     } finally {
       this.syncs -= 1;
+      if (generation !== this.generation) this.maybeSync();
     }
   }
 

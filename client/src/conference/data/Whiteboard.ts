@@ -172,6 +172,8 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     for (const draft of [...this.pending.values()]) {
       if (self === null || !this.resendDraft(self, draft)) break;
     }
+    // Points of the stroke being drawn that came during the outage go now, not at the next move.
+    if (this.current && this.current.sent < this.current.points.length) this.flush();
     // Finished drafts the server still does not confirm go in a while, as ever.
     for (const draft of this.pending.values()) if (draft !== this.current && draft.expiry === undefined) this.expireLater(draft);
   }
@@ -181,6 +183,12 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     const confirmed = this.strokes.get(keyOf(self, draft.id));
     if (!confirmed && draft.seen) {
       this.pending.delete(draft.id);
+      if (draft === this.current) {
+        // Cleared while still being drawn: the rest of it would be refused; the next touch starts anew.
+        this.current = null;
+        clearTimeout(this.flushTimer);
+        this.flushTimer = undefined;
+      }
       this.emit('drafts');
       return true;
     }
@@ -255,7 +263,12 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
   private send(op: BoardOp): boolean {
     const producer = this.port.producer('board');
     if (!producer) return false;
-    producer.send(JSON.stringify(op));
+    try {
+      producer.send(JSON.stringify(op));
+    } catch {
+      // Closed under us (a reset under way): as if not connected; the resend after it covers this.
+      return false;
+    }
     return true;
   }
 }
