@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `npm start` / `npm test` entry point. Plain Node with no dependencies, because it runs before
-// `npm ci`. Each step checks whether its result is already there and skips if so, so a second run
-// goes straight to the job.
+// `npm ci` and on a machine's older Node (it first provides Node 24 and runs again under it). Each
+// step checks whether its result is already there and skips if so, so a second run goes straight to
+// the job.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianPackages } from './debian.mjs';
 import { ensureMediasoupWorker } from './mediasoup-worker.mjs';
+import { ensureNode } from './node-runtime.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2];
@@ -30,6 +32,8 @@ const TEST_PACKAGES = [
 const TOOLS = {
   loadtest: { entry: 'dist/scripts/loadtest/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
+  // Signing a token needs no media: no worker build.
+  token: { entry: 'dist/server/src/tools/token.js', packages: [], mediaWorker: false },
   'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }] },
 };
 
@@ -92,6 +96,20 @@ function ensureBuild() {
   return undefined;
 }
 
+/**
+ * On a machine whose Node is too old, runs this same bootstrap again under the provided Node, with
+ * that Node first on PATH so that npm, vitest and everything else started from here use it too.
+ * @returns {boolean} whether it handed over (this process then only waits for the other)
+ */
+function handOverToSupportedNode() {
+  const node = ensureNode({ log });
+  if (realpathSync(node.bin) === realpathSync(process.execPath)) return false;
+  log(`running under Node ${node.version} (${node.source === 'NODE_BIN' ? 'NODE_BIN' : node.bin})`);
+  const PATH = [path.dirname(node.bin), process.env.PATH].filter(Boolean).join(path.delimiter);
+  foreground(node.bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { ...process.env, PATH, NODE_BIN: node.bin });
+  return true;
+}
+
 /** Runs a child in the foreground; Ctrl-C reaches it directly, SIGTERM is forwarded. */
 function foreground(command, args, env) {
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
@@ -108,14 +126,15 @@ async function main() {
     process.exit(2);
   }
   const started = Date.now();
+  if (handOverToSupportedNode()) return;
   await timed('dependencies', ensureDependencies);
-  const workerBin = await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
+  const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
   if (mode === 'test') await timed('test packages', async () => ensureDebianPackages(TEST_PACKAGES, log));
   if (tool) await timed(`${mode} packages`, async () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const env = { ...process.env, MEDIASOUP_WORKER_BIN: workerBin };
+  const env = { ...process.env, ...(workerBin ? { MEDIASOUP_WORKER_BIN: workerBin } : {}) };
   if (tool) {
     foreground(process.execPath, ['--enable-source-maps', tool.entry, ...passThrough], env);
   } else if (mode === 'start') {

@@ -58,11 +58,8 @@ export const DATA_RATE_LIMITS = {
   fast: { perSecond: 40, burst: 80 },
 } as const satisfies Record<DataLabel, { perSecond: number; burst: number }>;
 
-export const SctpCapabilitiesSchema = z.object({
-  numStreams: z.object({ OS: z.number().int().min(1).max(65535), MIS: z.number().int().min(1).max(65535) }),
-});
-
 export const SctpStreamParametersSchema = z.object({
+  // mediasoup's SCTP stack (3.20+) negotiates all 65535 streams; id 65535 is reserved (RFC 8831).
   streamId: z.number().int().min(0).max(65534),
   ordered: z.boolean().optional(),
   maxPacketLifeTime: z.number().int().min(0).max(65535).optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { types as client } from 'mediasoup-client';
-import { DataLabel, FileName, FileType, SctpCapabilitiesSchema, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';
+import { DataLabel, FileName, FileType, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';
 import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
 import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
@@ -11,7 +11,8 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * client calls are both typed from the maps below, so a mismatch is a compile error.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `join` asks for data channels with `dataChannels` (mediasoup 3.20+ has no SCTP capabilities). */
+export const PROTOCOL_VERSION = 2;
 
 const Id = z.string().min(1).max(64);
 
@@ -27,8 +28,8 @@ export const JoinRequest = z.object({
   rtpCapabilities: RtpCapabilitiesSchema,
   /** Join token (JWT) when the server requires one (AUTH_SECRET). */
   token: z.string().max(4096).optional(),
-  /** The client's SCTP capabilities; present when it wants data channels (chat, files, whiteboard). */
-  sctpCapabilities: SctpCapabilitiesSchema.optional(),
+  /** The client wants data channels (chat, files, whiteboard); a receive-only tool may not. */
+  dataChannels: z.boolean().default(false),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 

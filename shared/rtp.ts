@@ -1,3 +1,4 @@
+import type { types as client } from 'mediasoup-client';
 import { z } from 'zod';
 
 /**
@@ -33,6 +34,18 @@ export function isMediasoupHeaderExtension<T extends { uri: string }>(
   extension: T,
 ): extension is T & { uri: MediasoupHeaderExtensionUri } {
   return (MEDIASOUP_HEADER_EXTENSIONS as readonly string[]).includes(extension.uri);
+}
+
+/**
+ * Header extensions mediasoup-client negotiates: mediasoup's own, except the transmission offset
+ * (toffset) that mediasoup-client 3.24 no longer knows. What the server hands a client is cut to these.
+ */
+const CLIENT_HEADER_EXTENSIONS = MEDIASOUP_HEADER_EXTENSIONS.filter(
+  (uri): uri is Exclude<MediasoupHeaderExtensionUri, 'urn:ietf:params:rtp-hdrext:toffset'> => uri !== 'urn:ietf:params:rtp-hdrext:toffset',
+) satisfies readonly client.RtpHeaderExtensionUri[];
+
+export function isClientHeaderExtension<T extends { uri: string }>(extension: T): extension is T & { uri: client.RtpHeaderExtensionUri } {
+  return (CLIENT_HEADER_EXTENSIONS as readonly string[]).includes(extension.uri);
 }
 
 const RtcpFeedback = z.object({ type: Token, parameter: Token.optional() });

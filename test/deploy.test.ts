@@ -183,7 +183,15 @@ describe('the Dockerfile builds with what the test suite runs', () => {
     }
     expect(runtimeStage.find((step) => step.keyword === 'CMD')?.args).toBe('["node", "--enable-source-maps", "dist/server/src/index.js"]');
     expect(existsSync(path.join(root, 'dist/server/src/index.js'))).toBe(true);
-    expect(read('deploy/conclave.service')).toContain('ExecStart=/usr/bin/node --enable-source-maps dist/server/src/index.js\n');
+    expect(read('deploy/conclave.service')).toContain('ExecStart=/usr/local/bin/node --enable-source-maps dist/server/src/index.js\n');
+  });
+
+  it('runs the Node major that the bootstrap provides and package.json requires', async () => {
+    const { PINNED_NODE, MIN_NODE_MAJOR } = await import('../scripts/node-runtime.mjs');
+    const major = Number(PINNED_NODE.version.split('.')[0]);
+    expect(read('docker/Dockerfile')).toContain(`ARG NODE_MAJOR=${major}\n`);
+    expect(major).toBeGreaterThanOrEqual(MIN_NODE_MAJOR);
+    expect((JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
   });
 
   it('runs slim, unprivileged and health-checked', () => {

@@ -63,6 +63,12 @@ describe('GET /metrics', () => {
       }
       expect(sampleValue(samples, 'process_cpu_seconds_total')).toBeGreaterThan(0);
       expect(sampleValue(samples, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+      // Which Node and mediasoup run is for the operator's scrape, not for the public /healthz.
+      expect(sampleValue(samples, 'conclave_build_info', { node: process.versions.node, mediasoup: '3.27.1' })).toBe(1);
+      expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(22);
+      const health = await (await fetch(`${server.url}/healthz`)).text();
+      expect(health).not.toContain(process.versions.node);
+      expect(health).not.toContain('3.27.1');
     });
 
     it('counts worker CPU up between scrapes', async () => {

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
+import { isClientHeaderExtension } from '../../shared/rtp.js';
 import type { Config } from './config.js';
 import { createHttpApp, type Health } from './http/app.js';
 import { createMetricsHandler } from './http/metrics.js';
@@ -53,7 +54,10 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
 
   // Every router is built from the same codec list, so one probe router gives the capabilities all share.
   const { router: probe } = await pool.createRouter(mediaCodecs);
-  const routerRtpCapabilities = probe.rtpCapabilities;
+  const routerRtpCapabilities = {
+    ...probe.rtpCapabilities,
+    headerExtensions: probe.rtpCapabilities.headerExtensions?.filter(isClientHeaderExtension),
+  };
   probe.close();
 
   const health = async (): Promise<Health> => {
@@ -69,7 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     };
   };
 
-  const metrics = createMetricsHandler({ pool, rooms, token: config.METRICS_TOKEN });
+  const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN });
   const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: (beacon) => leaveByBeacon(rooms, beacon) });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);

@@ -681,7 +681,7 @@ export class Fuzzer {
       roomId: this.options.home,
       displayName: `${this.name} ${this.rng.int(0, 999)}`,
       rtpCapabilities: this.options.participant.joinCapabilities(),
-      sctpCapabilities: { numStreams: { OS: 1024, MIS: 1024 } },
+      dataChannels: true,
     };
     await this.drain();
     await this.send(this.prepare({ event: 'join', args: [payload], ack: true, note: `join home ${this.options.home}` }));
@@ -973,7 +973,7 @@ export class Fuzzer {
           ])(),
           displayName: rng.chance(0.7) ? `${this.name}-${rng.int(0, 99)}` : hostileString(rng, 45),
           rtpCapabilities: participant.joinCapabilities(),
-          ...(rng.chance(0.5) ? { sctpCapabilities: { numStreams: { OS: 1024, MIS: 1024 } } } : {}),
+          ...(rng.chance(0.5) ? { dataChannels: true } : {}),
           ...(rng.chance(0.2) ? { token: rng.chance(0.5) ? 'eyJhbGciOiJub25lIn0.eyJyb29tIjoiKiJ9.' : hostileString(rng, 100) } : {}),
         };
       case 'leave':

@@ -299,7 +299,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         roomId: this.options.roomId,
         displayName: this.options.displayName,
         rtpCapabilities: device.rtpCapabilities,
-        sctpCapabilities: device.sctpCapabilities,
+        dataChannels: true,
         ...(this.options.token ? { token: this.options.token } : {}),
       },
       { immediate: true },

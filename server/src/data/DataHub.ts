@@ -111,7 +111,7 @@ export class DataHub {
 
   /** Opens the room's side on the home router: a DirectTransport with one DataProducer per label. */
   async start(): Promise<void> {
-    const transport = await this.host.home().createDirectTransport({ maxMessageSize: MAX_SCTP_MESSAGE_BYTES });
+    const transport = await this.host.home().createDirectTransport({ maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES, maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES });
     this.transport = transport;
     this.producers.clear();
     for (const label of DATA_LABELS) this.producers.set(label, await transport.produceData({ label }));
@@ -126,12 +126,9 @@ export class DataHub {
   async produce(peer: Peer, request: ProduceDataRequest): Promise<types.DataProducer> {
     const transport = peer.transport(request.transportId);
     if (transport.appData.direction !== 'send') throw new ConclaveError('FORBIDDEN', 'Produce data on your send transport');
-    if (!transport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'This transport has no data channels: join with sctpCapabilities');
+    if (!transport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'This transport has no data channels: join with dataChannels: true');
     checkReliability(request);
     const { streamId } = request.sctpStreamParameters;
-    if (streamId >= transport.sctpParameters.MIS) {
-      throw new ConclaveError('BAD_REQUEST', `SCTP stream ${streamId} is beyond this transport's ${transport.sctpParameters.MIS} streams`);
-    }
     const member = this.memberOf(peer);
     const existing = member.producers.get(request.label);
     if ((existing && !existing.closed) || member.opening.has(request.label)) {
@@ -223,7 +220,7 @@ export class DataHub {
   /** The participant's consumers are open: it gets the history and takes part from now on. */
   sync(peer: Peer): DataSyncResponse {
     const member = this.members.get(peer);
-    if (!peer.recvTransport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'You joined without data channels (no sctpCapabilities)');
+    if (!peer.recvTransport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'You joined without data channels (dataChannels: true)');
     if (!member || member.consumers.size < DATA_LABELS.length) throw new ConclaveError('BAD_REQUEST', 'Your data channels are not open yet');
     member.synced = true;
     return { seq: this.seq, chat: [...this.chat], board: this.board.snapshot(), maxFileBytes: this.options.maxFileBytes };

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
+import { version as mediasoupVersion } from 'mediasoup';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
@@ -8,6 +9,8 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 export interface MetricsOptions {
   pool: WorkerPool;
   rooms: RoomRegistry;
+  /** Conclave's own version, for the build info. */
+  version: string;
   /** When set, scrapes need `Authorization: Bearer <token>`; unset, only direct requests from this machine are served. */
   token: string | undefined;
 }
@@ -17,9 +20,17 @@ export interface MetricsOptions {
  * worker saturates), producers and consumers per worker, rooms and peers, and prom-client's Node
  * process metrics (CPU, RSS, event loop). Its own registry, so several servers can share a process (tests).
  */
-export function createMetricsHandler({ pool, rooms, token }: MetricsOptions): RequestHandler {
+export function createMetricsHandler({ pool, rooms, version, token }: MetricsOptions): RequestHandler {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+
+  // Versions go here, behind the metrics guard, not on the public /healthz: they help pick exploits.
+  new Gauge({
+    name: 'conclave_build_info',
+    help: 'Always 1; the labels say which Conclave, Node and mediasoup are running',
+    labelNames: ['version', 'node', 'mediasoup'],
+    registers: [registry],
+  }).set({ version, node: process.versions.node, mediasoup: mediasoupVersion }, 1);
 
   new Counter({
     name: 'conclave_worker_cpu_seconds_total',

@@ -1,3 +1,4 @@
+import { NotFoundError, UnsupportedError } from 'mediasoup/errors';
 import { ConclaveError } from '../../../shared/errors.js';
 
 /**
@@ -10,7 +11,7 @@ export async function refusedAsBadRequest<T>(action: string, work: Promise<T>): 
     return await work;
   } catch (error) {
     if (error instanceof ConclaveError || error instanceof TypeError) throw error;
-    if (error instanceof Error && error.name === 'UnsupportedError') throw error;
+    if (error instanceof UnsupportedError) throw error;
     throw new ConclaveError('BAD_REQUEST', `${action} refused: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
@@ -20,10 +21,8 @@ export async function whileOpen<T>(target: { readonly closed: boolean }, what: s
   try {
     return await work();
   } catch (error) {
-    // The worker may have dropped the object before Node hears of the close: its answer then
-    // names a missing handler.
-    const goneInWorker = error instanceof Error && /not found/i.test(error.message);
-    if (target.closed || goneInWorker) throw new ConclaveError('NOT_FOUND', `That ${what} has closed`);
+    // The worker may have dropped the object before Node hears of the close.
+    if (target.closed || error instanceof NotFoundError) throw new ConclaveError('NOT_FOUND', `That ${what} has closed`);
     throw error;
   }
 }

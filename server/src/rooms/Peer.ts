@@ -46,8 +46,8 @@ export class Peer {
     public sendTransport: types.WebRtcTransport<TransportAppData>,
     public recvTransport: types.WebRtcTransport<TransportAppData>,
     readonly link: PeerLink,
-    /** Present when the client wants data channels; its transports (also after a media reset) get SCTP. */
-    readonly sctpCapabilities?: types.SctpCapabilities,
+    /** The client wants data channels; its transports (also after a media reset) get SCTP. */
+    readonly dataChannels = false,
   ) {}
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
@@ -110,7 +110,7 @@ export function transportInfo(transport: types.WebRtcTransport): TransportInfo {
   };
 }
 
-/** What a browser needs of the transport's SCTP side (mediasoup also reports its buffer levels). */
-function sctpParametersOf({ port, OS, MIS, maxMessageSize }: types.SctpParameters): types.SctpParameters {
-  return { port, OS, MIS, maxMessageSize };
+/** What a browser needs of the transport's SCTP side (mediasoup also reports its buffer settings). */
+function sctpParametersOf({ port, maxSendMessageSize, maxReceiveMessageSize }: types.SctpParameters): TransportInfo['sctpParameters'] {
+  return { port, maxSendMessageSize, maxReceiveMessageSize };
 }

@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import { MAX_SCTP_MESSAGE_BYTES, SCTP_SEND_BUFFER_BYTES } from '../../../shared/data.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
-import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
+import { isClientHeaderExtension, isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
@@ -33,8 +33,8 @@ export interface JoinParams {
   displayName: string;
   role: Role;
   rtpCapabilities: types.RtpCapabilities;
-  /** Present when the client wants data channels: its transports get SCTP. */
-  sctpCapabilities?: types.SctpCapabilities;
+  /** The client wants data channels: its transports get SCTP. */
+  dataChannels?: boolean;
   sink: NotificationSink;
 }
 
@@ -136,7 +136,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Admits a participant: picks its router, creates its transports and tells the others. */
-  async join({ displayName, role, rtpCapabilities, sctpCapabilities, sink }: JoinParams): Promise<Peer> {
+  async join({ displayName, role, rtpCapabilities, dataChannels = false, sink }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
@@ -144,10 +144,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     const slot = await this.placeNewcomer();
     const peerId = randomUUID();
     const [sendTransport, recvTransport] = await Promise.all([
-      this.createTransport(slot, peerId, 'send', sctpCapabilities),
-      this.createTransport(slot, peerId, 'recv', sctpCapabilities),
+      this.createTransport(slot, peerId, 'send', dataChannels),
+      this.createTransport(slot, peerId, 'recv', dataChannels),
     ]);
-    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink), sctpCapabilities);
+    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink), dataChannels);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
@@ -217,8 +217,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         movers.map(async (peer) => {
           const slot = await this.placeNewcomer();
           const [sendTransport, recvTransport] = await Promise.all([
-            this.createTransport(slot, peer.id, 'send', peer.sctpCapabilities),
-            this.createTransport(slot, peer.id, 'recv', peer.sctpCapabilities),
+            this.createTransport(slot, peer.id, 'send', peer.dataChannels),
+            this.createTransport(slot, peer.id, 'recv', peer.dataChannels),
           ]);
           peer.replaceTransports(sendTransport, recvTransport);
           slot.peers.add(peer);
@@ -408,7 +408,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       peerId: producer.appData.peerId,
       kind: consumer.kind,
       source: producer.appData.source,
-      rtpParameters: consumer.rtpParameters,
+      rtpParameters: { ...consumer.rtpParameters, headerExtensions: consumer.rtpParameters.headerExtensions?.filter(isClientHeaderExtension) },
       producerPaused: consumer.producerPaused,
     };
     consumerPeer.notify('newConsumer', info);
@@ -437,7 +437,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     slot: RouterSlot,
     peerId: string,
     direction: TransportDirection,
-    sctp: types.SctpCapabilities | undefined,
+    dataChannels: boolean,
   ): Promise<types.WebRtcTransport<TransportAppData>> {
     return slot.router.createWebRtcTransport<TransportAppData>({
       webRtcServer: slot.host.webRtcServer,
@@ -445,13 +445,14 @@ export class Room extends TypedEmitter<RoomEvents> {
       enableTcp: true,
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
-      // Browsers open at most 1024 streams (libwebrtc); more would only cost memory.
-      ...(sctp
+      ...(dataChannels
         ? {
             enableSctp: true,
-            numSctpStreams: { OS: Math.min(sctp.numStreams.OS, 1024), MIS: Math.min(sctp.numStreams.MIS, 1024) },
-            maxSctpMessageSize: MAX_SCTP_MESSAGE_BYTES,
+            maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES,
+            maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES,
             sctpSendBufferSize: SCTP_SEND_BUFFER_BYTES,
+            // One stream may take the whole buffer: a file window is one stream's worth.
+            sctpPerStreamSendQueueLimit: SCTP_SEND_BUFFER_BYTES,
           }
         : {}),
       appData: { peerId, direction },

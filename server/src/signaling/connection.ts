@@ -1,3 +1,4 @@
+import { UnsupportedError } from 'mediasoup/errors';
 import type { Server, Socket } from 'socket.io';
 import { ConclaveError, type ErrorCode, type Result } from '../../../shared/errors.js';
 import { firstIssue } from '../../../shared/identity.js';
@@ -142,7 +143,7 @@ function toFailure(error: unknown, log: Logger, request: string): Result<never> 
   // mediasoup rejects invalid parameters with TypeError and codecs it cannot route with
   // UnsupportedError; both are the client's doing, not the server's.
   if (error instanceof TypeError) return failure('BAD_REQUEST', `${request}: ${error.message}`);
-  if (error instanceof Error && error.name === 'UnsupportedError') return failure('UNSUPPORTED', `${request}: ${error.message}`);
+  if (error instanceof UnsupportedError) return failure('UNSUPPORTED', `${request}: ${error.message}`);
   log.error({ err: error, request }, 'request failed');
   return failure('INTERNAL', `${request} failed on the server`);
 }

@@ -28,7 +28,7 @@ export const roomHandlers: HandlerMap = {
           ...request.rtpCapabilities,
           headerExtensions: request.rtpCapabilities.headerExtensions?.filter(isMediasoupHeaderExtension),
         },
-        sctpCapabilities: request.sctpCapabilities,
+        dataChannels: request.dataChannels,
         sink: connection,
       });
       if (!connection.socket.connected || connection.attempt !== attempt) {
