@@ -10,7 +10,7 @@
 //      node_modules/mediasoup/npm-scripts.mjs), with a short timeout.
 //   3. Offline build from node_modules/mediasoup/worker + the patch(es) in
 //      scripts/mediasoup-worker/ against Debian system packages
-//      (meson + ninja, ~3-4 min on 2 cores).
+//      (meson + ninja, ~10 min on 2 cores).
 // The resulting binary is also copied to
 // <root>/node_modules/mediasoup/worker/out/Release/mediasoup-worker, where
 // mediasoup looks for it by default.
@@ -38,7 +38,6 @@ const DEBIAN_PACKAGES = [
 	'libssl-dev',
 	'libuv1-dev',
 	'libsrtp2-dev',
-	'libusrsctp-dev',
 	'libabsl-dev',
 	'libflatbuffers-dev',
 	'flatbuffers-compiler',
@@ -494,12 +493,9 @@ async function buildOffline({ mediasoupDir, version, patches, cacheRoot, cacheDi
 			'--buildtype=release',
 			'-Db_ndebug=true',
 			'--wrap-mode=nofallback',
-			'-Dms_disable_liburing=true',
 		]);
 
-		// The flatbuffers-generator custom target (output fbs/FBS) generates the
-		// FBS/*.h headers every source includes: build it first.
-		await run('flatbuffers-generator', 'ninja', ['-C', 'out', 'fbs/FBS']);
+		// mediasoup 3.27 orders the generation of the FBS/*.h headers itself.
 
 		say(`compiling mediasoup-worker with ninja (takes a few minutes; progress every ~10%)`);
 		await run('ninja mediasoup-worker', 'ninja', ['-C', 'out', BIN_NAME], {
