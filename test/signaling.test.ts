@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Result } from '../shared/errors.js';
-import { EmptyRequest, Requests, type ConsumerInfo, type RequestName } from '../shared/protocol.js';
+import { EmptyRequest, PROTOCOL_VERSION, Requests, type ConsumerInfo, type RequestName } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, fakeDtlsParameters, TestParticipant, unwrap } from './helpers/participant.js';
@@ -77,7 +77,7 @@ describe('Conclave signalling', () => {
       const roomId = newRoom('standup');
       const ana = await arrive('Ana');
       const ben = await arrive('Ben');
-      expect(ana.welcome.protocolVersion).toBe(1);
+      expect(ana.welcome.protocolVersion).toBe(PROTOCOL_VERSION);
       expect(ana.routerRtpCapabilities.codecs?.some((codec) => codec.mimeType === 'audio/opus')).toBe(true);
 
       const anaJoin = await ana.join(roomId, 'Ana');
