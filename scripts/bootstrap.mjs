@@ -30,7 +30,7 @@ const TEST_PACKAGES = [
 const TOOLS = {
   loadtest: { entry: 'dist/scripts/loadtest/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
-  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }] },
+  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }, { pkg: 'valgrind', bin: '/usr/bin/valgrind' }] },
 };
 
 function log(message) {
