@@ -34,7 +34,7 @@ const TOOLS = {
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
   // Signing a token needs no media: no worker build.
   token: { entry: 'dist/server/src/tools/token.js', packages: [], mediaWorker: false },
-  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }] },
+  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }, { pkg: 'valgrind', bin: '/usr/bin/valgrind' }] },
 };
 
 function log(message) {

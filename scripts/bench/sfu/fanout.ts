@@ -43,7 +43,25 @@ const LOOPBACK_INPUT = { ...LOOPBACK, recvBufferSize: 4 * 2 ** 20 };
 export class ReceiverLink {
   private static readonly SUITE = 'AES_CM_128_HMAC_SHA1_80';
 
-  constructor(readonly srtp: boolean) {}
+  /** `bandwidthEstimation` off: the receivers declare neither transport-cc nor REMB (see `capabilities`). */
+  constructor(
+    readonly srtp: boolean,
+    readonly bandwidthEstimation = true,
+  ) {}
+
+  /**
+   * What the receivers say they support. The counting sockets never send feedback, so with
+   * transport-cc the estimator runs open loop, probing and pacing on timers: work that follows
+   * the clock and its own state, not the packets, and varies from run to run. Instruction counts
+   * leave it out.
+   */
+  capabilities(router: types.RtpCapabilities): types.RtpCapabilities {
+    if (this.bandwidthEstimation) return router;
+    return {
+      codecs: router.codecs?.map((codec) => ({ ...codec, rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb') })),
+      headerExtensions: router.headerExtensions?.filter((extension) => !/transport-wide-cc|abs-send-time/.test(extension.uri)),
+    };
+  }
 
   get transportOptions(): { listenInfo: types.TransportListenInfo; enableSrtp?: boolean; srtpCryptoSuite?: types.SrtpCryptoSuite } {
     return this.srtp ? { listenInfo: LOOPBACK, enableSrtp: true, srtpCryptoSuite: ReceiverLink.SUITE } : { listenInfo: LOOPBACK };
@@ -149,7 +167,7 @@ export class ConclavePath implements FanoutPath {
     peer = await room.join({
       displayName: name,
       role: 'participant',
-      rtpCapabilities: room.router.rtpCapabilities,
+      rtpCapabilities: this.link.capabilities(room.router.rtpCapabilities),
       sink: {
         notify: (event, payload) => {
           if (event !== 'newConsumer' || !peer) return;
@@ -253,7 +271,7 @@ export class MediasoupPath implements FanoutPath {
           const transport = await router.createPlainTransport({ ...this.link.transportOptions, rtcpMux: true, comedia: false });
           await transport.connect(this.link.tuple(portFor(receiverPorts, ++this.joined)));
           for (const producer of this.producers[worker]!) {
-            const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+            const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: this.link.capabilities(router.rtpCapabilities) });
             const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
             if (ssrc !== undefined) this.ssrcWorker.set(ssrc, worker);
             this.counts[worker]!++;

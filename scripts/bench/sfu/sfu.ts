@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMedia, type CapturedStream } from './capture.js';
 import { ConclavePath, MediasoupPath, ReceiverLink, type FanoutPath } from './fanout.js';
+import { INSTRUCTIONS_HELP, parseInstructionOptions, runInstructions, type InstructionOptions } from './instructions.js';
 import { socketDrops, workerCpuMs, workerWindows, type Reading, type WorkerWindow } from './measure.js';
 import { ReceiverPool } from './receivers.js';
 import { RtpReplayer } from './replay.js';
@@ -66,8 +67,10 @@ worker saturates, (a) through Conclave's rooms and (b) with bare mediasoup, with
   --receivers N       counting threads (default 2)
   --plain-rtp         consumers send plain RTP instead of SRTP (the forwarding cost alone)
   --out DIR           where sfu.json and sfu.md go (default loadtest-results/sfu-<timestamp>)
+  --instructions      count instructions under callgrind instead (below)
   --help
-`;
+
+${INSTRUCTIONS_HELP}`;
 
 function list(raw: string | undefined, fallback: number[], name: string): number[] {
   if (raw === undefined) return fallback;
@@ -271,20 +274,33 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   return runs;
 }
 
-/** `npm run bench:sfu -- …`: 0 on success, 2 on bad usage. */
+function usageError(error: unknown): number {
+  process.stderr.write(`bench:sfu: ${error instanceof Error ? error.message : String(error)}\n\n${BENCH_HELP}`);
+  return 2;
+}
+
+/** `npm run bench:sfu -- …`: 0 on success, 1 when packets went missing (instruction counts), 2 on bad usage. */
 export async function benchCli(argv: string[]): Promise<number> {
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  if (argv.includes('--instructions') && !argv.includes('--help') && !argv.includes('-h')) {
+    let instructionOptions: InstructionOptions;
+    try {
+      instructionOptions = parseInstructionOptions(argv);
+    } catch (error) {
+      return usageError(error);
+    }
+    return runInstructions(instructionOptions, log);
+  }
   let options: BenchOptions | null;
   try {
-    options = parseBenchOptions(argv);
+    options = parseBenchOptions(argv.filter((arg) => arg !== '--instructions'));
   } catch (error) {
-    process.stderr.write(`bench:sfu: ${error instanceof Error ? error.message : String(error)}\n\n${BENCH_HELP}`);
-    return 2;
+    return usageError(error);
   }
   if (!options) {
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const started = Date.now();
   const runs = await runBench(options, log);
   const table = `Consumers send ${options.srtp ? 'SRTP (AES_CM_128_HMAC_SHA1_80)' : 'plain RTP'}; loopback; ${os.availableParallelism()} cores.\n\n${formatBench(runs, options)}`;
