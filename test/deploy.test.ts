@@ -183,7 +183,7 @@ describe('the Dockerfile builds with what the test suite runs', () => {
     }
     expect(runtimeStage.find((step) => step.keyword === 'CMD')?.args).toBe('["node", "--enable-source-maps", "dist/server/src/index.js"]');
     expect(existsSync(path.join(root, 'dist/server/src/index.js'))).toBe(true);
-    expect(read('deploy/conclave.service')).toContain('ExecStart=/usr/local/bin/node --enable-source-maps dist/server/src/index.js\n');
+    expect(read('deploy/conclave.service')).toContain('ExecStart=/usr/bin/env node --enable-source-maps dist/server/src/index.js\n');
   });
 
   it('runs the Node major that the bootstrap provides and package.json requires', async () => {

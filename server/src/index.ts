@@ -2,7 +2,17 @@ import { ConfigError, loadConfig, redactConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
+/** mediasoup 3.20+ needs Node 22; `npm start` provides it, a hand-written service may not. */
+const MIN_NODE_MAJOR = 22;
+
 async function main(): Promise<void> {
+  if (Number(process.versions.node.split('.')[0]) < MIN_NODE_MAJOR) {
+    process.stderr.write(
+      `conclave: this is Node ${process.version}; Conclave needs Node ${MIN_NODE_MAJOR} or newer (start it with \`npm start\`, ` +
+        `or install the Node it provides: install -m 755 "$(node scripts/node-runtime.mjs)" /usr/local/bin/node)\n`,
+    );
+    process.exit(2);
+  }
   let config;
   try {
     config = loadConfig();

@@ -211,8 +211,8 @@ describe('data channels in the browser', () => {
   });
 
   it('someone who joins in the middle of a transfer is not sent any of it; the sender can cancel; too large is refused', async () => {
-    // Capped at 512 KiB/s, 2 MiB take about 4 s: long enough to join in the middle.
-    const id = await sendRandomFile(ana, 'slow.bin', 2 * MiB, 512 * 1024);
+    // Capped at 512 KiB/s, 4 MiB take about 8 s: long enough to join in the middle on a loaded machine.
+    const id = await sendRandomFile(ana, 'slow.bin', 4 * MiB, 512 * 1024);
     await eventually(async () => ((await transferOf(ben, id))?.bytes ?? 0) > 0, { what: 'the slow transfer to start' });
     const eve = await arrive('Eve');
     expect((await transferOf(ana, id))?.state, 'still sending when Eve is in').toBe('sending');
