@@ -211,6 +211,38 @@ export type FileNotice =
   /** To the sender: this many bytes have reached every receiver's transport. */
   | { t: 'ack'; fileId: number; bytes: number };
 
+// ---- what each channel carries ----
+
+/** JSON text a client sends, by label (the file channel carries binary chunks up, no JSON). */
+export interface ClientDataMessages {
+  chat: ChatPost;
+  board: BoardOp;
+  fast: FastPost;
+}
+
+/** JSON text the server sends, by label (besides binary chunks on 'file'): validated and stamped, so trusted. */
+export interface ServerDataMessages {
+  chat: ChatMessage;
+  board: BoardEvent;
+  fast: FastMessage;
+  file: FileNotice;
+}
+
+/** The text of a client's message on `label`: the label picks the type, so a board op cannot go on 'chat'. */
+export function clientDataText<L extends keyof ClientDataMessages>(_label: L, message: ClientDataMessages[L]): string {
+  return JSON.stringify(message);
+}
+
+/** The text of the server's message on `label`. */
+export function serverDataText<L extends DataLabel>(_label: L, message: ServerDataMessages[L]): string {
+  return JSON.stringify(message);
+}
+
+/** A server message received on `label`; the server checked it, so it is read without a schema. */
+export function readServerData<L extends DataLabel>(_label: L, text: string): ServerDataMessages[L] {
+  return JSON.parse(text) as ServerDataMessages[L];
+}
+
 /** A size as people read it: 512 B, 3.4 KiB, 12.0 MiB. */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

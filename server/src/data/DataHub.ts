@@ -1,24 +1,26 @@
 import type { types } from 'mediasoup';
 import type { z } from 'zod';
 import {
+  type BoardEvent,
   BoardOp,
-  ChatNonce,
-  ChatPost,
   CHAT_HISTORY,
   CHAT_MAX_PENDING,
+  type ChatMessage,
+  ChatNonce,
+  ChatPost,
   DATA_CHANNELS,
   DATA_LABELS,
   DATA_MESSAGE_MAX_BYTES,
   DATA_RATE_LIMITS,
+  type DataLabel,
   FAST_PACKET_LIFETIME_MS,
+  type FastMessage,
   FastPost,
   MAX_SCTP_MESSAGE_BYTES,
   PPID_BINARY,
   PPID_STRING,
-  type BoardEvent,
-  type ChatMessage,
-  type DataLabel,
-  type FastMessage,
+  type ServerDataMessages,
+  serverDataText,
 } from '../../../shared/data.js';
 import { ConclaveError, type ErrorCode } from '../../../shared/errors.js';
 import { firstIssue } from '../../../shared/identity.js';
@@ -432,8 +434,8 @@ export class DataHub {
     this.broadcast('fast', message);
   }
 
-  private broadcast(label: DataLabel, payload: ChatMessage | BoardEvent | FastMessage): void {
-    this.producers.get(label)?.send(JSON.stringify(payload));
+  private broadcast<L extends DataLabel>(label: L, payload: ServerDataMessages[L]): void {
+    this.producers.get(label)?.send(serverDataText(label, payload));
   }
 
   private refuse(peer: Peer, member: Member, label: DataLabel, code: ErrorCode, message: string, nonce?: string): void {

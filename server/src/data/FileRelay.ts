@@ -3,9 +3,10 @@ import {
   decodeChunkHeader,
   FILE_CHUNK_BYTES,
   FILE_WINDOW_BYTES,
+  type FileNotice,
   formatBytes,
   MAX_CONCURRENT_FILES,
-  type FileNotice,
+  serverDataText,
 } from '../../../shared/data.js';
 import type { ParsedRequestOf, Responses } from '../../../shared/protocol.js';
 import type { Peer } from '../rooms/Peer.js';
@@ -70,7 +71,7 @@ export class FileRelay {
       const outbox = this.host.outboxOf(peer);
       if (!outbox || peer === sender) continue;
       transfer.recipients.set(peer, { outbox, forwarded: 0 });
-      outbox.push({ data: JSON.stringify(start), fileId: transfer.id });
+      outbox.push({ data: serverDataText('file', start), fileId: transfer.id });
     }
     if (size === 0) this.complete(transfer);
     return { fileId: transfer.id, chunkBytes: FILE_CHUNK_BYTES, windowBytes: FILE_WINDOW_BYTES };
@@ -194,13 +195,13 @@ export class FileRelay {
 
   private sendAck(transfer: Transfer): void {
     const ack: FileNotice = { t: 'ack', fileId: transfer.id, bytes: transfer.acked };
-    this.host.outboxOf(transfer.sender)?.push({ data: JSON.stringify(ack), fileId: transfer.id });
+    this.host.outboxOf(transfer.sender)?.push({ data: serverDataText('file', ack), fileId: transfer.id });
   }
 
   /** Every byte arrived: recipients get `end` after their last chunk, the sender its last ack. */
   private complete(transfer: Transfer): void {
     const end: FileNotice = { t: 'end', fileId: transfer.id };
-    for (const recipient of transfer.recipients.values()) recipient.outbox.push({ data: JSON.stringify(end), fileId: transfer.id });
+    for (const recipient of transfer.recipients.values()) recipient.outbox.push({ data: serverDataText('file', end), fileId: transfer.id });
     // An empty file has no chunk to acknowledge; its one ack says it is done.
     if (transfer.size === 0) this.sendAck(transfer);
     this.acknowledge(transfer);
@@ -218,7 +219,7 @@ export class FileRelay {
     const cancel: FileNotice = { t: 'cancel', fileId: transfer.id, reason };
     for (const recipient of transfer.recipients.values()) {
       recipient.outbox.drop(transfer.id);
-      recipient.outbox.push({ data: JSON.stringify(cancel), fileId: transfer.id });
+      recipient.outbox.push({ data: serverDataText('file', cancel), fileId: transfer.id });
     }
     this.host.outboxOf(transfer.sender)?.drop(transfer.id);
     if (code) this.host.reject(transfer.sender, code, reason, transfer.id);

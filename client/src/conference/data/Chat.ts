@@ -1,4 +1,9 @@
-import { CHAT_MAX_PENDING, ChatPost, type ChatMessage } from '../../../../shared/data.js';
+import {
+  CHAT_MAX_PENDING,
+  type ChatMessage,
+  ChatPost,
+  clientDataText,
+} from '../../../../shared/data.js';
 import { ConclaveError } from '../../../../shared/errors.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';
@@ -40,7 +45,7 @@ export class Chat extends TypedEmitter<ChatEvents> {
     const producer = this.port.producer('chat');
     if (!producer) throw new ConclaveError('NOT_JOINED', 'Chat is not connected');
     const sent = { text: post.data.text, nonce: newNonce() };
-    producer.send(JSON.stringify(sent));
+    producer.send(clientDataText('chat', sent));
     // Kept only once the channel took it: a send that threw was reported to the caller, not queued.
     this.unconfirmed.push(sent);
     if (this.unconfirmed.length > CHAT_MAX_PENDING) this.unconfirmed.shift();
@@ -54,7 +59,7 @@ export class Chat extends TypedEmitter<ChatEvents> {
     const producer = this.port.producer('chat');
     if (!producer) return;
     try {
-      for (const post of this.unconfirmed) producer.send(JSON.stringify(post));
+      for (const post of this.unconfirmed) producer.send(clientDataText('chat', post));
     } catch {
       // The channel closed again meanwhile: the next time it is back, these go again.
     }

@@ -1,12 +1,11 @@
 import type { types } from 'mediasoup-client';
 import {
+  type BoardEvent,
+  type ChatMessage,
   DATA_CHANNELS,
   DATA_LABELS,
   DataLabel,
-  type BoardEvent,
-  type ChatMessage,
-  type FastMessage,
-  type FileNotice,
+  readServerData,
 } from '../../../../shared/data.js';
 import type { DataConsumerInfo, Notifications } from '../../../../shared/protocol.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
@@ -276,14 +275,13 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     try {
       if (label === 'file') {
         if (data instanceof ArrayBuffer) this.files.chunk(new Uint8Array(data));
-        else if (typeof data === 'string') this.files.notice(JSON.parse(data) as FileNotice);
+        else if (typeof data === 'string') this.files.notice(readServerData('file', data));
         return;
       }
       if (typeof data !== 'string') return;
-      // The server validated and stamped these; they are trusted here.
-      if (label === 'fast') this.fast.receive(JSON.parse(data) as FastMessage);
-      else if (label === 'chat') this.applySequenced(label, JSON.parse(data) as ChatMessage);
-      else this.applySequenced(label, JSON.parse(data) as BoardEvent);
+      if (label === 'fast') this.fast.receive(readServerData(label, data));
+      else if (label === 'chat') this.applySequenced(label, readServerData(label, data));
+      else this.applySequenced(label, readServerData(label, data));
     } catch (error) {
       this.report(error);
     }

@@ -1,4 +1,9 @@
-import { DATA_MESSAGE_MAX_BYTES, FastPost, type FastMessage } from '../../../../shared/data.js';
+import {
+  clientDataText,
+  DATA_MESSAGE_MAX_BYTES,
+  type FastMessage,
+  FastPost,
+} from '../../../../shared/data.js';
 import { ConclaveError } from '../../../../shared/errors.js';
 import { firstIssue } from '../../../../shared/identity.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
@@ -32,7 +37,7 @@ export class FastChannel extends TypedEmitter<FastEvents> {
   send(topic: string, data: unknown): boolean {
     const post = FastPost.safeParse({ topic, data });
     if (!post.success) throw new ConclaveError('BAD_REQUEST', firstIssue(post.error));
-    const message = JSON.stringify(post.data);
+    const message = clientDataText('fast', post.data);
     if (this.encoder.encode(message).byteLength > DATA_MESSAGE_MAX_BYTES.fast) {
       throw new ConclaveError('TOO_LARGE', `A fast message is at most ${DATA_MESSAGE_MAX_BYTES.fast} bytes`);
     }

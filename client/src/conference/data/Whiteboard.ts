@@ -1,4 +1,13 @@
-import { BOARD_HEIGHT, BOARD_WIDTH, STROKE_MAX_POINTS, type BoardEvent, type BoardOp, type BoardStroke, type BoardTool } from '../../../../shared/data.js';
+import {
+  BOARD_HEIGHT,
+  BOARD_WIDTH,
+  type BoardEvent,
+  type BoardOp,
+  type BoardStroke,
+  type BoardTool,
+  clientDataText,
+  STROKE_MAX_POINTS,
+} from '../../../../shared/data.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';
 
@@ -264,7 +273,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     const producer = this.port.producer('board');
     if (!producer) return false;
     try {
-      producer.send(JSON.stringify(op));
+      producer.send(clientDataText('board', op));
     } catch {
       // Closed under us (a reset under way): as if not connected; the resend after it covers this.
       return false;
