@@ -130,11 +130,6 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.closed;
   }
 
-  /** Resolves once every participant of a dead worker has been moved (health checks, tests). */
-  whenSettled(): Promise<void> {
-    return this.settled;
-  }
-
   /** Admits a participant: picks its router, creates its transports and tells the others. */
   async join({ displayName, role, rtpCapabilities, dataChannels = false, sink }: JoinParams): Promise<Peer> {
     await this.settled;
