@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, type TransportInfo } from '../../../shared/protocol.js';
+import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, sourceTrack, type TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import { DataChannels } from './data/DataChannels.js';
@@ -493,9 +493,9 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private createSendTransport(device: Device, info: TransportInfo, iceServers: RTCIceServer[]): types.Transport {
     const transport = device.createSendTransport({ ...info, iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' });
     this.wireConnect(transport);
-    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+    transport.on('produce', ({ rtpParameters, appData }, callback, errback) => {
       this.signaling
-        .request('produce', { transportId: transport.id, kind, rtpParameters, source: appData.source as MediaSource, paused: appData.paused === true })
+        .request('produce', { transportId: transport.id, ...sourceTrack(appData.source as MediaSource), rtpParameters, paused: appData.paused === true })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     return transport;

@@ -50,8 +50,6 @@ interface RouterSlot {
   peers: Set<Peer>;
 }
 
-const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
-
 /**
  * A conference room: the participants, and the fan-out of every producer to every other
  * participant. It starts on one router; when that worker gets busy, newcomers go to a router on
@@ -274,9 +272,6 @@ export class Room extends TypedEmitter<RoomEvents> {
     const transport = peer.transport(request.transportId);
     if ((transport.appData as TransportAppData).direction !== 'send') {
       throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
-    }
-    if (SOURCE_KIND[request.source] !== request.kind) {
-      throw new ConclaveError('BAD_REQUEST', `A ${request.source} track must be ${SOURCE_KIND[request.source]}`);
     }
     const mismatched = request.rtpParameters.codecs.find(
       (codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`),

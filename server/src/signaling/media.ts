@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import { whileOpen } from '../media/refusals.js';
-import type { HandlerMap } from './connection.js';
+import type { Domain } from './handlers.js';
 
 /** The highest spatial layer a client may ask for (three simulcast encodings). */
 const MAX_SPATIAL_LAYER = 2;
@@ -34,7 +34,7 @@ async function applyGate(consumer: types.Consumer): Promise<void> {
 }
 
 /** Publishing, muting and receiving media. */
-export const mediaHandlers: HandlerMap = {
+export const mediaHandlers = {
   async produce(connection, request) {
     const { room, peer } = connection.joined();
     const producer = await room.produce(peer, request);
@@ -85,4 +85,4 @@ export const mediaHandlers: HandlerMap = {
     });
     return {};
   },
-};
+} satisfies Domain;

@@ -6,10 +6,11 @@ import { TokenError, verifyToken } from '../auth/token.js';
 import { iceServersFor } from '../media/iceServers.js';
 import { transportInfo, type Role } from '../rooms/Peer.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
-import { Connection, type HandlerMap } from './connection.js';
+import { Connection } from './connection.js';
+import type { Domain } from './handlers.js';
 
 /** Joining, leaving, and taking one's place back after a dropped connection. */
-export const roomHandlers: HandlerMap = {
+export const roomHandlers = {
   async join(connection, request, scope): Promise<JoinResponse> {
     const { context } = connection;
     if (context.draining) throw new ConclaveError('SHUTTING_DOWN', 'The server is shutting down; try again in a moment');
@@ -104,7 +105,7 @@ export const roomHandlers: HandlerMap = {
     });
     return {};
   },
-};
+} satisfies Domain;
 
 /** Display name and role for a join: from the token when the server requires one. */
 function admit(connection: Connection, request: ParsedRequestOf<'join'>): { displayName: string; role: Role } {
