@@ -9,8 +9,7 @@ import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
 import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
-import { Peer, transportInfo, type ConsumerAppData, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
-import { PeerLink, type NotificationSink } from './PeerLink.js';
+import { Peer, transportInfo, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -35,7 +34,8 @@ export interface JoinParams {
   rtpCapabilities: types.RtpCapabilities;
   /** The client wants data channels: its transports get SCTP. */
   dataChannels?: boolean;
-  sink: NotificationSink;
+  /** The participant's connection life, which the peer speaks through. */
+  session: PeerSession;
 }
 
 type RoomEvents = {
@@ -129,7 +129,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Admits a participant: picks its router, creates its transports and tells the others. */
-  async join({ displayName, role, rtpCapabilities, dataChannels = false, sink }: JoinParams): Promise<Peer> {
+  async join({ displayName, role, rtpCapabilities, dataChannels = false, session }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
@@ -140,7 +140,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.createTransport(slot, peerId, 'send', dataChannels),
       this.createTransport(slot, peerId, 'recv', dataChannels),
     ]);
-    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink), dataChannels);
+    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();

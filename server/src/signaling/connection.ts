@@ -4,10 +4,9 @@ import type { ClientToServerEvents, Notifications, ServerToClientEvents } from '
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import type { Peer } from '../rooms/Peer.js';
-import type { NotificationSink } from '../rooms/PeerLink.js';
-import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { Session } from '../session/Session.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { RateLimiter } from './RateLimiter.js';
 
 export type ConclaveServer = Server<ClientToServerEvents, ServerToClientEvents>;
@@ -19,16 +18,17 @@ export interface SignalingContext {
   log: Logger;
   pool: WorkerPool;
   rooms: RoomRegistry;
+  sessions: SessionRegistry;
   routerRtpCapabilities: Notifications['welcome']['routerRtpCapabilities'];
   version: string;
   /** Set when shutting down: no new joins. */
   draining: boolean;
 }
 
-/** One socket's session: where it is in the join life cycle and what it joined. */
-export class Connection implements NotificationSink {
+/** One socket: where it is in the join life cycle, and the participant's session once it holds one. */
+export class Connection {
   state: 'lobby' | 'joining' | 'joined' = 'lobby';
-  membership: { room: Room; peer: Peer } | undefined;
+  session: Session | undefined;
   /** Bumped by every join/resume and by leaving, so a join finishing after a leave knows it is stale. */
   attempt = 0;
   readonly rateLimiter: RateLimiter;
@@ -46,11 +46,18 @@ export class Connection implements NotificationSink {
     emit(event, payload);
   }
 
-  /** The room and peer of a joined connection; NOT_JOINED otherwise. */
-  joined(): { room: Room; peer: Peer } {
-    if (!this.membership || this.membership.peer.isClosed) {
+  /** The session of a joined connection (its room and peer); NOT_JOINED otherwise. */
+  joined(): Session {
+    if (!this.session || this.session.peer.isClosed) {
       throw new ConclaveError('NOT_JOINED', 'Join a room first');
     }
-    return this.membership;
+    return this.session;
+  }
+
+  /** The session left, ended or moved to another connection: this one is back in the lobby. */
+  release(): void {
+    this.attempt++;
+    this.session = undefined;
+    this.state = 'lobby';
   }
 }
