@@ -6,14 +6,12 @@ import {
   ChatPost,
   DATA_CHANNELS,
   DATA_LABELS,
-  DATA_MESSAGE_MAX_BYTES,
   type DataLabel,
   FAST_PACKET_LIFETIME_MS,
   type FastMessage,
   FastPost,
   MAX_SCTP_MESSAGE_BYTES,
   PPID_BINARY,
-  PPID_STRING,
   type ServerDataMessages,
   serverDataText,
 } from '../../../shared/data.js';
@@ -23,11 +21,15 @@ import type { DataSyncResponse, ParsedRequestOf, ProduceDataRequest, Responses }
 import type { Logger } from '../logger.js';
 import type { Peer } from '../rooms/Peer.js';
 import { ChatLog } from './ChatLog.js';
-import { checkReliability, nonceOf, parse } from './checks.js';
+import { checkReliability, nonceOf, parse, readJson } from './checks.js';
 import { mayNotifyRefusal, newMember, rememberRefusedNonce, type Member } from './DataMember.js';
 import { FileRelay } from './FileRelay.js';
 import { Outbox } from './Outbox.js';
 import { Whiteboard } from './Whiteboard.js';
+
+// Over 350 lines on purpose: what remains is one data plane's plumbing (the room's DirectTransport,
+// each member's producers, taps and consumers), which all share the members map. Its parts that
+// stand alone are their own files: ChatLog, Whiteboard, FileRelay, Outbox, DataMember, checks.
 
 /** What the hub needs from its room. */
 export interface DataHubHost {
@@ -291,8 +293,11 @@ export class DataHub {
       else this.refuse(peer, member, label, 'BAD_REQUEST', 'The file channel carries binary chunks');
       return;
     }
-    const json = this.readJson(peer, member, label, message, ppid);
-    if (!json) return;
+    const json = readJson(label, message, ppid);
+    if ('refused' in json) {
+      this.refuse(peer, member, label, json.refused.code, json.refused.message);
+      return;
+    }
     if (label === 'chat') {
       this.receiveChat(peer, member, json.value);
       return;
@@ -306,24 +311,6 @@ export class DataHub {
         this.log.error({ err: error, peer: peer.id, label }, 'data message failed');
         this.refuse(peer, member, label, 'INTERNAL', `${label} message failed on the server`);
       }
-    }
-  }
-
-  /** The JSON a text channel carries, or undefined once the sender was told why not. */
-  private readJson(peer: Peer, member: Member, label: DataLabel, message: Buffer, ppid: number): { value: unknown } | undefined {
-    if (ppid !== PPID_STRING) {
-      this.refuse(peer, member, label, 'BAD_REQUEST', `The ${label} channel carries JSON text`);
-      return undefined;
-    }
-    if (message.length > DATA_MESSAGE_MAX_BYTES[label]) {
-      this.refuse(peer, member, label, 'TOO_LARGE', `A ${label} message is at most ${DATA_MESSAGE_MAX_BYTES[label]} bytes`);
-      return undefined;
-    }
-    try {
-      return { value: JSON.parse(message.toString('utf8')) as unknown };
-    } catch {
-      this.refuse(peer, member, label, 'BAD_REQUEST', `${label}: not JSON`);
-      return undefined;
     }
   }
 

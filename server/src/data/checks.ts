@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { ChatNonce, DATA_CHANNELS, type DataLabel } from '../../../shared/data.js';
-import { ConclaveError } from '../../../shared/errors.js';
+import { ChatNonce, DATA_CHANNELS, DATA_MESSAGE_MAX_BYTES, PPID_STRING, type DataLabel } from '../../../shared/data.js';
+import { ConclaveError, type ErrorCode } from '../../../shared/errors.js';
 import { firstIssue } from '../../../shared/identity.js';
 import type { ProduceDataRequest } from '../../../shared/protocol.js';
 
@@ -28,5 +28,18 @@ export function checkReliability({ label, sctpStreamParameters: { ordered, maxRe
     }
   } else if (ordered !== false || maxRetransmits !== wanted.maxRetransmits || maxPacketLifeTime !== undefined) {
     throw new ConclaveError('BAD_REQUEST', `The ${label} channel must be unordered with maxRetransmits ${wanted.maxRetransmits}`);
+  }
+}
+
+/** The JSON a text channel's message carries, or why it is refused (not text, too large, not JSON). */
+export function readJson(label: DataLabel, message: Buffer, ppid: number): { value: unknown } | { refused: { code: ErrorCode; message: string } } {
+  if (ppid !== PPID_STRING) return { refused: { code: 'BAD_REQUEST', message: `The ${label} channel carries JSON text` } };
+  if (message.length > DATA_MESSAGE_MAX_BYTES[label]) {
+    return { refused: { code: 'TOO_LARGE', message: `A ${label} message is at most ${DATA_MESSAGE_MAX_BYTES[label]} bytes` } };
+  }
+  try {
+    return { value: JSON.parse(message.toString('utf8')) as unknown };
+  } catch {
+    return { refused: { code: 'BAD_REQUEST', message: `${label}: not JSON` } };
   }
 }
