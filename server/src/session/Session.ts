@@ -61,7 +61,8 @@ export class Session implements PeerSession {
   /** The join placed it: from now on a resume or a beacon can find it. */
   enter(room: Room, peer: Peer): void {
     this.place = { room, peer };
-    this.registry.add(peer.id, this);
+    // A peer closed before this point has ended already and must not be found again.
+    if (!peer.isClosed) this.registry.add(peer.id, this);
   }
 
   /** Whether `resumeToken` proves the caller is this participant, still in its room. */
