@@ -113,7 +113,8 @@ export const BOARD_HEIGHT = 900;
 export const BOARD_MAX_STROKES = 5000;
 export const BOARD_MAX_POINTS = 250_000;
 export const STROKE_MAX_POINTS = 4000;
-const POINTS_PER_MESSAGE = 500;
+/** Points one board message carries at most; the client cuts longer strokes into messages of this size. */
+export const POINTS_PER_MESSAGE = 500;
 
 export const BoardTool = z.enum(['pen', 'eraser']);
 export type BoardTool = z.infer<typeof BoardTool>;
@@ -125,6 +126,11 @@ const Points = z
   .max(POINTS_PER_MESSAGE * 2)
   .refine((points) => points.length % 2 === 0, 'points come in x, y pairs')
   .refine((points) => points.every((value, index) => index % 2 === 0 || value <= BOARD_HEIGHT), `y is at most ${BOARD_HEIGHT}`);
+
+/** Where a stroke is kept: ids are unique per author, so the author is part of the key. */
+export function strokeKey(by: string, id: number): string {
+  return `${by}/${id}`;
+}
 
 /** A stroke id, unique among its author's strokes. */
 const StrokeId = z.number().int().min(0).max(2 ** 31 - 1);

@@ -18,6 +18,22 @@ const Id = z.string().min(1).max(64);
 
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;
+/** Every source, in the order the UI lists them. */
+export const MEDIA_SOURCES = MediaSource.options;
+/** What each source carries: a microphone is audio, a camera or a shared screen is video. */
+export const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const satisfies Record<MediaSource, 'audio' | 'video'>;
+/** A source with its kind, as a produce request carries them. */
+export type SourceTrack = { [S in MediaSource]: { source: S; kind: (typeof SOURCE_KIND)[S] } }[MediaSource];
+
+export function sourceTrack(source: MediaSource): SourceTrack {
+  switch (source) {
+    case 'mic':
+      return { source, kind: 'audio' };
+    case 'camera':
+    case 'screen':
+      return { source, kind: 'video' };
+  }
+}
 
 // ---- Requests (client → server) ----
 
@@ -40,13 +56,18 @@ export const ConnectTransportRequest = z.object({
   dtlsParameters: DtlsParametersSchema,
 });
 
-export const ProduceRequest = z.object({
-  transportId: Id,
-  kind: z.enum(['audio', 'video']),
-  rtpParameters: RtpParametersSchema,
-  source: MediaSource,
-  paused: z.boolean().default(false),
-});
+/** A track of one source, whose kind is the source's (SOURCE_KIND): a mismatch neither compiles nor parses. */
+function produceOf<S extends MediaSource>(source: S) {
+  const kind = SOURCE_KIND[source];
+  return z.object({
+    transportId: Id,
+    source: z.literal(source),
+    kind: z.literal(kind, { error: `A ${source} track must be ${kind}` }),
+    rtpParameters: RtpParametersSchema,
+    paused: z.boolean().default(false),
+  });
+}
+export const ProduceRequest = z.discriminatedUnion('source', [produceOf('mic'), produceOf('camera'), produceOf('screen')]);
 export type ProduceRequest = z.infer<typeof ProduceRequest>;
 
 export const ProducerRequest = z.object({ producerId: Id });

@@ -75,7 +75,6 @@ export const RtpCapabilitiesSchema = z.object({
     .max(64)
     .optional(),
 });
-export type RtpCapabilitiesInput = z.infer<typeof RtpCapabilitiesSchema>;
 
 export const RtpParametersSchema = z.object({
   mid: Token.optional(),
@@ -121,7 +120,6 @@ export const RtpParametersSchema = z.object({
     .optional(),
   rtcp: z.object({ cname: Token.optional(), reducedSize: z.boolean().optional() }).optional(),
 });
-export type RtpParametersInput = z.infer<typeof RtpParametersSchema>;
 
 export const DtlsParametersSchema = z.object({
   role: z.enum(['auto', 'client', 'server']).optional(),
@@ -135,4 +133,3 @@ export const DtlsParametersSchema = z.object({
     .min(1)
     .max(8),
 });
-export type DtlsParametersInput = z.infer<typeof DtlsParametersSchema>;

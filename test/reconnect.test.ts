@@ -82,7 +82,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect(await ben.dropConnection()).toBe('forced close');
     const away = await ana.waitFor('participantConnection', (event) => event.peerId === benId);
     expect(away).toEqual({ peerId: benId, reconnecting: true });
-    expect((await peerOnServer(roomId, benId)).link.connected).toBe(false);
+    expect((await peerOnServer(roomId, benId)).session.connected).toBe(false);
 
     // Meanwhile Ana shares her screen and mutes.
     const anaScreen = await ana.produce('screen');
@@ -131,7 +131,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect(room?.peers.size).toBe(3);
     expect([...(room?.peers.values() ?? [])].filter((peer) => peer.displayName === 'Ben')).toHaveLength(1);
     const benPeer = await peerOnServer(roomId, benId);
-    expect(benPeer.link.connected).toBe(true);
+    expect(benPeer.session.connected).toBe(true);
     expect([...benPeer.consumers.keys()].sort()).toEqual([benHearsAna.id, screen.id].sort());
     expect([...benPeer.producers.keys()]).toEqual([benMic]);
     expect(benPeer.info.reconnecting).toBe(false);
@@ -164,7 +164,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect(failureOf(await mallory.request('resume', { peerId: ana.id, resumeToken: token })).code).toBe('RESUME_FAILED');
     // Failed attempts leave Mallory in the lobby and Ben's place alone.
     expect(failureOf(await mallory.request('restartIce', { transportId: ben.sendTransportId })).code).toBe('NOT_JOINED');
-    expect((await peerOnServer(roomId, benId)).link.connected).toBe(false);
+    expect((await peerOnServer(roomId, benId)).session.connected).toBe(false);
 
     // A connection that joined a room cannot also take a place.
     const cy = await arrive('Cy');
@@ -234,7 +234,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
         for (let i = 0; i < 420; i += 1) unwrap(await who.request('setProducerPaused', { producerId, paused: i % 2 === 0 }));
       };
       await Promise.all(tracks.map(toggle));
-      expect(benPeer.link.lostNotifications).toBe(true);
+      expect(own.sessions.find(benId)?.lostNotifications).toBe(true);
       expect(benPeer.isClosed).toBe(false);
 
       const ben2 = await arrive('Ben (again)', own);
@@ -331,7 +331,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     const room = await roomOnServer(roomId);
     expect(room?.peers.size).toBe(2);
     const benPeer = await peerOnServer(roomId, benId);
-    expect(benPeer.link.connected).toBe(true);
+    expect(benPeer.session.connected).toBe(true);
     expect([...benPeer.consumers.keys()]).toEqual([benHearsAna.id]);
     // Ana never saw him leave, nor reconnect (he was never away).
     await sleep(300);

@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { mediaCodecs } from './media/codecs.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
+import { SessionRegistry } from './session/SessionRegistry.js';
 import { attachSignaling } from './signaling/index.js';
 import { leaveByBeacon } from './signaling/room.js';
 
@@ -24,6 +25,8 @@ export interface ConclaveServer {
   port: number;
   pool: WorkerPool;
   rooms: RoomRegistry;
+  /** Participants' sessions by peer id (tests reach a participant's connection here). */
+  sessions: SessionRegistry;
   health(): Promise<Health>;
   /** Stops accepting, disconnects everyone, closes rooms and workers. Idempotent. */
   close(): Promise<void>;
@@ -73,8 +76,9 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     };
   };
 
+  const sessions = new SessionRegistry();
   const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN });
-  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: (beacon) => leaveByBeacon(rooms, beacon) });
+  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: async (beacon) => leaveByBeacon(sessions, beacon) });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
@@ -89,7 +93,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       ? { cors: { origin: config.CORS_ORIGINS }, allowRequest: originCheck(config.CORS_ORIGINS) }
       : {}),
   });
-  const signaling = { config, log, pool, rooms, routerRtpCapabilities, version: VERSION, draining: false };
+  const signaling = { config, log, pool, rooms, sessions, routerRtpCapabilities, version: VERSION, draining: false };
   attachSignaling(io, signaling);
 
   await new Promise<void>((resolve, reject) => {
@@ -121,7 +125,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     return closing;
   };
 
-  return { url, port, pool, rooms, health, close };
+  return { url, port, pool, rooms, sessions, health, close };
 }
 
 /**

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileTransfer } from '../../client/src/conference/data/FileTransfers.js';
-import { Connection } from '../../server/src/signaling/connection.js';
 import { launchChromium, openParticipant, type ParticipantPage } from '../helpers/browser.js';
 import { eventually, startTestServer } from '../helpers/server.js';
 
@@ -350,9 +349,8 @@ describe('data channels in the browser', () => {
 
   it('data channels come back after a dropped connection and after the room’s worker dies', async () => {
     // Ben's signalling drops; his data channels keep going, and he catches up without doubles.
-    const found = await server.rooms.findPeer(ids.Ben!);
-    const connection = found?.peer.link.current;
-    if (!(connection instanceof Connection)) throw new Error('no live connection for Ben');
+    const connection = server.sessions.find(ids.Ben!)?.connection;
+    if (!connection) throw new Error('no live connection for Ben');
     connection.socket.conn.close();
     await eventually(async () => (await ben.state()).connection === 'reconnecting', { what: 'Ben to notice', timeoutMs: 5000, intervalMs: 20 });
     await ana.page.evaluate(() => window.conclave!.chat.send('while you were away'));
@@ -365,8 +363,8 @@ describe('data channels in the browser', () => {
 
     // Ben's place is gone by the time he is back (as after a long outage): he joins afresh, history included.
     const place = (await server.rooms.findPeer(ids.Ben!))!;
-    const current = place.peer.link.current;
-    if (!(current instanceof Connection)) throw new Error('no live connection for Ben');
+    const current = server.sessions.find(ids.Ben!)?.connection;
+    if (!current) throw new Error('no live connection for Ben');
     current.socket.conn.close();
     place.room.leave(place.peer);
     const newBenId = await eventually(async () => {
@@ -480,7 +478,6 @@ describe('data channels across workers', () => {
     const oldSendTransports = movers.map((peer) => peer.sendTransport);
     process.kill(home, 'SIGKILL');
     await eventually(() => room.host.worker.pid !== home, { what: 'the room to get a new home' });
-    await room.whenSettled();
     // Messages typed while a client is still on its dead transports are lost with them, so wait
     // until Ana and Ben have taken up their new transports and every channel is back in sync.
     await eventually(

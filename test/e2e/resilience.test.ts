@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Connection } from '../../server/src/signaling/connection.js';
 import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { eventually, startTestServer } from '../helpers/server.js';
 
@@ -40,9 +39,8 @@ describe('a call that recovers by itself', () => {
 
   /** Cuts a participant's signalling connection on the server side, as a network drop would. */
   async function dropConnectionOf(peerId: string): Promise<void> {
-    const found = await server.rooms.findPeer(peerId);
-    const connection = found?.peer.link.current;
-    if (!(connection instanceof Connection)) throw new Error(`no live connection for ${peerId}`);
+    const connection = server.sessions.find(peerId)?.connection;
+    if (!connection) throw new Error(`no live connection for ${peerId}`);
     connection.socket.conn.close();
   }
 

@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, type TransportInfo } from '../../../shared/protocol.js';
+import { LEAVE_BEACON_PATH, MEDIA_SOURCES, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, sourceTrack, type TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import { DataChannels } from './data/DataChannels.js';
@@ -218,7 +218,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         source: info.source,
         reception: this.reception.state(consumer.id),
       })),
-      (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+      MEDIA_SOURCES.flatMap((source) => {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ producer, source }] : [];
       }),
@@ -241,7 +241,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         displayName: participant.displayName,
         tracks: Object.values(participant.tracks).map((track) => ({ source: track.source, kind: track.kind, paused: track.paused })),
       })),
-      producers: (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+      producers: MEDIA_SOURCES.flatMap((source) => {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ id: producer.id, source, kind: producer.kind, paused: producer.paused }] : [];
       }),
@@ -378,7 +378,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   /** Publishes every local track we have (muted ones paused), e.g. after joining or a media reset. */
   private async publishAll(): Promise<void> {
     await Promise.all(
-      (['mic', 'camera', 'screen'] as const).map(async (source) => {
+      MEDIA_SOURCES.map(async (source) => {
         const { track, producer, enabled } = this.local[source];
         if (!track || (producer && !producer.closed) || this.connection !== 'joined') return;
         await this.publish(source, track, !enabled);
@@ -389,7 +389,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   /** Forgets everything received and the transports, keeping our own tracks. */
   private dropMedia(): void {
-    for (const source of ['mic', 'camera', 'screen'] as const) this.local[source].producer = null;
+    for (const source of MEDIA_SOURCES) this.local[source].producer = null;
     for (const consumerId of [...this.consumers.keys()]) this.dropConsumer(consumerId);
     this.data.detach();
     this.sendTransport?.close();
@@ -493,9 +493,9 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   private createSendTransport(device: Device, info: TransportInfo, iceServers: RTCIceServer[]): types.Transport {
     const transport = device.createSendTransport({ ...info, iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' });
     this.wireConnect(transport);
-    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+    transport.on('produce', ({ rtpParameters, appData }, callback, errback) => {
       this.signaling
-        .request('produce', { transportId: transport.id, kind, rtpParameters, source: appData.source as MediaSource, paused: appData.paused === true })
+        .request('produce', { transportId: transport.id, ...sourceTrack(appData.source as MediaSource), rtpParameters, paused: appData.paused === true })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     return transport;
@@ -625,7 +625,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   }
 
   private teardown(): void {
-    for (const source of ['mic', 'camera', 'screen'] as const) {
+    for (const source of MEDIA_SOURCES) {
       this.local[source].track?.stop();
       this.local[source] = { track: null, producer: null, enabled: false };
       this.emit('localMediaChanged', source);

@@ -168,8 +168,10 @@ export class ConclavePath implements FanoutPath {
       displayName: name,
       role: 'participant',
       rtpCapabilities: this.link.capabilities(room.router.rtpCapabilities),
-      sink: {
-        notify: (event, payload) => {
+      session: {
+        connected: true,
+        ended: () => undefined,
+        send: (event, payload) => {
           if (event !== 'newConsumer' || !peer) return;
           // What a browser does once it has set up its side: resumeConsumer.
           const info = payload as ConsumerInfo;

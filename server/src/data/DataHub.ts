@@ -1,24 +1,17 @@
 import type { types } from 'mediasoup';
-import type { z } from 'zod';
 import {
   type BoardEvent,
   BoardOp,
-  CHAT_HISTORY,
-  CHAT_MAX_PENDING,
   type ChatMessage,
-  ChatNonce,
   ChatPost,
   DATA_CHANNELS,
   DATA_LABELS,
-  DATA_MESSAGE_MAX_BYTES,
-  DATA_RATE_LIMITS,
   type DataLabel,
   FAST_PACKET_LIFETIME_MS,
   type FastMessage,
   FastPost,
   MAX_SCTP_MESSAGE_BYTES,
   PPID_BINARY,
-  PPID_STRING,
   type ServerDataMessages,
   serverDataText,
 } from '../../../shared/data.js';
@@ -27,10 +20,16 @@ import { firstIssue } from '../../../shared/identity.js';
 import type { DataSyncResponse, ParsedRequestOf, ProduceDataRequest, Responses } from '../../../shared/protocol.js';
 import type { Logger } from '../logger.js';
 import type { Peer } from '../rooms/Peer.js';
-import { RateLimiter } from '../signaling/RateLimiter.js';
+import { ChatLog } from './ChatLog.js';
+import { checkReliability, nonceOf, parse, readJson } from './checks.js';
+import { mayNotifyRefusal, newMember, rememberRefusedNonce, type Member } from './DataMember.js';
 import { FileRelay } from './FileRelay.js';
 import { Outbox } from './Outbox.js';
 import { Whiteboard } from './Whiteboard.js';
+
+// Over 350 lines on purpose: what remains is one data plane's plumbing (the room's DirectTransport,
+// each member's producers, taps and consumers), which all share the members map. Its parts that
+// stand alone are their own files: ChatLog, Whiteboard, FileRelay, Outbox, DataMember, checks.
 
 /** What the hub needs from its room. */
 export interface DataHubHost {
@@ -48,34 +47,6 @@ export interface DataHubOptions {
   maxFileBytes: number;
 }
 
-/** One participant's part of the data plane. */
-interface Member {
-  /** Its own channels (DataProducers on its send transport), by label. */
-  producers: Map<DataLabel, types.DataProducer>;
-  /** Labels with a produceData request under way, so two requests cannot both open one. */
-  opening: Set<DataLabel>;
-  /** How the server reads them: consumers on the room's DirectTransport. */
-  taps: Map<DataLabel, types.DataConsumer>;
-  /** The room's channels to it (DataConsumers on its receive transport), by label. */
-  consumers: Map<DataLabel, types.DataConsumer>;
-  /** Targeted messages (file chunks, acknowledgements) on its 'file' consumer. */
-  outbox: Outbox | undefined;
-  /** It has the room's history and its consumers are open, so it can take part in transfers. */
-  synced: boolean;
-  limiters: Record<DataLabel, RateLimiter>;
-  /** When each label and code last told it about a refused message: a flood gets a few notices a second. */
-  refusedAt: Map<string, number>;
-  /** Nonces of its chat posts we refused, newest last: a resend of one stays refused, and costs nothing. */
-  refusedNonces: Set<string>;
-}
-
-const REFUSAL_NOTICE_INTERVAL_MS = 250;
-/**
- * How long, and how many, posted chat nonces are remembered. A client resends within seconds of
- * getting its channels back; the chat rate limit bounds how fast the set can grow.
- */
-const POSTED_NONCES_MS = 5 * 60_000;
-const POSTED_NONCES_KEPT = 5000;
 
 /**
  * A room's data plane. Every participant's data channels are read here (a DataConsumer on the
@@ -88,9 +59,7 @@ export class DataHub {
   private transport: types.DirectTransport | undefined;
   private readonly producers = new Map<DataLabel, types.DataProducer>();
   private readonly members = new Map<Peer, Member>();
-  private readonly chat: ChatMessage[] = [];
-  /** Nonces of recent chat posts with when they were posted, oldest first: a resend of one is dropped. */
-  private readonly postedNonces = new Map<string, number>();
+  private readonly chat = new ChatLog();
   private readonly board = new Whiteboard();
   private readonly files: FileRelay;
   /** Order of chat and whiteboard events across the room; a sync answer says how far it covers. */
@@ -225,7 +194,7 @@ export class DataHub {
     if (!peer.recvTransport.sctpParameters) throw new ConclaveError('UNSUPPORTED', 'You joined without data channels (dataChannels: true)');
     if (!member || member.consumers.size < DATA_LABELS.length) throw new ConclaveError('BAD_REQUEST', 'Your data channels are not open yet');
     member.synced = true;
-    return { seq: this.seq, chat: [...this.chat], board: this.board.snapshot(), maxFileBytes: this.options.maxFileBytes };
+    return { seq: this.seq, chat: this.chat.snapshot(), board: this.board.snapshot(), maxFileBytes: this.options.maxFileBytes };
   }
 
   offerFile(peer: Peer, request: ParsedRequestOf<'offerFile'>): Responses['offerFile'] {
@@ -299,22 +268,7 @@ export class DataHub {
   private memberOf(peer: Peer): Member {
     let member = this.members.get(peer);
     if (!member) {
-      member = {
-        producers: new Map(),
-        opening: new Set(),
-        taps: new Map(),
-        consumers: new Map(),
-        outbox: undefined,
-        synced: false,
-        limiters: {
-          chat: limiterFor('chat'),
-          board: limiterFor('board'),
-          file: limiterFor('file'),
-          fast: limiterFor('fast'),
-        },
-        refusedAt: new Map(),
-        refusedNonces: new Set(),
-      };
+      member = newMember();
       this.members.set(peer, member);
     }
     return member;
@@ -329,11 +283,8 @@ export class DataHub {
   private receive(peer: Peer, label: DataLabel, message: Buffer, ppid: number): void {
     const member = this.members.get(peer);
     if (!member || peer.isClosed || this.closed) return;
-    if (label === 'chat') {
-      this.receiveChat(peer, member, message, ppid);
-      return;
-    }
-    if (!member.limiters[label].take()) {
+    // Chat spends its allowance only after its nonce is read (see receiveChat).
+    if (label !== 'chat' && !member.limiters[label].take()) {
       this.refuse(peer, member, label, 'RATE_LIMITED', `Too many ${label} messages; slow down`);
       return;
     }
@@ -342,21 +293,20 @@ export class DataHub {
       else this.refuse(peer, member, label, 'BAD_REQUEST', 'The file channel carries binary chunks');
       return;
     }
-    if (ppid !== PPID_STRING) {
-      this.refuse(peer, member, label, 'BAD_REQUEST', `The ${label} channel carries JSON text`);
+    const json = readJson(label, message, ppid);
+    if ('refused' in json) {
+      this.refuse(peer, member, label, json.refused.code, json.refused.message);
       return;
     }
-    if (message.length > DATA_MESSAGE_MAX_BYTES[label]) {
-      this.refuse(peer, member, label, 'TOO_LARGE', `A ${label} message is at most ${DATA_MESSAGE_MAX_BYTES[label]} bytes`);
+    if (label === 'chat') {
+      this.receiveChat(peer, member, json.value);
       return;
     }
     try {
-      const value: unknown = JSON.parse(message.toString('utf8'));
-      if (label === 'board') this.postBoard(peer, parse(label, BoardOp, value));
-      else this.postFast(peer, parse(label, FastPost, value));
+      if (label === 'board') this.postBoard(peer, parse(label, BoardOp, json.value));
+      else this.postFast(peer, parse(label, FastPost, json.value));
     } catch (error) {
       if (error instanceof ConclaveError) this.refuse(peer, member, label, error.code, error.message);
-      else if (error instanceof SyntaxError) this.refuse(peer, member, label, 'BAD_REQUEST', `${label}: not JSON`);
       else {
         this.log.error({ err: error, peer: peer.id, label }, 'data message failed');
         this.refuse(peer, member, label, 'INTERNAL', `${label} message failed on the server`);
@@ -369,29 +319,11 @@ export class DataHub {
    * connection that then died) of a post already made or refused is dropped without using the
    * sender's allowance, so catching up after a reset never crowds out what they type next.
    */
-  private receiveChat(peer: Peer, member: Member, message: Buffer, ppid: number): void {
-    if (ppid !== PPID_STRING) {
-      this.refuse(peer, member, 'chat', 'BAD_REQUEST', 'The chat channel carries JSON text');
-      return;
-    }
-    if (message.length > DATA_MESSAGE_MAX_BYTES.chat) {
-      this.refuse(peer, member, 'chat', 'TOO_LARGE', `A chat message is at most ${DATA_MESSAGE_MAX_BYTES.chat} bytes`);
-      return;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(message.toString('utf8'));
-    } catch {
-      this.refuse(peer, member, 'chat', 'BAD_REQUEST', 'chat: not JSON');
-      return;
-    }
+  private receiveChat(peer: Peer, member: Member, value: unknown): void {
     const nonce = nonceOf(value);
-    if (nonce !== undefined && (this.postedNonces.has(nonce) || member.refusedNonces.has(nonce))) return;
+    if (nonce !== undefined && (this.chat.hasPosted(nonce) || member.refusedNonces.has(nonce))) return;
     const refuseChat = (code: ErrorCode, reason: string): void => {
-      if (nonce !== undefined) {
-        member.refusedNonces.add(nonce);
-        if (member.refusedNonces.size > 2 * CHAT_MAX_PENDING) member.refusedNonces.delete(member.refusedNonces.values().next().value!);
-      }
+      if (nonce !== undefined) rememberRefusedNonce(member, nonce);
       this.refuse(peer, member, 'chat', code, reason, nonce);
     };
     if (!member.limiters.chat.take()) {
@@ -403,24 +335,10 @@ export class DataHub {
       refuseChat('BAD_REQUEST', `chat: ${firstIssue(post.error)}`);
       return;
     }
-    this.postChat(peer, post.data);
-  }
-
-  private postChat(peer: Peer, { text, nonce }: ChatPost): void {
-    if (nonce !== undefined) this.rememberPosted(nonce);
-    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text, ...(nonce === undefined ? {} : { nonce }) };
-    this.chat.push(message);
-    if (this.chat.length > CHAT_HISTORY) this.chat.shift();
+    const { text, nonce: posted } = post.data;
+    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text, ...(posted === undefined ? {} : { nonce: posted }) };
+    this.chat.post(message);
     this.broadcast('chat', message);
-  }
-
-  private rememberPosted(nonce: string): void {
-    const now = Date.now();
-    this.postedNonces.set(nonce, now);
-    for (const [oldest, postedAt] of this.postedNonces) {
-      if (this.postedNonces.size <= POSTED_NONCES_KEPT && now - postedAt < POSTED_NONCES_MS) break;
-      this.postedNonces.delete(oldest);
-    }
   }
 
   private postBoard(peer: Peer, op: BoardOp): void {
@@ -439,40 +357,7 @@ export class DataHub {
   }
 
   private refuse(peer: Peer, member: Member, label: DataLabel, code: ErrorCode, message: string, nonce?: string): void {
-    const now = Date.now();
-    const key = `${label}:${code}`;
-    if (now - (member.refusedAt.get(key) ?? -Infinity) < REFUSAL_NOTICE_INTERVAL_MS) return;
-    member.refusedAt.set(key, now);
+    if (!mayNotifyRefusal(member, label, code)) return;
     peer.notify('dataRejected', { label, code, message, ...(nonce === undefined ? {} : { nonce }) });
-  }
-}
-
-/** The nonce a chat post carries, if it is a valid one (the rest of the post may still be invalid). */
-function nonceOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || !('nonce' in value)) return undefined;
-  const nonce = ChatNonce.safeParse(value.nonce);
-  return nonce.success ? nonce.data : undefined;
-}
-
-function limiterFor(label: DataLabel): RateLimiter {
-  const { perSecond, burst } = DATA_RATE_LIMITS[label];
-  return new RateLimiter(perSecond, burst);
-}
-
-function parse<T>(label: DataLabel, schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ConclaveError('BAD_REQUEST', `${label}: ${firstIssue(parsed.error)}`);
-  return parsed.data;
-}
-
-/** Chat, whiteboard and files need every message in order; 'fast' is the unordered, never-retransmitted one. */
-function checkReliability({ label, sctpStreamParameters: { ordered, maxRetransmits, maxPacketLifeTime } }: ProduceDataRequest): void {
-  const wanted = DATA_CHANNELS[label];
-  if (wanted.ordered) {
-    if (ordered === false || maxRetransmits !== undefined || maxPacketLifeTime !== undefined) {
-      throw new ConclaveError('BAD_REQUEST', `The ${label} channel must be ordered and reliable`);
-    }
-  } else if (ordered !== false || maxRetransmits !== wanted.maxRetransmits || maxPacketLifeTime !== undefined) {
-    throw new ConclaveError('BAD_REQUEST', `The ${label} channel must be unordered with maxRetransmits ${wanted.maxRetransmits}`);
   }
 }

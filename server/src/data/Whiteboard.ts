@@ -1,5 +1,5 @@
 import { ConclaveError } from '../../../shared/errors.js';
-import { BOARD_MAX_POINTS, BOARD_MAX_STROKES, STROKE_MAX_POINTS, type BoardOp, type BoardStroke } from '../../../shared/data.js';
+import { BOARD_MAX_POINTS, BOARD_MAX_STROKES, STROKE_MAX_POINTS, strokeKey, type BoardOp, type BoardStroke } from '../../../shared/data.js';
 
 /**
  * The room's whiteboard as the server keeps it: the strokes drawn since the last clear, in the
@@ -16,7 +16,7 @@ export class Whiteboard {
   apply(peerId: string, op: BoardOp): void {
     switch (op.t) {
       case 'begin': {
-        const key = keyOf(peerId, op.id);
+        const key = strokeKey(peerId, op.id);
         if (this.strokes.has(key)) throw new ConclaveError('BAD_REQUEST', `Stroke ${op.id} already exists`);
         if (this.strokes.size >= BOARD_MAX_STROKES) throw full();
         this.reserve(op.points.length);
@@ -25,7 +25,7 @@ export class Whiteboard {
       }
       case 'extend': {
         // Keys carry the author, so nobody can add to another participant's stroke.
-        const stroke = this.strokes.get(keyOf(peerId, op.id));
+        const stroke = this.strokes.get(strokeKey(peerId, op.id));
         if (!stroke) throw new ConclaveError('NOT_FOUND', `No stroke ${op.id} of yours`);
         if ((stroke.points.length + op.points.length) / 2 > STROKE_MAX_POINTS) {
           throw new ConclaveError('TOO_LARGE', `A stroke has at most ${STROKE_MAX_POINTS} points`);
@@ -49,10 +49,6 @@ export class Whiteboard {
     if (this.values + values > BOARD_MAX_POINTS * 2) throw full();
     this.values += values;
   }
-}
-
-function keyOf(peerId: string, strokeId: number): string {
-  return `${peerId}/${strokeId}`;
 }
 
 function full(): ConclaveError {

@@ -26,8 +26,6 @@ export interface PoolWorker {
 }
 
 type WorkerPoolEvents = {
-  /** A worker died; its routers are closed. Rooms on it must move. */
-  workerDied: [index: number, error: Error];
   /** A replacement for a dead worker is ready. */
   workerReplaced: [worker: PoolWorker];
 };
@@ -155,7 +153,6 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     const { logger } = this.options;
     logger.error({ worker: entry.index, pid: entry.worker.pid, err: error }, 'mediasoup worker died; replacing it');
     this.workers[entry.index] = undefined;
-    this.emit('workerDied', entry.index, error);
     if (this.closed) return;
     this.replace(entry.index, 0);
   }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { MediaSource, Notifications, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
-import type { PeerLink } from './PeerLink.js';
 
 export interface ProducerAppData extends types.AppData {
   peerId: string;
@@ -25,13 +24,20 @@ export interface TransportAppData extends types.AppData {
 
 export type Role = 'participant' | 'moderator';
 
+/** What a peer needs of its participant's session (server/src/session/Session.ts on a real server). */
+export interface PeerSession {
+  /** Delivers a notification now, or queues it while the participant is reconnecting. */
+  send<K extends keyof Notifications>(event: K, payload: Notifications[K]): void;
+  readonly connected: boolean;
+  /** The peer closed: nothing may wait on it any more. */
+  ended(): void;
+}
+
 /** A participant in a room: its two transports, what it publishes and what it receives. */
 export class Peer {
   readonly joinedAt = Date.now();
   /** Proves a reconnecting client is this peer; given only in the join answer. */
   readonly resumeToken = randomBytes(24).toString('base64url');
-  /** Pending removal after the connection dropped; cleared on resume. */
-  graceTimer: NodeJS.Timeout | undefined;
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer<ConsumerAppData>>();
   /** Sources with a producer open or being created. */
@@ -45,13 +51,14 @@ export class Peer {
     readonly rtpCapabilities: types.RtpCapabilities,
     public sendTransport: types.WebRtcTransport<TransportAppData>,
     public recvTransport: types.WebRtcTransport<TransportAppData>,
-    readonly link: PeerLink,
+    /** Its connection life: where its notifications go, and whether it is reconnecting. */
+    readonly session: PeerSession,
     /** The client wants data channels; its transports (also after a media reset) get SCTP. */
     readonly dataChannels = false,
   ) {}
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
-    this.link.send(event, payload);
+    this.session.send(event, payload);
   }
 
   /** After a worker died: the old transports are gone with their router; media starts over on these. */
@@ -64,7 +71,7 @@ export class Peer {
   }
 
   get info(): ParticipantInfo {
-    return { id: this.id, displayName: this.displayName, joinedAt: this.joinedAt, reconnecting: !this.link.connected };
+    return { id: this.id, displayName: this.displayName, joinedAt: this.joinedAt, reconnecting: !this.session.connected };
   }
 
   get isClosed(): boolean {
@@ -94,7 +101,7 @@ export class Peer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.graceTimer);
+    this.session.ended();
     this.sendTransport.close();
     this.recvTransport.close();
   }

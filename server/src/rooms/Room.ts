@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { MAX_SCTP_MESSAGE_BYTES, SCTP_SEND_BUFFER_BYTES } from '../../../shared/data.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
 import { isClientHeaderExtension, isMediasoupHeaderExtension } from '../../../shared/rtp.js';
@@ -9,8 +8,8 @@ import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
 import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
-import { Peer, transportInfo, type ConsumerAppData, type ProducerAppData, type Role, type TransportAppData, type TransportDirection } from './Peer.js';
-import { PeerLink, type NotificationSink } from './PeerLink.js';
+import { RouterSet, type RouterPlacement, type RouterSlot } from './RouterSet.js';
+import { Peer, transportInfo, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role, type TransportAppData } from './Peer.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -20,22 +19,14 @@ export interface RoomOptions {
   maxFileBytes: number;
 }
 
-/** Where a room's routers come from, and when a worker is too busy to take more of its participants. */
-export interface RouterPlacement {
-  /** A router on the least-loaded live worker (waiting for a replacement if none is live). */
-  createRouter(): Promise<{ router: types.Router; host: PoolWorker }>;
-  /** A router on a live worker outside `avoid`, or undefined when there is none. */
-  createRouterElsewhere(avoid: ReadonlySet<number>): Promise<{ router: types.Router; host: PoolWorker } | undefined>;
-  isBusy(host: PoolWorker): boolean;
-}
-
 export interface JoinParams {
   displayName: string;
   role: Role;
   rtpCapabilities: types.RtpCapabilities;
   /** The client wants data channels: its transports get SCTP. */
   dataChannels?: boolean;
-  sink: NotificationSink;
+  /** The participant's connection life, which the peer speaks through. */
+  session: PeerSession;
 }
 
 type RoomEvents = {
@@ -43,35 +34,19 @@ type RoomEvents = {
   closed: [];
 };
 
-/** One of the room's routers, on one worker, with the participants whose transports live there. */
-interface RouterSlot {
-  router: types.Router;
-  host: PoolWorker;
-  peers: Set<Peer>;
-}
-
-const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video' } as const;
-
 /**
  * A conference room: the participants, and the fan-out of every producer to every other
- * participant. It starts on one router; when that worker gets busy, newcomers go to a router on
- * another worker and media crosses with pipeToRouter, so one room can use every core. When a
- * worker dies, its participants move to a live one and publish again; nobody has to rejoin.
+ * participant, across the routers it spans (RouterSet). When a worker dies, its participants move
+ * to a live one and publish again; nobody has to rejoin.
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
   /** Chat, files, whiteboard and fast messages: the room's data channels. */
   readonly data: DataHub;
   private closed = false;
-  private readonly slots: RouterSlot[] = [];
-  private readonly slotOf = new Map<Peer, RouterSlot>();
-  /** Hosts the active speaker observer: every microphone is piped here. Kept while the room lives. */
-  private home: RouterSlot;
+  private readonly routerSet: RouterSet;
+  /** On the home router: every microphone is piped there. */
   private activeSpeaker: types.ActiveSpeakerObserver;
-  /** Pipes made, by `${producerId or dataProducerId}>${routerId}`, so each producer crosses to a router once. */
-  private readonly pipes = new Map<string, Promise<void>>();
-  /** Serialises placement so concurrent joins do not each open a new router. */
-  private placing: Promise<unknown> = Promise.resolve();
   /** Resolves when no slot is being rebuilt after a worker death. */
   private settled: Promise<void> = Promise.resolve();
 
@@ -79,19 +54,21 @@ export class Room extends TypedEmitter<RoomEvents> {
     readonly id: string,
     home: { router: types.Router; host: PoolWorker },
     activeSpeaker: types.ActiveSpeakerObserver,
-    private readonly placement: RouterPlacement,
+    placement: RouterPlacement,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.home = this.addSlot(home);
+    this.routerSet = new RouterSet(home, placement, options.initialOutgoingBitrate, log, (slot) => {
+      this.settled = this.settled.then(() => this.moveOffDeadWorker(slot));
+    });
     this.activeSpeaker = activeSpeaker;
     this.watchSpeakers(activeSpeaker);
     this.data = new DataHub(
       {
-        home: () => this.home.router,
-        routerOf: (peer) => this.slotOf.get(peer)?.router,
-        pipeData: (dataProducerId, from, to) => this.pipe({ dataProducerId }, from, to),
+        home: () => this.routerSet.home.router,
+        routerOf: (peer) => this.routerSet.slotOf(peer)?.router,
+        pipeData: (dataProducerId, from, to) => this.routerSet.pipe({ dataProducerId }, from, to),
         peers: () => this.peers.values(),
       },
       { maxFileBytes: options.maxFileBytes },
@@ -114,40 +91,32 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The home router (tests, health). */
   get router(): types.Router {
-    return this.home.router;
+    return this.routerSet.home.router;
   }
 
   get host(): PoolWorker {
-    return this.home.host;
+    return this.routerSet.home.host;
   }
 
   /** Every router the room uses, with its worker and participants (tests, metrics). */
   get routers(): readonly { router: types.Router; host: PoolWorker; peerIds: string[] }[] {
-    return this.slots.map((slot) => ({ router: slot.router, host: slot.host, peerIds: [...slot.peers].map((peer) => peer.id) }));
+    return this.routerSet.describe();
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Resolves once every participant of a dead worker has been moved (health checks, tests). */
-  whenSettled(): Promise<void> {
-    return this.settled;
-  }
-
   /** Admits a participant: picks its router, creates its transports and tells the others. */
-  async join({ displayName, role, rtpCapabilities, dataChannels = false, sink }: JoinParams): Promise<Peer> {
+  async join({ displayName, role, rtpCapabilities, dataChannels = false, session }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
     }
-    const slot = await this.placeNewcomer();
+    const slot = await this.routerSet.place();
     const peerId = randomUUID();
-    const [sendTransport, recvTransport] = await Promise.all([
-      this.createTransport(slot, peerId, 'send', dataChannels),
-      this.createTransport(slot, peerId, 'recv', dataChannels),
-    ]);
-    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, new PeerLink(sink), dataChannels);
+    const [sendTransport, recvTransport] = await this.routerSet.createTransports(slot, peerId, dataChannels);
+    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
@@ -157,41 +126,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     this.broadcast('participantJoined', peer.info);
     this.peers.set(peerId, peer);
-    slot.peers.add(peer);
-    this.slotOf.set(peer, slot);
+    this.routerSet.seat(peer, slot);
     this.log.info({ peer: peerId, name: displayName, peers: this.peers.size, worker: slot.host.index }, 'participant joined');
     return peer;
-  }
-
-  /** The first router whose worker has room; else a router on a worker the room does not use yet; else the least busy. */
-  private placeNewcomer(): Promise<RouterSlot> {
-    const placed = this.placing.then(async () => {
-      const open = this.slots.find((slot) => !slot.router.closed && !this.placement.isBusy(slot.host));
-      if (open) return open;
-      const fresh = await this.placement.createRouterElsewhere(new Set(this.slots.map((slot) => slot.host.index)));
-      if (fresh) {
-        this.log.info({ worker: fresh.host.index, routers: this.slots.length + 1 }, 'room spreads to another worker');
-        return this.addSlot(fresh);
-      }
-      return this.slots.reduce((best, slot) => (slot.host.consumers < best.host.consumers ? slot : best));
-    });
-    this.placing = placed.catch(() => undefined);
-    return placed;
-  }
-
-  private addSlot({ router, host }: { router: types.Router; host: PoolWorker }): RouterSlot {
-    const slot: RouterSlot = { router, host, peers: new Set() };
-    this.slots.push(slot);
-    router.on('workerclose', () => {
-      this.settled = this.settled.then(() => this.moveOffDeadWorker(slot));
-    });
-    return slot;
-  }
-
-  private closeSlot(slot: RouterSlot): void {
-    this.slots.splice(this.slots.indexOf(slot), 1);
-    slot.router.close();
-    for (const key of this.pipes.keys()) if (key.endsWith(`>${slot.router.id}`)) this.pipes.delete(key);
   }
 
   private watchSpeakers(activeSpeaker: types.ActiveSpeakerObserver): void {
@@ -207,27 +144,22 @@ export class Room extends TypedEmitter<RoomEvents> {
    * closed and returns when republished).
    */
   private async moveOffDeadWorker(dead: RouterSlot): Promise<void> {
-    if (this.closed || !this.slots.includes(dead)) return;
-    this.slots.splice(this.slots.indexOf(dead), 1);
+    if (this.closed || !this.routerSet.drop(dead)) return;
     const movers = [...dead.peers];
     this.log.warn({ worker: dead.host.index, peers: movers.length }, 'worker died; moving its participants');
     try {
-      if (dead === this.home) await this.newHome();
+      if (dead === this.routerSet.home) await this.newHome();
       await Promise.all(
         movers.map(async (peer) => {
-          const slot = await this.placeNewcomer();
-          const [sendTransport, recvTransport] = await Promise.all([
-            this.createTransport(slot, peer.id, 'send', peer.dataChannels),
-            this.createTransport(slot, peer.id, 'recv', peer.dataChannels),
-          ]);
+          const slot = await this.routerSet.place();
+          const [sendTransport, recvTransport] = await this.routerSet.createTransports(slot, peer.id, peer.dataChannels);
           peer.replaceTransports(sendTransport, recvTransport);
-          slot.peers.add(peer);
-          this.slotOf.set(peer, slot);
+          this.routerSet.seat(peer, slot);
           peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
           await this.consumeExisting(peer);
         }),
       );
-      this.log.info({ routers: this.slots.length }, 'participants moved');
+      this.log.info({ routers: this.routerSet.count }, 'participants moved');
     } catch (error) {
       this.log.error({ err: error }, 'could not move the participants; closing the room');
       this.close();
@@ -236,8 +168,8 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The home router died: the active speaker observer moves to a live router, with every microphone. */
   private async newHome(): Promise<void> {
-    this.home = this.slots[0] ?? this.addSlot(await this.placement.createRouter());
-    this.activeSpeaker = await this.home.router.createActiveSpeakerObserver({ interval: 300 });
+    const home = await this.routerSet.newHome();
+    this.activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
     this.watchSpeakers(this.activeSpeaker);
     for (const peer of this.peers.values()) {
       for (const producer of peer.producers.values()) {
@@ -265,11 +197,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.peers.delete(peer.id)) return;
     this.data.leave(peer);
     peer.close();
-    const slot = this.slotOf.get(peer);
-    this.slotOf.delete(peer);
-    slot?.peers.delete(peer);
-    // A router nobody uses any more goes, and its pipe transports with it.
-    if (slot && slot !== this.home && slot.peers.size === 0 && this.slots.includes(slot)) this.closeSlot(slot);
+    this.routerSet.unseat(peer);
     this.log.info({ peer: peer.id, peers: this.peers.size }, 'participant left');
     this.broadcast('participantLeft', { peerId: peer.id });
     if (this.peers.size === 0) this.close();
@@ -279,9 +207,6 @@ export class Room extends TypedEmitter<RoomEvents> {
     const transport = peer.transport(request.transportId);
     if ((transport.appData as TransportAppData).direction !== 'send') {
       throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
-    }
-    if (SOURCE_KIND[request.source] !== request.kind) {
-      throw new ConclaveError('BAD_REQUEST', `A ${request.source} track must be ${SOURCE_KIND[request.source]}`);
     }
     const mismatched = request.rtpParameters.codecs.find(
       (codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`),
@@ -330,40 +255,23 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Feeds a microphone to the active speaker observer on the home router. */
   private async observeSpeaker(peer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
     try {
-      const slot = this.slotOf.get(peer);
-      if (slot && slot !== this.home) await this.pipe({ producerId: producer.id }, slot.router, this.home.router);
+      const slot = this.routerSet.slotOf(peer);
+      const { home } = this.routerSet;
+      if (slot && slot !== home) await this.routerSet.pipe({ producerId: producer.id }, slot.router, home.router);
       await this.activeSpeaker.addProducer({ producerId: producer.id });
     } catch (error) {
       this.log.warn({ err: error, producer: producer.id }, 'active speaker observer could not take a microphone');
     }
   }
 
-  /** Makes a producer or data producer (on `from`) available on `to`, once. */
-  private pipe(source: { producerId: string } | { dataProducerId: string }, from: types.Router, to: types.Router): Promise<void> {
-    const key = `${'producerId' in source ? source.producerId : source.dataProducerId}>${to.id}`;
-    let piped = this.pipes.get(key);
-    if (!piped) {
-      piped = from.pipeToRouter({ ...source, router: to }).then(({ pipeProducer, pipeDataProducer }) => {
-        const forget = (): void => {
-          this.pipes.delete(key);
-        };
-        pipeProducer?.observer.on('close', forget);
-        pipeDataProducer?.observer.on('close', forget);
-      });
-      this.pipes.set(key, piped);
-      piped.catch(() => this.pipes.delete(key));
-    }
-    return piped;
-  }
-
   /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
   private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
-    const target = this.slotOf.get(consumerPeer);
-    const source = this.slotOf.get(this.peers.get(producer.appData.peerId) ?? consumerPeer);
+    const target = this.routerSet.slotOf(consumerPeer);
+    const source = this.routerSet.slotOf(this.peers.get(producer.appData.peerId) ?? consumerPeer);
     if (!target || !source) return;
     let consumer: types.Consumer<ConsumerAppData>;
     try {
-      if (source !== target) await this.pipe({ producerId: producer.id }, source.router, target.router);
+      if (source !== target) await this.routerSet.pipe({ producerId: producer.id }, source.router, target.router);
       if (!target.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
         this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
         return;
@@ -380,7 +288,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       return;
     }
     // The participant may have left (or moved after a worker death) while the consumer was made.
-    if (consumerPeer.isClosed || consumer.closed || this.slotOf.get(consumerPeer) !== target) {
+    if (consumerPeer.isClosed || consumer.closed || this.routerSet.slotOf(consumerPeer) !== target) {
       consumer.close();
       return;
     }
@@ -426,37 +334,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.data.close();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    this.slotOf.clear();
-    for (const slot of this.slots.splice(0)) slot.router.close();
-    this.pipes.clear();
+    this.routerSet.close();
     this.log.info('room closed');
     this.emit('closed');
   }
-
-  private async createTransport(
-    slot: RouterSlot,
-    peerId: string,
-    direction: TransportDirection,
-    dataChannels: boolean,
-  ): Promise<types.WebRtcTransport<TransportAppData>> {
-    return slot.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: slot.host.webRtcServer,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
-      ...(dataChannels
-        ? {
-            enableSctp: true,
-            maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES,
-            maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES,
-            sctpSendBufferSize: SCTP_SEND_BUFFER_BYTES,
-            // One stream may take the whole buffer: a file window is one stream's worth.
-            sctpPerStreamSendQueueLimit: SCTP_SEND_BUFFER_BYTES,
-          }
-        : {}),
-      appData: { peerId, direction },
-    });
-  }
 }
-

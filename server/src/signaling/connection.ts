@@ -1,23 +1,12 @@
-import { UnsupportedError } from 'mediasoup/errors';
 import type { Server, Socket } from 'socket.io';
-import { ConclaveError, type ErrorCode, type Result } from '../../../shared/errors.js';
-import { firstIssue } from '../../../shared/identity.js';
-import {
-  Requests,
-  type ClientToServerEvents,
-  type Notifications,
-  type ParsedRequestOf,
-  type RequestName,
-  type Responses,
-  type ServerToClientEvents,
-} from '../../../shared/protocol.js';
+import { ConclaveError } from '../../../shared/errors.js';
+import type { ClientToServerEvents, Notifications, ServerToClientEvents } from '../../../shared/protocol.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import type { Peer } from '../rooms/Peer.js';
-import type { NotificationSink } from '../rooms/PeerLink.js';
-import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { Session } from '../session/Session.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { RateLimiter } from './RateLimiter.js';
 
 export type ConclaveServer = Server<ClientToServerEvents, ServerToClientEvents>;
@@ -29,16 +18,17 @@ export interface SignalingContext {
   log: Logger;
   pool: WorkerPool;
   rooms: RoomRegistry;
+  sessions: SessionRegistry;
   routerRtpCapabilities: Notifications['welcome']['routerRtpCapabilities'];
   version: string;
   /** Set when shutting down: no new joins. */
   draining: boolean;
 }
 
-/** One socket's session: where it is in the join life cycle and what it joined. */
-export class Connection implements NotificationSink {
+/** One socket: where it is in the join life cycle, and the participant's session once it holds one. */
+export class Connection {
   state: 'lobby' | 'joining' | 'joined' = 'lobby';
-  membership: { room: Room; peer: Peer } | undefined;
+  session: Session | undefined;
   /** Bumped by every join/resume and by leaving, so a join finishing after a leave knows it is stale. */
   attempt = 0;
   readonly rateLimiter: RateLimiter;
@@ -56,94 +46,18 @@ export class Connection implements NotificationSink {
     emit(event, payload);
   }
 
-  /** The room and peer of a joined connection; NOT_JOINED otherwise. */
-  joined(): { room: Room; peer: Peer } {
-    if (!this.membership || this.membership.peer.isClosed) {
+  /** The session of a joined connection (its room and peer); NOT_JOINED otherwise. */
+  joined(): Session {
+    if (!this.session || this.session.peer.isClosed) {
       throw new ConclaveError('NOT_JOINED', 'Join a room first');
     }
-    return this.membership;
+    return this.session;
   }
-}
 
-/** Per-request hooks. */
-export interface RequestScope {
-  /** Runs after this request's acknowledgement is sent, so the client sees the answer first. */
-  afterReply(task: () => void): void;
-}
-
-export type Handler<K extends RequestName> = (
-  connection: Connection,
-  request: ParsedRequestOf<K>,
-  scope: RequestScope,
-) => Promise<Responses[K]> | Responses[K];
-
-export type HandlerMap = { [K in RequestName]?: Handler<K> };
-
-/**
- * Binds one domain's handlers to a socket. Each request is validated against the shared schema
- * before its handler runs; whatever happens, the client gets a typed Result, and nothing thrown
- * escapes into the process.
- */
-export function registerHandlers(connection: Connection, handlers: HandlerMap): void {
-  for (const name of Object.keys(handlers) as RequestName[]) {
-    const handler = handlers[name] as Handler<typeof name> | undefined;
-    if (!handler) continue;
-    // Inbound arguments are untrusted: read them as unknown rather than as the typed event map.
-    (connection.socket as unknown as Socket).on(name, (...args: unknown[]) => {
-      dispatch(connection, name, handler, args).catch((error: unknown) => connection.log.error({ err: error, request: name }, 'dispatch failed'));
-    });
+  /** The session left, ended or moved to another connection: this one is back in the lobby. */
+  release(): void {
+    this.attempt++;
+    this.session = undefined;
+    this.state = 'lobby';
   }
-}
-
-export function splitArgs(args: unknown[]): { payload: unknown; ack: ((result: Result<unknown>) => void) | undefined } {
-  const last = args[args.length - 1];
-  const ack = typeof last === 'function' ? (last as (result: Result<unknown>) => void) : undefined;
-  const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
-  return { payload, ack };
-}
-
-async function dispatch<K extends RequestName>(connection: Connection, name: K, handler: Handler<K>, args: unknown[]): Promise<void> {
-  const { payload, ack } = splitArgs(args);
-  if (!connection.rateLimiter.take()) {
-    ack?.(failure('RATE_LIMITED', `Too many requests; slow down (limit ${connection.context.config.RATE_LIMIT_PER_SECOND}/s)`));
-    return;
-  }
-  let result: Result<unknown>;
-  const afterReply: (() => void)[] = [];
-  const parsed = parseRequest(name, payload);
-  if (!parsed.ok) {
-    result = failure('BAD_REQUEST', `${name}: ${parsed.message}`);
-  } else {
-    try {
-      result = { ok: true, data: await handler(connection, parsed.data as ParsedRequestOf<K>, { afterReply: (task) => afterReply.push(task) }) };
-    } catch (error) {
-      result = toFailure(error, connection.log, name);
-    }
-  }
-  if (ack) ack(result);
-  for (const task of afterReply) task();
-}
-
-function parseRequest(name: RequestName, payload: unknown): { ok: true; data: unknown } | { ok: false; message: string } {
-  try {
-    const parsed = Requests[name].safeParse(payload ?? {});
-    return parsed.success ? { ok: true, data: parsed.data } : { ok: false, message: firstIssue(parsed.error) };
-  } catch {
-    // Hostile shapes (e.g. a `length` object whose toString is not callable) can make the parser itself throw.
-    return { ok: false, message: 'malformed payload' };
-  }
-}
-
-export function failure(code: ErrorCode, message: string): Result<never> {
-  return { ok: false, error: { code, message } };
-}
-
-function toFailure(error: unknown, log: Logger, request: string): Result<never> {
-  if (error instanceof ConclaveError) return failure(error.code, error.message);
-  // mediasoup rejects invalid parameters with TypeError and codecs it cannot route with
-  // UnsupportedError; both are the client's doing, not the server's.
-  if (error instanceof TypeError) return failure('BAD_REQUEST', `${request}: ${error.message}`);
-  if (error instanceof UnsupportedError) return failure('UNSUPPORTED', `${request}: ${error.message}`);
-  log.error({ err: error, request }, 'request failed');
-  return failure('INTERNAL', `${request} failed on the server`);
 }

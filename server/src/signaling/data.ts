@@ -1,11 +1,11 @@
-import type { HandlerMap } from './connection.js';
+import type { Domain } from './handlers.js';
 
 /**
  * Data channels (chat, files, whiteboard, fast messages): opening a participant's channels,
  * catching up with the room, and the control side of file transfers. The messages themselves
  * travel over SCTP and are checked by the room's DataHub.
  */
-export const dataHandlers: HandlerMap = {
+export const dataHandlers = {
   async produceData(connection, request) {
     const { room, peer } = connection.joined();
     const dataProducer = await room.data.produce(peer, request);
@@ -28,4 +28,4 @@ export const dataHandlers: HandlerMap = {
     room.data.cancelFile(peer, fileId);
     return {};
   },
-};
+} satisfies Domain;

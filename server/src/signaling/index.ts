@@ -1,18 +1,20 @@
 import type { Socket } from 'socket.io';
 import { PROTOCOL_VERSION, Requests } from '../../../shared/protocol.js';
-import { Connection, failure, registerHandlers, splitArgs, type ConclaveServer, type SignalingContext } from './connection.js';
+import { Connection, type ConclaveServer, type SignalingContext } from './connection.js';
 import { dataHandlers } from './data.js';
+import { failure, registerHandlers, splitArgs } from './dispatch.js';
+import { composeHandlers } from './handlers.js';
 import { mediaHandlers } from './media.js';
 import { connectionLost, leaveRoom, roomHandlers } from './room.js';
 import { transportHandlers } from './transports.js';
 
-const domains = [roomHandlers, transportHandlers, mediaHandlers, dataHandlers];
+const handlers = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers);
 
 /** Wires every signalling domain onto each new socket. */
 export function attachSignaling(io: ConclaveServer, context: SignalingContext): void {
   io.on('connection', (socket) => {
     const connection = new Connection(socket, context, context.log.child({ socket: socket.id }));
-    for (const handlers of domains) registerHandlers(connection, handlers);
+    registerHandlers(connection, handlers);
 
     (socket as unknown as Socket).onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && Object.hasOwn(Requests, event)) return;

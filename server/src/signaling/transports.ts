@@ -1,8 +1,8 @@
 import { ConclaveError } from '../../../shared/errors.js';
-import type { HandlerMap } from './connection.js';
+import type { Domain } from './handlers.js';
 
 /** DTLS connection and ICE restarts of a participant's own transports. */
-export const transportHandlers: HandlerMap = {
+export const transportHandlers = {
   async connectTransport(connection, { transportId, dtlsParameters }) {
     const { peer } = connection.joined();
     const transport = peer.transport(transportId);
@@ -17,4 +17,4 @@ export const transportHandlers: HandlerMap = {
     const iceParameters = await peer.transport(transportId).restartIce();
     return { iceParameters };
   },
-};
+} satisfies Domain;

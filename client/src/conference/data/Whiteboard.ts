@@ -6,15 +6,15 @@ import {
   type BoardStroke,
   type BoardTool,
   clientDataText,
+  POINTS_PER_MESSAGE,
   STROKE_MAX_POINTS,
+  strokeKey,
 } from '../../../../shared/data.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';
 
 /** How often a stroke in progress sends its new points. */
 const FLUSH_MS = 40;
-/** Points per message (the server accepts up to 500). */
-const POINTS_PER_MESSAGE = 400;
 /** A finished stroke of ours that the server never echoed (refused, or lost in a reset) stops showing after this. */
 const DRAFT_TIMEOUT_MS = 3000;
 
@@ -131,12 +131,12 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     switch (event.t) {
       case 'begin': {
         const stroke: BoardStroke = { by: event.by, id: event.id, tool: event.tool, color: event.color, size: event.size, points: [...event.points] };
-        this.strokes.set(keyOf(event.by, event.id), stroke);
+        this.strokes.set(strokeKey(event.by, event.id), stroke);
         this.emit('points', stroke, 0);
         break;
       }
       case 'extend': {
-        const stroke = this.strokes.get(keyOf(event.by, event.id));
+        const stroke = this.strokes.get(strokeKey(event.by, event.id));
         if (!stroke) return;
         const from = stroke.points.length;
         stroke.points.push(...event.points);
@@ -153,7 +153,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
 
   /** The room's board as of a sync. */
   load(strokes: BoardStroke[]): void {
-    this.strokes = new Map(strokes.map((stroke) => [keyOf(stroke.by, stroke.id), stroke]));
+    this.strokes = new Map(strokes.map((stroke) => [strokeKey(stroke.by, stroke.id), stroke]));
     this.emit('reset');
     this.settle();
   }
@@ -189,7 +189,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
 
   /** Sends what the server's copy of this draft lacks; false if the channel would not take it. */
   private resendDraft(self: string, draft: DraftState): boolean {
-    const confirmed = this.strokes.get(keyOf(self, draft.id));
+    const confirmed = this.strokes.get(strokeKey(self, draft.id));
     if (!confirmed && draft.seen) {
       this.pending.delete(draft.id);
       if (draft === this.current) {
@@ -257,7 +257,7 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     const self = this.port.selfId() ?? '';
     let changed = false;
     for (const draft of this.pending.values()) {
-      const confirmed = this.strokes.get(keyOf(self, draft.id));
+      const confirmed = this.strokes.get(strokeKey(self, draft.id));
       if (confirmed) draft.seen = true;
       if (draft === this.current) continue;
       if (confirmed && confirmed.points.length >= draft.points.length) {
@@ -280,10 +280,6 @@ export class Whiteboard extends TypedEmitter<WhiteboardEvents> {
     }
     return true;
   }
-}
-
-function keyOf(by: string, id: number): string {
-  return `${by}/${id}`;
 }
 
 const clampX = (x: number): number => Math.min(BOARD_WIDTH, Math.max(0, Math.round(x)));
