@@ -106,16 +106,10 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
    */
   async join(): Promise<JoinResponse> {
     this.setConnection('connecting');
-    const welcome = this.signaling.next('welcome');
-    const unreachable = new Promise<never>((_, reject) => {
-      this.signaling.socket.once('connect_error', (error) =>
-        reject(new ConclaveError('INTERNAL', `Cannot reach the server: ${error.message}`)),
-      );
-    });
-    this.signaling.connect();
+    const welcome = this.signaling.open();
     const localTracks = this.acquireInitialTracks();
     try {
-      const { routerRtpCapabilities } = await Promise.race([welcome, unreachable]);
+      const { routerRtpCapabilities } = await welcome;
       const device = await Device.factory();
       await device.load({ routerRtpCapabilities });
       this.device = device;
@@ -279,14 +273,14 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     });
     signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
     signaling.on('serverShutdown', ({ message }) => (this.shutdownNotice = message));
-    signaling.socket.on('disconnect', (reason) => {
+    signaling.onDisconnect(({ reason, retrying }) => {
       if (this.connection !== 'joined') return;
       signaling.hold();
       this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
-      // Socket.IO retries by itself except after a server-side disconnect (restart, takeover).
-      if (reason === 'io server disconnect') setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), 1000);
+      if (!retrying) setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), 1000);
     });
-    signaling.socket.on('connect', () => {
+    // The server greets every new connection: that is the moment to take our place back.
+    signaling.on('welcome', () => {
       if (this.connection === 'reconnecting') void this.recover();
     });
   }
@@ -335,7 +329,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     } catch (error) {
       if (!(error instanceof ConclaveError) || error.code !== 'RESUME_FAILED') {
         this.report(error);
-        this.signaling.socket.disconnect().connect();
+        this.signaling.reconnect();
         return;
       }
       this.dropRoomState();
