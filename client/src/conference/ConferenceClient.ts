@@ -1,13 +1,13 @@
 import { Device, type types } from 'mediasoup-client';
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, type MediaSource, type ParticipantInfo, type RequestOf, type TransportInfo } from '../../../shared/protocol.js';
+import { LEAVE_BEACON_PATH, type ConsumerInfo, type JoinResponse, type LeaveBeacon, MediaSource, type ParticipantInfo, type RequestOf, type TransportInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import { DataChannels } from './data/DataChannels.js';
 import { Reception, type VideoDemand } from './reception.js';
 import { Signaling } from './Signaling.js';
 import { collectStats } from './stats.js';
-import type { ConferenceSnapshot, ConferenceStats, ConnectionState, LocalSource, RemoteParticipant } from './types.js';
+import type { ConferenceSnapshot, ConferenceStats, ConnectionState, DeviceSource, LocalSource, RemoteParticipant } from './types.js';
 
 export interface ConferenceOptions {
   /** Signalling server; defaults to the page's origin. */
@@ -155,11 +155,11 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   }
 
   /** Switches camera or microphone without renegotiation (replaceTrack). */
-  async selectDevice(source: 'mic' | 'camera', deviceId: string): Promise<void> {
+  async selectDevice(source: DeviceSource, deviceId: string): Promise<void> {
     this.deviceIds[source] = deviceId;
     const current = this.local[source];
     if (!current.enabled || !current.track) return;
-    const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+    const track = await this.guard(source, () =>
       source === 'mic' ? getMicTrack(deviceId) : getCameraTrack(deviceId),
     );
     if (!track) return;
@@ -212,7 +212,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         source: info.source,
         reception: this.reception.state(consumer.id),
       })),
-      (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+      MediaSource.options.flatMap((source) => {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ producer, source }] : [];
       }),
@@ -235,7 +235,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         displayName: participant.displayName,
         tracks: Object.values(participant.tracks).map((track) => ({ source: track.source, kind: track.kind, paused: track.paused })),
       })),
-      producers: (['mic', 'camera', 'screen'] as const).flatMap((source) => {
+      producers: MediaSource.options.flatMap((source) => {
         const producer = this.local[source].producer;
         return producer && !producer.closed ? [{ id: producer.id, source, kind: producer.kind, paused: producer.paused }] : [];
       }),
@@ -372,7 +372,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   /** Publishes every local track we have (muted ones paused), e.g. after joining or a media reset. */
   private async publishAll(): Promise<void> {
     await Promise.all(
-      (['mic', 'camera', 'screen'] as const).map(async (source) => {
+      MediaSource.options.map(async (source) => {
         const { track, producer, enabled } = this.local[source];
         if (!track || (producer && !producer.closed) || this.connection !== 'joined') return;
         await this.publish(source, track, !enabled);
@@ -383,7 +383,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   /** Forgets everything received and the transports, keeping our own tracks. */
   private dropMedia(): void {
-    for (const source of ['mic', 'camera', 'screen'] as const) this.local[source].producer = null;
+    for (const source of MediaSource.options) this.local[source].producer = null;
     for (const consumerId of [...this.consumers.keys()]) this.dropConsumer(consumerId);
     this.data.detach();
     this.sendTransport?.close();
@@ -408,12 +408,12 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   /** Asks for camera and microphone (as requested) while the connection is being set up. */
   private async acquireInitialTracks(): Promise<void> {
-    const wanted: ('mic' | 'camera')[] = [];
+    const wanted: DeviceSource[] = [];
     if (this.options.mic) wanted.push('mic');
     if (this.options.cam) wanted.push('camera');
     await Promise.all(
       wanted.map(async (source) => {
-        const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+        const track = await this.guard(source, () =>
           source === 'mic' ? getMicTrack(this.deviceIds.mic) : getCameraTrack(this.deviceIds.camera),
         );
         if (!track) return;
@@ -423,7 +423,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     );
   }
 
-  private async setSource(source: 'mic' | 'camera', on: boolean): Promise<void> {
+  private async setSource(source: DeviceSource, on: boolean): Promise<void> {
     const current = this.local[source];
     if (current.enabled === on && (on ? current.track : true)) return;
     const { producer } = current;
@@ -443,7 +443,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       return;
     }
     if (!current.track) {
-      const track = await this.guard(source === 'mic' ? 'microphone' : 'camera', () =>
+      const track = await this.guard(source, () =>
         source === 'mic' ? getMicTrack(this.deviceIds.mic) : getCameraTrack(this.deviceIds.camera),
       );
       if (!track) return;
@@ -602,11 +602,11 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   }
 
   /** Runs a media acquisition; failures become mediaError events and an undefined result. */
-  private async guard<T>(device: MediaAccessError['device'], acquire: () => Promise<T>): Promise<T | undefined> {
+  private async guard<T>(source: MediaSource, acquire: () => Promise<T>): Promise<T | undefined> {
     try {
       return await acquire();
     } catch (error) {
-      const mediaError = error instanceof MediaAccessError ? error : new MediaAccessError(device, 'unknown', String(error));
+      const mediaError = error instanceof MediaAccessError ? error : new MediaAccessError(source, 'unknown', String(error));
       this.emit('mediaError', mediaError);
       return undefined;
     }
@@ -619,7 +619,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   }
 
   private teardown(): void {
-    for (const source of ['mic', 'camera', 'screen'] as const) {
+    for (const source of MediaSource.options) {
       this.local[source].track?.stop();
       this.local[source] = { track: null, producer: null, enabled: false };
       this.emit('localMediaChanged', source);
