@@ -5,6 +5,7 @@ import type { Emit, Report } from './events.js';
 import type { LocalMedia } from './LocalMedia.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { ConferenceOptions } from './options.js';
+import { protocolMismatch } from './protocolVersion.js';
 import type { RemoteMedia } from './RemoteMedia.js';
 import type { Signaling } from './Signaling.js';
 import type { ConnectionState, DeviceSource } from './types.js';
@@ -61,7 +62,9 @@ export class Session {
     if (this.options.cam) wanted.push('camera');
     const localTracks = local.acquire(wanted);
     try {
-      const { routerRtpCapabilities } = await welcome;
+      const { protocolVersion, routerRtpCapabilities } = await welcome;
+      const mismatch = protocolMismatch(protocolVersion);
+      if (mismatch) throw new ConclaveError('UNSUPPORTED', mismatch);
       await transports.load(routerRtpCapabilities);
       const joined = await this.enterRoom();
       await localTracks;
@@ -109,9 +112,13 @@ export class Session {
       this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
       if (!retrying) setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), RECONNECT_DELAY_MS);
     });
-    // The server greets every new connection: that is the moment to take our place back.
-    signaling.on('welcome', () => {
-      if (this.connection === 'reconnecting') void this.recover();
+    // The server greets every new connection: that is the moment to take our place back, unless
+    // it came back speaking another protocol (upgraded while we were away).
+    signaling.on('welcome', ({ protocolVersion }) => {
+      if (this.connection !== 'reconnecting') return;
+      const mismatch = protocolMismatch(protocolVersion);
+      if (mismatch) this.end(mismatch);
+      else void this.recover();
     });
   }
 
