@@ -18,7 +18,7 @@ export type Welcome = Notifications['welcome'];
 /** Why the connection dropped, and whether Socket.IO will try again by itself. */
 export interface Disconnect {
   reason: string;
-  /** False after a server-side disconnect (restart, takeover): only a new connect() brings it back. */
+  /** False after a disconnect on purpose (the server's restart or takeover, or ours): only connect() brings it back. */
   retrying: boolean;
 }
 
@@ -83,7 +83,7 @@ export class Signaling {
   }
 
   onDisconnect(listener: (disconnect: Disconnect) => void): void {
-    this.socket.on('disconnect', (reason) => listener({ reason, retrying: reason !== 'io server disconnect' }));
+    this.socket.on('disconnect', (reason) => listener({ reason, retrying: reason !== 'io server disconnect' && reason !== 'io client disconnect' }));
   }
 
   /** Sends a request and resolves with its data, or rejects with a ConclaveError carrying the server's code. */
