@@ -9,9 +9,18 @@ import type {
   ServerToClientEvents,
 } from '../../../shared/protocol.js';
 
-export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+export type Welcome = Notifications['welcome'];
+
+/** Why the connection dropped, and whether Socket.IO will try again by itself. */
+export interface Disconnect {
+  reason: string;
+  /** False after a disconnect on purpose (the server's restart or takeover, or ours): only connect() brings it back. */
+  retrying: boolean;
+}
 
 export interface RequestOptions {
   /** Send even while the session is held (join and resume themselves). */
@@ -21,10 +30,11 @@ export interface RequestOptions {
 /**
  * Typed request/notification channel to the server over one Socket.IO connection. Socket.IO
  * reconnects with backoff; while the session is re-established the channel is *held*, and
- * ordinary requests wait so they never reach a server that does not know us yet.
+ * ordinary requests wait so they never reach a server that does not know us yet. The socket
+ * stays inside: callers see requests, notifications and the connection's ups and downs.
  */
 export class Signaling {
-  readonly socket: ClientSocket;
+  private readonly socket: ClientSocket;
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
   private held = false;
@@ -53,8 +63,27 @@ export class Signaling {
     this.openGate();
   }
 
+  /** Connects; resolves with the server's welcome, or rejects if the server cannot be reached. */
+  open(): Promise<Welcome> {
+    const welcome = this.next('welcome');
+    const unreachable = new Promise<never>((_, reject) => {
+      this.socket.once('connect_error', (error) => reject(new ConclaveError('INTERNAL', `Cannot reach the server: ${error.message}`)));
+    });
+    this.socket.connect();
+    return Promise.race([welcome, unreachable]);
+  }
+
   connect(): void {
     this.socket.connect();
+  }
+
+  /** Drops the connection and makes a new one (the server forgets this socket's requests). */
+  reconnect(): void {
+    this.socket.disconnect().connect();
+  }
+
+  onDisconnect(listener: (disconnect: Disconnect) => void): void {
+    this.socket.on('disconnect', (reason) => listener({ reason, retrying: reason !== 'io server disconnect' && reason !== 'io client disconnect' }));
   }
 
   /** Sends a request and resolves with its data, or rejects with a ConclaveError carrying the server's code. */

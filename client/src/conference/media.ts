@@ -1,10 +1,15 @@
 /** Getting tracks from the browser, with errors a person can act on, and how they are sent. */
 
 import type { types } from 'mediasoup-client';
+import type { MediaSource } from '../../../shared/protocol.js';
+
+/** How a message names each source: at the start of a sentence, and inside one. */
+const LABEL: Record<MediaSource, string> = { mic: 'Microphone', camera: 'Camera', screen: 'Screen sharing' };
+const NOUN: Record<MediaSource, string> = { mic: 'microphone', camera: 'camera', screen: 'screen' };
 
 export class MediaAccessError extends Error {
   constructor(
-    readonly device: 'camera' | 'microphone' | 'screen',
+    readonly source: MediaSource,
     readonly reason: 'insecure-context' | 'denied' | 'not-found' | 'busy' | 'unknown',
     message: string,
   ) {
@@ -49,27 +54,27 @@ export function insecureContextMessage(): string {
   return `Camera and microphone need a secure page (https:// or http://localhost); this page is ${location.protocol}//${location.host}, so the browser does not offer them. You can still see and hear the others.`;
 }
 
-function explain(device: MediaAccessError['device'], error: unknown): MediaAccessError {
+function explain(source: MediaSource, error: unknown): MediaAccessError {
   const name = error instanceof DOMException || error instanceof Error ? error.name : '';
-  const label = device === 'microphone' ? 'Microphone' : device === 'camera' ? 'Camera' : 'Screen sharing';
+  const label = LABEL[source];
   switch (name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return new MediaAccessError(device, 'denied', `${label} permission was denied. Allow it in the browser's site settings to be seen or heard.`);
+      return new MediaAccessError(source, 'denied', `${label} permission was denied. Allow it in the browser's site settings to be seen or heard.`);
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return new MediaAccessError(device, 'not-found', `No ${device} was found.`);
+      return new MediaAccessError(source, 'not-found', `No ${NOUN[source]} was found.`);
     case 'NotReadableError':
     case 'AbortError':
-      return new MediaAccessError(device, 'busy', `The ${device} is in use by another application or could not start.`);
+      return new MediaAccessError(source, 'busy', `The ${NOUN[source]} is in use by another application or could not start.`);
     default:
-      return new MediaAccessError(device, 'unknown', `${label} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return new MediaAccessError(source, 'unknown', `${label} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-function mediaDevices(device: MediaAccessError['device']): MediaDevices {
+function mediaDevices(source: MediaSource): MediaDevices {
   if (!window.isSecureContext || !navigator.mediaDevices) {
-    throw new MediaAccessError(device, 'insecure-context', insecureContextMessage());
+    throw new MediaAccessError(source, 'insecure-context', insecureContextMessage());
   }
   return navigator.mediaDevices;
 }
@@ -85,12 +90,12 @@ export async function getCameraTrack(deviceId?: string): Promise<MediaStreamTrac
 }
 
 export async function getMicTrack(deviceId?: string): Promise<MediaStreamTrack> {
-  const devices = mediaDevices('microphone');
+  const devices = mediaDevices('mic');
   try {
     const stream = await devices.getUserMedia({ audio: { ...MIC_CONSTRAINTS, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) } });
     return firstTrack(stream, 'audio');
   } catch (error) {
-    throw explain('microphone', error);
+    throw explain('mic', error);
   }
 }
 

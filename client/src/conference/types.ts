@@ -4,6 +4,9 @@ import type { ReceptionState } from './reception.js';
 
 export type { MediaSource };
 
+/** A source backed by a capture device the user can choose (the screen is picked per share). */
+export type DeviceSource = Exclude<MediaSource, 'screen'>;
+
 /** Where the client is in its life cycle. */
 export type ConnectionState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left';
 

@@ -1,6 +1,6 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import { ChatPanel } from './ChatPanel.js';
-import { h, icon, type IconName } from './dom.js';
+import { h, toolbarButton } from './dom.js';
 import type { Toasts } from './Toasts.js';
 import { WhiteboardView } from './WhiteboardView.js';
 import './collaboration.css';
@@ -24,9 +24,9 @@ export class Collaboration {
 
   constructor(client: ConferenceClient, toasts: Toasts) {
     this.badge = h('span', { class: 'badge', 'data-unread': '0', hidden: true });
-    this.chatButton = this.toolbarButton('chat', 'chat', 'Chat', () => this.setChatOpen(!this.chat.isOpen));
+    this.chatButton = toolbarButton('chat', 'chat', 'Chat', () => this.setChatOpen(!this.chat.isOpen), false);
     this.chatButton.append(this.badge);
-    this.boardButton = this.toolbarButton('whiteboard', 'whiteboard', 'Whiteboard', () => this.setBoardOpen(!this.board.isOpen));
+    this.boardButton = toolbarButton('whiteboard', 'whiteboard', 'Whiteboard', () => this.setBoardOpen(!this.board.isOpen), false);
     this.chat = new ChatPanel(
       client.data,
       {
@@ -85,11 +85,5 @@ export class Collaboration {
     this.badge.textContent = count > 99 ? '99+' : String(count);
     this.badge.dataset.unread = String(count);
     this.chatButton.setAttribute('aria-label', count > 0 ? `Chat (${count} unread)` : 'Chat');
-  }
-
-  private toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void): HTMLButtonElement {
-    const button = h('button', { class: 'tool', title: label, 'aria-label': label, 'aria-pressed': 'false', 'data-action': action }, icon(iconName));
-    button.addEventListener('click', onClick);
-    return button;
   }
 }

@@ -1,5 +1,6 @@
 import { DisplayName, firstIssue, RoomId } from '../../../shared/identity.js';
 import { getCameraTrack, insecureContextMessage, listDevices, type DeviceChoice } from '../conference/media.js';
+import type { DeviceSource } from '../conference/types.js';
 import { h } from './dom.js';
 
 export interface PrejoinDefaults {
@@ -10,7 +11,7 @@ export interface PrejoinDefaults {
 
 const STORAGE = { name: 'conclave.name', camera: 'conclave.cameraId', mic: 'conclave.micId' } as const;
 
-export function savedDevice(kind: 'camera' | 'mic'): string | undefined {
+export function savedDevice(kind: DeviceSource): string | undefined {
   return localStorage.getItem(STORAGE[kind]) ?? undefined;
 }
 

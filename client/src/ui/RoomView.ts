@@ -1,8 +1,8 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import { listDevices } from '../conference/media.js';
-import type { ConferenceStats, RemoteParticipant } from '../conference/types.js';
+import type { ConferenceStats, MediaSource, RemoteParticipant } from '../conference/types.js';
 import { Collaboration } from './Collaboration.js';
-import { h, icon, type IconName } from './dom.js';
+import { h, icon, toolbarButton, type IconName } from './dom.js';
 import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
 import { Toasts } from './Toasts.js';
@@ -18,7 +18,7 @@ export class RoomView {
   private readonly status: HTMLElement;
   private readonly tiles = new Map<string, Tile>();
   private readonly toasts = new Toasts();
-  private readonly buttons: Record<'mic' | 'camera' | 'screen', HTMLButtonElement>;
+  private readonly buttons: Record<MediaSource, HTMLButtonElement>;
   private readonly cameraSelect: HTMLSelectElement;
   private readonly micSelect: HTMLSelectElement;
   private readonly blockedAudio = new Set<HTMLAudioElement>();
@@ -40,23 +40,23 @@ export class RoomView {
     this.audioBanner = h('button', { class: 'audio-banner', hidden: true }, 'Click to turn on sound');
     this.audioBanner.addEventListener('click', () => this.unblockAudio());
     this.buttons = {
-      mic: this.toolbarButton('mic', 'mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
-      camera: this.toolbarButton('camera', 'camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
-      screen: this.toolbarButton('screen', 'screen', 'Share screen', () =>
+      mic: toolbarButton('mic', 'mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
+      camera: toolbarButton('camera', 'camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
+      screen: toolbarButton('screen', 'screen', 'Share screen', () =>
         void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen()),
       ),
     };
-    this.layoutButton = this.toolbarButton('layout', 'speaker', 'Speaker view', () => {
+    this.layoutButton = toolbarButton('layout', 'speaker', 'Speaker view', () => {
       this.area.toggleLayout();
       this.renderToolbar();
     });
-    this.statsButton = this.toolbarButton('stats', 'stats', 'Show statistics', () => this.toggleStats());
+    this.statsButton = toolbarButton('stats', 'stats', 'Show statistics', () => this.toggleStats());
     this.cameraSelect = h('select', { class: 'device-select', title: 'Camera', 'aria-label': 'Camera' });
     this.micSelect = h('select', { class: 'device-select', title: 'Microphone', 'aria-label': 'Microphone' });
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
     this.collaboration = new Collaboration(client, this.toasts);
-    const leave = this.toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
+    const leave = toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
     leave.classList.add('danger');
 
     this.element = h(
@@ -172,12 +172,6 @@ export class RoomView {
     button.title = label;
     button.setAttribute('aria-label', label);
     button.replaceChildren(icon(iconName));
-  }
-
-  private toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void): HTMLButtonElement {
-    const button = h('button', { class: 'tool', title: label, 'aria-label': label, 'data-action': action }, icon(iconName));
-    button.addEventListener('click', onClick);
-    return button;
   }
 
   private async refreshDevices(): Promise<void> {

@@ -54,6 +54,17 @@ export function icon(name: IconName): SVGSVGElement {
   return svg;
 }
 
+/**
+ * A toolbar button; `data-action` is the automation hook. A toggle starts unpressed
+ * (`pressed: false`); its owner keeps aria-pressed up to date.
+ */
+export function toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void, pressed?: boolean): HTMLButtonElement {
+  const attributes = { class: 'tool', title: label, 'aria-label': label, 'aria-pressed': pressed === undefined ? undefined : String(pressed), 'data-action': action };
+  const button = h('button', attributes, icon(iconName));
+  button.addEventListener('click', onClick);
+  return button;
+}
+
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0]];

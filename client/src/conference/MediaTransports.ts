@@ -1,0 +1,108 @@
+import { Device, type types } from 'mediasoup-client';
+import { sourceTrack, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
+import type { Report } from './events.js';
+import type { Signaling } from './Signaling.js';
+
+/** A network change breaks ICE first; a transport still 'disconnected' after this restarts it. */
+const DISCONNECTED_GRACE_MS = 2000;
+
+/**
+ * The mediasoup device, loaded once with the server's router capabilities, and the send and
+ * receive transports made from it. Transports are replaced on a media reset or a rejoin; their
+ * DTLS handshake, `produce` and ICE restarts go through signalling.
+ */
+export class MediaTransports {
+  send: types.Transport | null = null;
+  recv: types.Transport | null = null;
+  private loaded: Device | null = null;
+  private iceServers: RTCIceServer[] = [];
+  private markReady: () => void = () => undefined;
+  /** Resolves once the first pair exists (consumers can be announced before the join answer). */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+
+  constructor(
+    private readonly signaling: Signaling,
+    private readonly relayOnly: boolean,
+    private readonly report: Report,
+  ) {}
+
+  get device(): Device | null {
+    return this.loaded;
+  }
+
+  async load(routerRtpCapabilities: types.RtpCapabilities): Promise<Device> {
+    const device = await Device.factory();
+    await device.load({ routerRtpCapabilities });
+    this.loaded = device;
+    return device;
+  }
+
+  /** Replaces both transports; without `iceServers`, the last ones given are used again. */
+  set(send: TransportInfo, recv: TransportInfo, iceServers: RTCIceServer[] = this.iceServers): { send: types.Transport; recv: types.Transport } {
+    const device = this.loaded;
+    if (!device) throw new Error('The device is not loaded');
+    this.iceServers = iceServers;
+    this.close();
+    const policy = this.relayOnly ? 'relay' : 'all';
+    const sendTransport = device.createSendTransport({ ...send, iceServers, iceTransportPolicy: policy });
+    const recvTransport = device.createRecvTransport({ ...recv, iceServers, iceTransportPolicy: policy });
+    this.wire(sendTransport);
+    this.wire(recvTransport);
+    sendTransport.on('produce', ({ rtpParameters, appData }, callback, errback) => {
+      // The kind follows from the source (a mic is audio), so the request type-checks as one pair.
+      this.signaling
+        .request('produce', { transportId: sendTransport.id, ...sourceTrack(appData.source as MediaSource), rtpParameters, paused: appData.paused === true })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    this.send = sendTransport;
+    this.recv = recvTransport;
+    this.markReady();
+    return { send: sendTransport, recv: recvTransport };
+  }
+
+  close(): void {
+    this.send?.close();
+    this.recv?.close();
+    this.send = null;
+    this.recv = null;
+  }
+
+  /** After a resume: ICE that broke while signalling was away restarts now. */
+  restartBroken(): void {
+    for (const transport of [this.send, this.recv]) {
+      if (transport && (transport.connectionState === 'failed' || transport.connectionState === 'disconnected')) void this.restartIce(transport);
+    }
+  }
+
+  /** The open transports, for statistics. */
+  open(): { transport: types.Transport; direction: 'send' | 'recv' }[] {
+    return (
+      [
+        ['send', this.send],
+        ['recv', this.recv],
+      ] as const
+    ).flatMap(([direction, transport]) => (transport && !transport.closed ? [{ transport, direction }] : []));
+  }
+
+  private wire(transport: types.Transport): void {
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    // Restarting ICE is cheap and keeps all media, so it is tried before anything else.
+    let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+    transport.on('connectionstatechange', (state) => {
+      clearTimeout(disconnectedTimer);
+      if (state === 'failed') void this.restartIce(transport);
+      else if (state === 'disconnected') disconnectedTimer = setTimeout(() => void this.restartIce(transport), DISCONNECTED_GRACE_MS);
+    });
+  }
+
+  private async restartIce(transport: types.Transport): Promise<void> {
+    try {
+      const { iceParameters } = await this.signaling.request('restartIce', { transportId: transport.id });
+      if (!transport.closed) await transport.restartIce({ iceParameters });
+    } catch (error) {
+      this.report(error);
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { ConclaveError } from '../../../shared/errors.js';
+import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type ParticipantInfo, type TransportInfo } from '../../../shared/protocol.js';
+import type { DataChannels } from './data/DataChannels.js';
+import type { Emit, Report } from './events.js';
+import type { LocalMedia } from './LocalMedia.js';
+import type { MediaTransports } from './MediaTransports.js';
+import type { ConferenceOptions } from './options.js';
+import { protocolMismatch } from './protocolVersion.js';
+import type { RemoteMedia } from './RemoteMedia.js';
+import type { Signaling } from './Signaling.js';
+import type { ConnectionState, DeviceSource } from './types.js';
+
+export interface SessionContext {
+  signaling: Signaling;
+  transports: MediaTransports;
+  local: LocalMedia;
+  remote: RemoteMedia;
+  data: DataChannels;
+  emit: Emit;
+  report: Report;
+}
+
+/** How long a polite leave waits for the server's answer before closing anyway. */
+const LEAVE_TIMEOUT_MS = 1000;
+/** After a server-side disconnect Socket.IO does not retry by itself; we do, after this. */
+const RECONNECT_DELAY_MS = 1000;
+
+/**
+ * Our place in the room, as a state machine: idle → connecting → joined ⇄ reconnecting → left.
+ * A dropped connection resumes the same place (or, past the grace period, joins afresh with the
+ * same tracks); a media reset from the server brings new transports; leaving releases everything.
+ */
+export class Session {
+  self: ParticipantInfo | null = null;
+  private connection: ConnectionState = 'idle';
+  /** Proof for `resume` after a dropped connection. */
+  private resumeToken: string | null = null;
+  private shutdownNotice: string | null = null;
+
+  constructor(
+    private readonly context: SessionContext,
+    private readonly options: ConferenceOptions,
+    private readonly serverUrl: string,
+  ) {
+    this.listen();
+  }
+
+  get state(): ConnectionState {
+    return this.connection;
+  }
+
+  /**
+   * Connects, joins and publishes. Media permission prompts run in parallel with the connection so
+   * they do not add to the time until the first remote frame.
+   */
+  async join(): Promise<JoinResponse> {
+    const { signaling, transports, local } = this.context;
+    this.setConnection('connecting');
+    const welcome = signaling.open();
+    const wanted: DeviceSource[] = [];
+    if (this.options.mic) wanted.push('mic');
+    if (this.options.cam) wanted.push('camera');
+    const localTracks = local.acquire(wanted);
+    try {
+      const { protocolVersion, routerRtpCapabilities } = await welcome;
+      const mismatch = protocolMismatch(protocolVersion);
+      if (mismatch) throw new ConclaveError('UNSUPPORTED', mismatch);
+      await transports.load(routerRtpCapabilities);
+      const joined = await this.enterRoom();
+      await localTracks;
+      await this.publishAll();
+      return joined;
+    } catch (error) {
+      this.end(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  /**
+   * The page is going away (tab closed, navigated off). A socket message sent now may never leave
+   * a page being torn down, so a beacon, which the browser delivers after the page is gone, says
+   * it too; the server counts whichever arrives first. Without either, our place would wait out
+   * the reconnect grace period and everyone would see a frozen tile.
+   */
+  leaveOnUnload(): void {
+    if (this.connection !== 'left' && this.self && this.resumeToken && typeof navigator.sendBeacon === 'function') {
+      const beacon: LeaveBeacon = { peerId: this.self.id, resumeToken: this.resumeToken };
+      navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.serverUrl).href, JSON.stringify(beacon));
+    }
+    void this.leave();
+  }
+
+  /** Leaves the room, releases camera and microphone, and closes the connection. */
+  async leave(): Promise<void> {
+    if (this.connection === 'left') return;
+    if (this.connection === 'joined') {
+      await Promise.race([
+        this.context.signaling.request('leave', {}, { immediate: true }).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, LEAVE_TIMEOUT_MS)),
+      ]);
+    }
+    this.end();
+  }
+
+  private listen(): void {
+    const { signaling } = this.context;
+    signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
+    signaling.on('serverShutdown', ({ message }) => (this.shutdownNotice = message));
+    signaling.onDisconnect(({ reason, retrying }) => {
+      if (this.connection !== 'joined') return;
+      signaling.hold();
+      this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
+      if (!retrying) setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), RECONNECT_DELAY_MS);
+    });
+    // The server greets every new connection: that is the moment to take our place back, unless
+    // it came back speaking another protocol (upgraded while we were away).
+    signaling.on('welcome', ({ protocolVersion }) => {
+      if (this.connection !== 'reconnecting') return;
+      const mismatch = protocolMismatch(protocolVersion);
+      if (mismatch) this.end(mismatch);
+      else void this.recover();
+    });
+  }
+
+  /** Joins with the loaded device; shared by the first join and a rejoin after a lost place. */
+  private async enterRoom(): Promise<JoinResponse> {
+    const { signaling, transports, remote } = this.context;
+    const device = transports.device;
+    if (!device) throw new Error('The device is not loaded');
+    const joined = await signaling.request(
+      'join',
+      {
+        roomId: this.options.roomId,
+        displayName: this.options.displayName,
+        rtpCapabilities: device.rtpCapabilities,
+        dataChannels: true,
+        ...(this.options.token ? { token: this.options.token } : {}),
+      },
+      { immediate: true },
+    );
+    this.self = joined.self;
+    this.resumeToken = joined.resumeToken;
+    this.setTransports(joined.sendTransport, joined.recvTransport, joined.iceServers);
+    signaling.release();
+    this.setConnection('joined');
+    for (const participant of joined.participants) remote.add(participant);
+    return joined;
+  }
+
+  /**
+   * Back online: take our place back (queued notifications follow), or, if the grace period
+   * passed, join again as a new participant with the same tracks. Media transports whose ICE
+   * broke meanwhile restart ICE.
+   */
+  private async recover(): Promise<void> {
+    const { signaling, transports, data, report } = this.context;
+    const self = this.self;
+    if (!transports.device || !self || !this.resumeToken) return;
+    try {
+      await signaling.request('resume', { peerId: self.id, resumeToken: this.resumeToken }, { immediate: true });
+      signaling.release();
+      this.shutdownNotice = null;
+      this.setConnection('joined');
+      data.resync();
+      transports.restartBroken();
+    } catch (error) {
+      if (!(error instanceof ConclaveError) || error.code !== 'RESUME_FAILED') {
+        report(error);
+        signaling.reconnect();
+        return;
+      }
+      this.dropRoomState();
+      try {
+        await this.enterRoom();
+        this.shutdownNotice = null;
+        await this.publishAll();
+      } catch (rejoinError) {
+        report(rejoinError);
+      }
+    }
+  }
+
+  /** The server moved the room to another worker: new transports, publish again. */
+  private async resetMedia(sendTransport: TransportInfo, recvTransport: TransportInfo): Promise<void> {
+    if (!this.context.transports.device) return;
+    this.dropMedia();
+    this.setTransports(sendTransport, recvTransport);
+    await this.publishAll();
+  }
+
+  private setTransports(send: TransportInfo, recv: TransportInfo, iceServers?: RTCIceServer[]): void {
+    const created = this.context.transports.set(send, recv, iceServers);
+    this.context.data.attach(created.send, created.recv);
+  }
+
+  /** Media first, then the data channels, so the first video does not wait behind them. */
+  private async publishAll(): Promise<void> {
+    await this.context.local.publishAll();
+    this.context.data.open();
+  }
+
+  /** Forgets everything received and the transports, keeping our own tracks. */
+  private dropMedia(): void {
+    const { local, remote, data, transports } = this.context;
+    local.forgetProducers();
+    remote.dropConsumers();
+    data.detach();
+    transports.close();
+  }
+
+  /** Our place in the room is gone: forget the others too (a fresh join brings them back). */
+  private dropRoomState(): void {
+    this.dropMedia();
+    this.context.remote.removeAll();
+    this.context.data.reset();
+    this.self = null;
+    this.resumeToken = null;
+  }
+
+  private setConnection(state: ConnectionState, reason?: string): void {
+    this.connection = state;
+    this.context.emit('connectionState', state, reason);
+  }
+
+  /** Releases everything and moves to 'left'; a reason means the call ended on a failure. */
+  private end(reason?: string): void {
+    this.teardown();
+    this.setConnection('left', reason);
+  }
+
+  private teardown(): void {
+    const { local, remote, data, transports, signaling } = this.context;
+    local.release();
+    transports.close();
+    data.close();
+    remote.clear();
+    signaling.close();
+  }
+}
