@@ -1,12 +1,12 @@
 import type { types } from 'mediasoup';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BOARD_MAX_POINTS, CHAT_HISTORY, DATA_LABELS, encodeChunk, type DataLabel } from '../shared/data.js';
 import type { Notifications, RequestOf } from '../shared/protocol.js';
 import { Whiteboard } from '../server/src/data/Whiteboard.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, useServer } from './helpers/server.js';
 
 /**
  * The server side of the data channels as participants meet it: real Socket.IO clients against a
@@ -20,24 +20,16 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const MAX_FILE_MB = 1;
 
 describe('data channels on the server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // The data plane's own limits are under test, not the signalling request budget.
+  const server = useServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_FILE_MB: String(MAX_FILE_MB) });
   const everyone: TestParticipant[] = [];
   const transports: types.DirectTransport[] = [];
   let rooms = 0;
-
-  beforeAll(async () => {
-    // The data plane's own limits are under test, not the signalling request budget.
-    server = await startTestServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_FILE_MB: String(MAX_FILE_MB) });
-  });
 
   afterEach(async () => {
     for (const transport of transports.splice(0)) transport.close();
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
     await eventually(async () => (await server.health()).rooms === 0, { what: 'every room to close after the test' });
-  });
-
-  afterAll(async () => {
-    await server?.close();
   });
 
   function newRoom(label: string): string {

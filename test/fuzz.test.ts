@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../server/src/rooms/Room.js';
@@ -6,9 +5,8 @@ import { Requests } from '../shared/protocol.js';
 import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from './helpers/browser.js';
 import { Fuzzer, POLLUTION_MARKERS, RAW_PACKETS, Rng, fuzzSeed, judge, type Exchange, type ForeignIds } from './helpers/fuzz.js';
 import { TestParticipant } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { CLIENT_DIST, eventually, useServer } from './helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '..');
 const ROOM = 'fuzz-target-call';
 const SEED = fuzzSeed();
 const FUZZERS = 4;
@@ -68,7 +66,7 @@ function prototypeShapes(): string[] {
  * call's own transports, producers and consumers) while two Chromium participants keep talking.
  */
 describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST, RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_MESSAGE_KB: '256' });
   let browser: Browser;
   let ana: ParticipantPage;
   let ben: ParticipantPage;
@@ -87,12 +85,6 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandledRejection);
     process.on('uncaughtException', onUncaughtException);
-    server = await startTestServer({
-      CLIENT_DIST: path.join(root, 'client/dist'),
-      RATE_LIMIT_PER_SECOND: '10000',
-      RATE_LIMIT_BURST: '100000',
-      MAX_MESSAGE_KB: '256',
-    });
     browser = await launchChromium();
     ana = await openParticipant(browser, server.url, ROOM, 'Ana');
     ben = await openParticipant(browser, server.url, ROOM, 'Ben');
@@ -107,7 +99,6 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.close()));
     await browser?.close();
-    await server?.close();
     process.off('unhandledRejection', onUnhandledRejection);
     process.off('uncaughtException', onUncaughtException);
   });

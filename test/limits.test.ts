@@ -1,17 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import type { Result } from '../shared/errors.js';
 import type { ConsumerInfo } from '../shared/protocol.js';
 import { failureOf, fakeDtlsParameters, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, isAlive, startTestServer } from './helpers/server.js';
+import { eventually, isAlive, startTestServer, useServer } from './helpers/server.js';
 
 /**
  * The server's limits as participants meet them: room and server capacity, the per-connection
  * request budget, the message size cap, the Origin check, cross-room isolation and a graceful
  * shutdown. Real Socket.IO clients against real servers with real mediasoup workers.
  */
-
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,33 +18,24 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * and with `emptyAfterEach` the server must then be back to no rooms.
  */
 function serverFor(overrides: Record<string, string>, { emptyAfterEach = false } = {}) {
-  const state: { server: TestServer | undefined } = { server: undefined };
+  const server = useServer(overrides);
   const everyone: TestParticipant[] = [];
-
-  beforeAll(async () => {
-    state.server = await startTestServer(overrides);
-  });
 
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
     if (emptyAfterEach) {
-      await eventually(async () => (await state.server?.health())?.rooms === 0, { what: 'every room to close after the test' });
+      await eventually(async () => (await server.health()).rooms === 0, { what: 'every room to close after the test' });
     }
   });
 
   afterAll(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
-    await state.server?.close();
   });
 
   return {
-    get server(): TestServer {
-      if (!state.server) throw new Error('server not started');
-      return state.server;
-    },
+    server,
     async arrive(name: string): Promise<TestParticipant> {
-      if (!state.server) throw new Error('server not started');
-      const participant = await TestParticipant.connect(state.server.url, name);
+      const participant = await TestParticipant.connect(server.url, name);
       everyone.push(participant);
       return participant;
     },

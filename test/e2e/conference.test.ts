@@ -3,14 +3,14 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const ROOM = 'design-review';
 
 /** Three people in a call, seen through real headless Chromium with fake camera and microphone. */
 describe('a conference in the browser', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST });
   let browser: Browser;
   let ana: ParticipantPage;
   let ben: ParticipantPage;
@@ -18,13 +18,11 @@ describe('a conference in the browser', () => {
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist') });
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
 
   async function idOf(participant: ParticipantPage): Promise<string> {

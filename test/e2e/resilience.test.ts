@@ -1,20 +1,17 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '../../server/src/signaling/connection.js';
 import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 /** A call survives a dropped connection, a lost place, and a crashed media worker. */
 describe('a call that recovers by itself', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
   let browser: Browser;
   const open: ParticipantPage[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2' });
     browser = await launchChromium();
   });
 
@@ -25,7 +22,6 @@ describe('a call that recovers by itself', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
 
   async function twoInACall(room: string): Promise<{ ana: ParticipantPage; ben: ParticipantPage; anaId: string; benId: string }> {
