@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BOARD_MAX_POINTS, CHAT_HISTORY, DATA_LABELS, encodeChunk, type DataLabel } from '../shared/data.js';
 import type { Notifications, RequestOf } from '../shared/protocol.js';
 import { Whiteboard } from '../server/src/data/Whiteboard.js';
@@ -233,6 +233,12 @@ describe('data channels on the server', () => {
         [Buffer.from(JSON.stringify({ text: 'binary' })), 'BAD_REQUEST', /JSON text/],
         [JSON.stringify({ text: 'y'.repeat(9000) }), 'TOO_LARGE', /at most 8192 bytes/],
       ];
+      // Refusal notices of one kind are spaced by the server's clock (Date.now): the test moves it
+      // on past the spacing rather than waiting it out.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       for (const [message, code, reason] of cases) {
         const before = ana.notifications('dataRejected').length;
         chat.send(message);
@@ -240,7 +246,7 @@ describe('data channels on the server', () => {
         expect(rejection).toMatchObject({ label: 'chat', code });
         expect(rejection.message).toMatch(reason);
         // Refusal notices of one kind are spaced, so a flood cannot become a flood of notices.
-        await sleep(300);
+        vi.advanceTimersByTime(300);
       }
       expect(heard.chat).toEqual([]);
       chat.send(JSON.stringify({ text: 'line one\nline two 👩‍💻' }));
@@ -330,12 +336,18 @@ describe('data channels on the server', () => {
         [{ t: 'begin', id: 8, tool: 'laser', color: '#ff0000', size: 2, points: [1, 2] }, /tool/],
         [{ t: 'begin', id: 7, tool: 'pen', color: '#ff0000', size: 2, points: [1, 2] }, /already exists/],
       ];
+      // Refusal notices of one kind are spaced by the server's clock (Date.now): the test moves it
+      // on past the spacing rather than waiting it out.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       for (const [op, reason] of cases) {
         const before = ana.notifications('dataRejected').length;
         anaBoard.send(JSON.stringify(op));
         const rejection = await eventually(() => ana.notifications('dataRejected')[before], { what: `refusal of ${JSON.stringify(op)}` });
         expect(rejection.message).toMatch(reason);
-        await sleep(300);
+        vi.advanceTimersByTime(300);
       }
       expect(heard.board).toHaveLength(1);
     });

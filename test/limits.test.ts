@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { io } from 'socket.io-client';
 import type { Result } from '../shared/errors.js';
 import type { ConsumerInfo } from '../shared/protocol.js';
@@ -121,6 +121,12 @@ describe('request rate limit (RATE_LIMIT_PER_SECOND=20, RATE_LIMIT_BURST=40)', (
   const env = serverFor({ RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
   it('a flooding connection is RATE_LIMITED while another in the same room is served, and recovers after a pause', async () => {
+    // Each connection's budget refills by the process clock (performance.now): it runs on as usual,
+    // and the test moves it on for the pause instead of sleeping through it.
+    vi.useFakeTimers({ toFake: ['performance'], shouldAdvanceTime: true });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const ana = await env.arrive('Ana');
     const flood = await env.arrive('Flood');
     await ana.join('busy');
@@ -170,7 +176,7 @@ describe('request rate limit (RATE_LIMIT_PER_SECOND=20, RATE_LIMIT_BURST=40)', (
     expect(flood.connected).toBe(true);
 
     // After a pause the budget is back.
-    await sleep(2_100);
+    vi.advanceTimersByTime(2_100);
     const again = await Promise.all(Array.from({ length: 20 }, () => flood.request('resumeConsumer', { consumerId: 'no-such-consumer' })));
     expect(again.map((answer) => failureOf(answer).code)).toEqual(Array.from({ length: 20 }, () => 'NOT_FOUND'));
   });
