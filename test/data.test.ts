@@ -254,6 +254,12 @@ describe('data channels on the server', () => {
     });
 
     it('is rate-limited per participant: a burst goes through, the rest is refused', async () => {
+      // Each participant's chat budget refills by the process clock (performance.now): it runs on as
+      // usual, and the test moves it on for the pause instead of sleeping through it.
+      vi.useFakeTimers({ toFake: ['performance'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       const { room, heard, people: [ana, ben] } = await meeting('chat-flood', 'Ana', 'Ben');
       const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
       for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
@@ -271,7 +277,7 @@ describe('data channels on the server', () => {
       expect(rejection.nonce).toMatch(/^flood-nonce-\d+$/);
       // …and if it does (a resend after a reset), it stays refused and costs none of the new allowance:
       // the whole flood sent again, then one new message, which goes through.
-      await sleep(1000);
+      vi.advanceTimersByTime(1_000);
       for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
       anaChat.send(JSON.stringify({ text: 'new', nonce: 'new-nonce-1' }));
       await eventually(() => heard.chat.length === forwarded + 2, seen(forwarded + 2));

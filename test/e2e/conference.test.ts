@@ -17,7 +17,8 @@ import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** Three people in a call, seen through real headless Chromium with fake camera and microphone. */
-describe('a conference in the browser', () => {
+// Every case opens two or three pages of its own: on a loaded two-core machine each load can take 20 s.
+describe('a conference in the browser', { timeout: 120_000 }, () => {
   const server = useServer({ CLIENT_DIST });
   let browser: Browser;
   const open: ParticipantPage[] = [];
@@ -165,11 +166,12 @@ describe('a conference in the browser', () => {
     const room = newRoom('call');
     const ana = await arrive(room, 'Ana');
     const dee = await arrive(newRoom('another-room'), 'Dee');
-    // Dee is publishing now. Someone joining Ana's room after her is seen by Ana; by then anything
-    // Dee's arrival caused would have reached Ana (and Zed's arrival Dee) as well.
-    const zed = await arrive(room, 'Zed');
-    await waitForVideoFrom(ana.page, [zed.id]);
+    // Dee is publishing now. Someone joins Ana's room after her and receives Ana's camera, and Ana
+    // sees them arrive: by then anything Dee's arrival caused would have reached Ana (and Zed's
+    // arrival Dee) as well.
+    const zed = await arrive(room, 'Zed', watching);
     await waitForVideoFrom(zed.page, [ana.id]);
+    await expect.poll(() => remoteTile(ana.page, zed.id, 'camera').count()).toBe(1);
     const state = await dee.page.state();
     expect(state.participants).toHaveLength(0);
     expect(state.consumers).toHaveLength(0);
