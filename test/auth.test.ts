@@ -8,7 +8,7 @@ import { parseDuration, signToken, verifyToken } from '../server/src/auth/token.
 import type { Result } from '../shared/errors.js';
 import type { JoinResponse } from '../shared/protocol.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, useServer } from './helpers/server.js';
 
 /**
  * Join tokens: with AUTH_SECRET set, only a valid HS256 token for the room lets a participant in,
@@ -22,12 +22,8 @@ const OTHER_SECRET = 'another-secret-also-16-chars-long';
 const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('joining a server that requires tokens (AUTH_SECRET)', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ AUTH_SECRET: SECRET, RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' });
   const everyone: TestParticipant[] = [];
-
-  beforeAll(async () => {
-    server = await startTestServer({ AUTH_SECRET: SECRET, RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' });
-  });
 
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
@@ -36,7 +32,6 @@ describe('joining a server that requires tokens (AUTH_SECRET)', () => {
 
   afterAll(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
-    await server?.close();
   });
 
   async function arrive(name: string): Promise<TestParticipant> {

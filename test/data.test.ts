@@ -1,12 +1,12 @@
 import type { types } from 'mediasoup';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BOARD_MAX_POINTS, CHAT_HISTORY, DATA_LABELS, encodeChunk, type DataLabel } from '../shared/data.js';
 import type { Notifications, RequestOf } from '../shared/protocol.js';
 import { Whiteboard } from '../server/src/data/Whiteboard.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, useServer } from './helpers/server.js';
 
 /**
  * The server side of the data channels as participants meet it: real Socket.IO clients against a
@@ -20,24 +20,16 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const MAX_FILE_MB = 1;
 
 describe('data channels on the server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // The data plane's own limits are under test, not the signalling request budget.
+  const server = useServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_FILE_MB: String(MAX_FILE_MB) });
   const everyone: TestParticipant[] = [];
   const transports: types.DirectTransport[] = [];
   let rooms = 0;
-
-  beforeAll(async () => {
-    // The data plane's own limits are under test, not the signalling request budget.
-    server = await startTestServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_FILE_MB: String(MAX_FILE_MB) });
-  });
 
   afterEach(async () => {
     for (const transport of transports.splice(0)) transport.close();
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
     await eventually(async () => (await server.health()).rooms === 0, { what: 'every room to close after the test' });
-  });
-
-  afterAll(async () => {
-    await server?.close();
   });
 
   function newRoom(label: string): string {
@@ -241,6 +233,12 @@ describe('data channels on the server', () => {
         [Buffer.from(JSON.stringify({ text: 'binary' })), 'BAD_REQUEST', /JSON text/],
         [JSON.stringify({ text: 'y'.repeat(9000) }), 'TOO_LARGE', /at most 8192 bytes/],
       ];
+      // Refusal notices of one kind are spaced by the server's clock (Date.now): the test moves it
+      // on past the spacing rather than waiting it out.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       for (const [message, code, reason] of cases) {
         const before = ana.notifications('dataRejected').length;
         chat.send(message);
@@ -248,7 +246,7 @@ describe('data channels on the server', () => {
         expect(rejection).toMatchObject({ label: 'chat', code });
         expect(rejection.message).toMatch(reason);
         // Refusal notices of one kind are spaced, so a flood cannot become a flood of notices.
-        await sleep(300);
+        vi.advanceTimersByTime(300);
       }
       expect(heard.chat).toEqual([]);
       chat.send(JSON.stringify({ text: 'line one\nline two 👩‍💻' }));
@@ -256,6 +254,12 @@ describe('data channels on the server', () => {
     });
 
     it('is rate-limited per participant: a burst goes through, the rest is refused', async () => {
+      // Each participant's chat budget refills by the process clock (performance.now): it runs on as
+      // usual, and the test moves it on for the pause instead of sleeping through it.
+      vi.useFakeTimers({ toFake: ['performance'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       const { room, heard, people: [ana, ben] } = await meeting('chat-flood', 'Ana', 'Ben');
       const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
       for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
@@ -273,7 +277,7 @@ describe('data channels on the server', () => {
       expect(rejection.nonce).toMatch(/^flood-nonce-\d+$/);
       // …and if it does (a resend after a reset), it stays refused and costs none of the new allowance:
       // the whole flood sent again, then one new message, which goes through.
-      await sleep(1000);
+      vi.advanceTimersByTime(1_000);
       for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
       anaChat.send(JSON.stringify({ text: 'new', nonce: 'new-nonce-1' }));
       await eventually(() => heard.chat.length === forwarded + 2, seen(forwarded + 2));
@@ -338,12 +342,18 @@ describe('data channels on the server', () => {
         [{ t: 'begin', id: 8, tool: 'laser', color: '#ff0000', size: 2, points: [1, 2] }, /tool/],
         [{ t: 'begin', id: 7, tool: 'pen', color: '#ff0000', size: 2, points: [1, 2] }, /already exists/],
       ];
+      // Refusal notices of one kind are spaced by the server's clock (Date.now): the test moves it
+      // on past the spacing rather than waiting it out.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
       for (const [op, reason] of cases) {
         const before = ana.notifications('dataRejected').length;
         anaBoard.send(JSON.stringify(op));
         const rejection = await eventually(() => ana.notifications('dataRejected')[before], { what: `refusal of ${JSON.stringify(op)}` });
         expect(rejection.message).toMatch(reason);
-        await sleep(300);
+        vi.advanceTimersByTime(300);
       }
       expect(heard.board).toHaveLength(1);
     });

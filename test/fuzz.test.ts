@@ -1,14 +1,12 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../server/src/rooms/Room.js';
 import { Requests } from '../shared/protocol.js';
 import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from './helpers/browser.js';
-import { Fuzzer, POLLUTION_MARKERS, RAW_PACKETS, Rng, fuzzSeed, judge, type Exchange, type ForeignIds } from './helpers/fuzz.js';
+import { Fuzzer, POLLUTION_MARKERS, RAW_PACKETS, Rng, fuzzSeed, judge, type Exchange, type ForeignIds } from './helpers/fuzz/index.js';
 import { TestParticipant } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { CLIENT_DIST, eventually, useServer } from './helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '..');
 const ROOM = 'fuzz-target-call';
 const SEED = fuzzSeed();
 const FUZZERS = 4;
@@ -22,9 +20,10 @@ const MIN_MESSAGES = 2_000;
 const SAMPLE_EVERY_MS = 3_000;
 /**
  * The inputs that once broke the server (a parser crash, pipelined join/leave/join, reused ssrc or
- * stream ids, consumers racing a closing producer) are sent as regressions; FUZZ_KNOWN_BUGS=0 withholds them.
+ * stream ids, consumers racing a closing producer) are sent as regressions; FUZZ_REGRESSIONS=0 withholds
+ * them (FUZZ_KNOWN_BUGS=0, the old name, still works).
  */
-const KNOWN_BUGS = process.env.FUZZ_KNOWN_BUGS !== '0';
+const REGRESSIONS = (process.env.FUZZ_REGRESSIONS ?? process.env.FUZZ_KNOWN_BUGS) !== '0';
 /** Stays under MAX_MESSAGE_KB (256): oversized is tested elsewhere; here big requests must be processed. */
 const MAX_TEXT_BYTES = 200_000;
 
@@ -68,7 +67,7 @@ function prototypeShapes(): string[] {
  * call's own transports, producers and consumers) while two Chromium participants keep talking.
  */
 describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST, RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_MESSAGE_KB: '256' });
   let browser: Browser;
   let ana: ParticipantPage;
   let ben: ParticipantPage;
@@ -87,12 +86,6 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandledRejection);
     process.on('uncaughtException', onUncaughtException);
-    server = await startTestServer({
-      CLIENT_DIST: path.join(root, 'client/dist'),
-      RATE_LIMIT_PER_SECOND: '10000',
-      RATE_LIMIT_BURST: '100000',
-      MAX_MESSAGE_KB: '256',
-    });
     browser = await launchChromium();
     ana = await openParticipant(browser, server.url, ROOM, 'Ana');
     ben = await openParticipant(browser, server.url, ROOM, 'Ben');
@@ -107,7 +100,6 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.close()));
     await browser?.close();
-    await server?.close();
     process.off('unhandledRejection', onUnhandledRejection);
     process.off('uncaughtException', onUncaughtException);
   });
@@ -188,7 +180,7 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
           window: 24,
           ackTimeoutMs: 15_000,
           maxBytes: MAX_TEXT_BYTES,
-          knownBugs: KNOWN_BUGS,
+          regressions: REGRESSIONS,
         });
       }),
     );
@@ -234,7 +226,7 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     }
     const sent = fuzzers.reduce((sum, fuzzer) => sum + fuzzer.sent, 0);
     const withoutAck = fuzzers.reduce((sum, fuzzer) => sum + fuzzer.withoutAck, 0);
-    const triggers = fuzzers.reduce((sum, fuzzer) => sum + fuzzer.knownBugTriggers, 0);
+    const triggers = fuzzers.reduce((sum, fuzzer) => sum + fuzzer.regressionTriggers, 0);
     const rawOutcomes = new Map<string, number>();
     for (const { outcome } of raw) rawOutcomes.set(outcome, (rawOutcomes.get(outcome) ?? 0) + 1);
     const tally = (counts: Map<string, number>): string =>
@@ -243,7 +235,7 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
         .map(([key, count]) => `${key}=${count}`)
         .join(' ');
     console.log(
-      `[fuzz] seed=${SEED} sent=${sent} (acked ${exchanges.length}, no ack ${withoutAck}, random known-bug triggers ${triggers} ${KNOWN_BUGS ? 'sent' : 'withheld'}) ` +
+      `[fuzz] seed=${SEED} sent=${sent} (acked ${exchanges.length}, no ack ${withoutAck}, random regression triggers ${triggers} ${REGRESSIONS ? 'sent' : 'withheld'}) ` +
         `acks: ${tally(codes)} | raw packets=${raw.length}: ${tally(rawOutcomes)} | ` +
         `frames ana←ben ${samples.map((sample) => sample.anaSeesBen).join('→')} ben←ana ${samples.map((sample) => sample.benSeesAna).join('→')} | ` +
         `fuzz ${fuzzMs} ms (max event-loop lag ${maxLagMs} ms), total ${Date.now() - started} ms`,
@@ -309,9 +301,9 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     expect(room.routers.map(({ router }) => router.id), 'routers of the call').toEqual([room.router.id]);
     expect([...serverDump.webRtcTransportIds].sort(), 'transports on the WebRtcServer').toEqual(realTransports);
     expect(room.host.transports, 'transports counted on the worker').toBe(routerAfter.transports.length);
-    // Known bug (reported): a consumer created for a participant who leaves at that moment is never
-    // closed, so the worker's consumer count (placement, metrics) drifted upwards.
-    if (KNOWN_BUGS) expect(room.host.consumers, 'consumers counted on the worker').toBe(routerAfter.consumers.length);
+    // Regression: a consumer created for a participant who leaves at that moment was never closed,
+    // so the worker's consumer count (placement, metrics) drifted upwards.
+    if (REGRESSIONS) expect(room.host.consumers, 'consumers counted on the worker').toBe(routerAfter.consumers.length);
 
     // ---- The server process is healthy, its workers are the same, nothing crashed or got polluted. ----
     expect(server.pool.workerPids()).toEqual(workerPids);

@@ -1,17 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { io } from 'socket.io-client';
 import type { Result } from '../shared/errors.js';
 import type { ConsumerInfo } from '../shared/protocol.js';
 import { failureOf, fakeDtlsParameters, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, isAlive, startTestServer } from './helpers/server.js';
+import { eventually, isAlive, startTestServer, useServer } from './helpers/server.js';
 
 /**
  * The server's limits as participants meet them: room and server capacity, the per-connection
  * request budget, the message size cap, the Origin check, cross-room isolation and a graceful
  * shutdown. Real Socket.IO clients against real servers with real mediasoup workers.
  */
-
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,33 +18,24 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * and with `emptyAfterEach` the server must then be back to no rooms.
  */
 function serverFor(overrides: Record<string, string>, { emptyAfterEach = false } = {}) {
-  const state: { server: TestServer | undefined } = { server: undefined };
+  const server = useServer(overrides);
   const everyone: TestParticipant[] = [];
-
-  beforeAll(async () => {
-    state.server = await startTestServer(overrides);
-  });
 
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
     if (emptyAfterEach) {
-      await eventually(async () => (await state.server?.health())?.rooms === 0, { what: 'every room to close after the test' });
+      await eventually(async () => (await server.health()).rooms === 0, { what: 'every room to close after the test' });
     }
   });
 
   afterAll(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
-    await state.server?.close();
   });
 
   return {
-    get server(): TestServer {
-      if (!state.server) throw new Error('server not started');
-      return state.server;
-    },
+    server,
     async arrive(name: string): Promise<TestParticipant> {
-      if (!state.server) throw new Error('server not started');
-      const participant = await TestParticipant.connect(state.server.url, name);
+      const participant = await TestParticipant.connect(server.url, name);
       everyone.push(participant);
       return participant;
     },
@@ -132,6 +121,12 @@ describe('request rate limit (RATE_LIMIT_PER_SECOND=20, RATE_LIMIT_BURST=40)', (
   const env = serverFor({ RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
   it('a flooding connection is RATE_LIMITED while another in the same room is served, and recovers after a pause', async () => {
+    // Each connection's budget refills by the process clock (performance.now): it runs on as usual,
+    // and the test moves it on for the pause instead of sleeping through it.
+    vi.useFakeTimers({ toFake: ['performance'], shouldAdvanceTime: true });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const ana = await env.arrive('Ana');
     const flood = await env.arrive('Flood');
     await ana.join('busy');
@@ -181,7 +176,7 @@ describe('request rate limit (RATE_LIMIT_PER_SECOND=20, RATE_LIMIT_BURST=40)', (
     expect(flood.connected).toBe(true);
 
     // After a pause the budget is back.
-    await sleep(2_100);
+    vi.advanceTimersByTime(2_100);
     const again = await Promise.all(Array.from({ length: 20 }, () => flood.request('resumeConsumer', { consumerId: 'no-such-consumer' })));
     expect(again.map((answer) => failureOf(answer).code)).toEqual(Array.from({ length: 20 }, () => 'NOT_FOUND'));
   });

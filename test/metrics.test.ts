@@ -1,22 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue } from '../scripts/loadtest/prometheus.js';
 import { TestParticipant } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, startTestServer, useServer } from './helpers/server.js';
 
 const TOKEN = 'scrape-me-if-you-can-0123456789';
 
 describe('GET /metrics', () => {
   describe('with METRICS_TOKEN set', () => {
-    let server: Awaited<ReturnType<typeof startTestServer>>;
+    const server = useServer({ NUM_WORKERS: '2', METRICS_TOKEN: TOKEN });
     const people: TestParticipant[] = [];
-
-    beforeAll(async () => {
-      server = await startTestServer({ NUM_WORKERS: '2', METRICS_TOKEN: TOKEN });
-    });
 
     afterAll(async () => {
       await Promise.all(people.map((person) => person.close()));
-      await server?.close();
     });
 
     const scrape = (authorization?: string): Promise<Response> =>

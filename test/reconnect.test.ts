@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LEAVE_BEACON_PATH, type ConsumerInfo } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, startTestServer, useServer } from './helpers/server.js';
 
 /**
  * A dropped connection keeps its place for RECONNECT_GRACE_SECONDS (3 here): the others see it as
@@ -17,13 +17,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const fromProducer = (producerId: string) => (consumer: ConsumerInfo) => consumer.producerId === producerId;
 
 describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ RECONNECT_GRACE_SECONDS: String(GRACE_MS / 1000), RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
   const everyone: TestParticipant[] = [];
   let rooms = 0;
-
-  beforeAll(async () => {
-    server = await startTestServer({ RECONNECT_GRACE_SECONDS: String(GRACE_MS / 1000), RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
-  });
 
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
@@ -33,7 +29,6 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
 
   afterAll(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
-    await server?.close();
   });
 
   async function arrive(name: string, on: { url: string } = server): Promise<TestParticipant> {

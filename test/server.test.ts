@@ -1,19 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { eventually, isAlive, startTestServer } from './helpers/server.js';
+import { eventually, isAlive, startTestServer, useServer } from './helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
 describe('server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer({ NUM_WORKERS: '2' });
-  });
-
-  afterAll(() => server.close());
+  const server = useServer({ NUM_WORKERS: '2' });
 
   it('reports health: workers alive, rooms, peers, version', async () => {
     const response = await fetch(`${server.url}/healthz`);

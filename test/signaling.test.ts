@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Result } from '../shared/errors.js';
 import { EmptyRequest, PROTOCOL_VERSION, Requests, type ConsumerInfo, type RequestName } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, fakeDtlsParameters, TestParticipant, unwrap } from './helpers/participant.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, useServer } from './helpers/server.js';
 
 /**
  * The signalling protocol as participants live it: real Socket.IO clients against a real server
@@ -12,14 +12,10 @@ import { eventually, startTestServer } from './helpers/server.js';
  * flows; everything up to the media path is the real thing.
  */
 describe('Conclave signalling', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // Validation is under test here, not the request budget (test/limits.test.ts covers that).
+  const server = useServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
   const everyone: TestParticipant[] = [];
   let rooms = 0;
-
-  beforeAll(async () => {
-    // Validation is under test here, not the request budget (test/limits.test.ts covers that).
-    server = await startTestServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
-  });
 
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
@@ -32,7 +28,6 @@ describe('Conclave signalling', () => {
 
   afterAll(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
-    await server?.close();
   });
 
   /** A connected participant (welcome received), closed after the test. */

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileTransfer } from '../../client/src/conference/data/FileTransfers.js';
 import { launchChromium, openParticipant, type ParticipantPage } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const ROOM = 'data-room';
@@ -77,20 +77,12 @@ afterAll(async () => {
 });
 
 describe('data channels in the browser', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // Two workers, so killing the room's worker leaves one to move to.
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
   let ana: ParticipantPage;
   let ben: ParticipantPage;
   let cy: ParticipantPage;
   const ids: Record<string, string> = {};
-
-  beforeAll(async () => {
-    // Two workers, so killing the room's worker leaves one to move to.
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2' });
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
 
   async function arrive(name: string, viewport = { width: 900, height: 600 }): Promise<ParticipantPage> {
     const participant = await openForData(browser, server.url, ROOM, name, viewport);
@@ -428,16 +420,8 @@ describe('data channels in the browser', () => {
 
 /** A room over two workers: data channels cross between routers through pipe transports, both ways. */
 describe('data channels across workers', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    // Spread as soon as a worker carries any consumer: the third participant lands on the other worker.
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2', SPREAD_AT_CONSUMERS: '1' });
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
+  // Spread as soon as a worker carries any consumer: the third participant lands on the other worker.
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2', SPREAD_AT_CONSUMERS: '1' });
 
   it('participants on different workers chat, draw, send files and fast messages to each other', async () => {
     const viewport = { width: 640, height: 400 };

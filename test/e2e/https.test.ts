@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openParticipant } from '../helpers/browser.js';
-import { startTestServer } from '../helpers/server.js';
+import { CLIENT_DIST, useServer } from '../helpers/server.js';
 import { selfSignedCertificate, type CertificateFiles } from '../helpers/tls.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -31,19 +31,19 @@ function getInsecure(url: string): Promise<{ status: number; body: string }> {
  */
 describe('the server on https', () => {
   let tls: CertificateFiles;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer(() => {
+    tls = selfSignedCertificate();
+    return { CLIENT_DIST, TLS_CERT: tls.cert, TLS_KEY: tls.key };
+  });
   let browser: Browser;
 
   beforeAll(async () => {
-    tls = selfSignedCertificate();
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), TLS_CERT: tls.cert, TLS_KEY: tls.key });
     // The certificate is self-signed; a real one would be trusted without this flag.
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--ignore-certificate-errors'], headless: true });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
     rmSync(tls.dir, { recursive: true, force: true });
   });
 

@@ -1,35 +1,31 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConferenceStats, ConsumerStats } from '../../client/src/conference/types.js';
 import type { MediaSource } from '../../shared/protocol.js';
-import { launchChromium, openParticipant, waitForVideoFrom, type OpenOptions, type ParticipantPage } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
+import { launchChromium, leaveAndClose, openParticipant, waitForVideoFrom, type OpenOptions, type ParticipantPage } from '../helpers/browser.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 /**
  * Receiving only what is needed: each viewer gets the simulcast layer its tile is drawn at, and
  * nothing for tiles nobody can see (another page, scrolled away), while every voice is heard.
  */
 describe('video sized to each tile, paused when nobody sees it', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST });
   let browser: Browser;
   const open: ParticipantPage[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist') });
     browser = await launchChromium();
   });
 
   afterEach(async () => {
-    await Promise.all(open.splice(0).map((participant) => participant.close()));
+    // A clean leave, so the rooms close now rather than after the closed pages' reconnect grace.
+    await Promise.all(open.splice(0).map(leaveAndClose));
     await eventually(async () => (await server.health()).rooms === 0, { what: 'rooms to close' });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
 
   async function join(room: string, name: string, options: OpenOptions): Promise<{ page: ParticipantPage; id: string }> {

@@ -1,30 +1,27 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
+import { framesFrom, launchChromium, leaveAndClose, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 /** A call survives a dropped connection, a lost place, and a crashed media worker. */
 describe('a call that recovers by itself', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
   let browser: Browser;
   const open: ParticipantPage[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2' });
     browser = await launchChromium();
   });
 
   afterEach(async () => {
-    await Promise.all(open.splice(0).map((participant) => participant.close()));
+    // A clean leave, so the rooms close now rather than after the closed pages' reconnect grace.
+    await Promise.all(open.splice(0).map(leaveAndClose));
     await eventually(async () => (await server.health()).rooms === 0, { what: 'rooms to close' });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
 
   async function twoInACall(room: string): Promise<{ ana: ParticipantPage; ben: ParticipantPage; anaId: string; benId: string }> {

@@ -1,25 +1,21 @@
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openParticipant, waitForVideoFrom } from '../helpers/browser.js';
-import { eventually, startTestServer } from '../helpers/server.js';
+import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 /** One room larger than one worker: routers on two workers joined with pipeToRouter. */
 describe('a room spread over two workers', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // Spread as soon as a worker carries any consumer, so the third participant lands on the other worker.
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2', SPREAD_AT_CONSUMERS: '1' });
   let browser: Browser;
 
   beforeAll(async () => {
-    // Spread as soon as a worker carries any consumer, so the third participant lands on the other worker.
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), NUM_WORKERS: '2', SPREAD_AT_CONSUMERS: '1' });
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
 
   it('participants on different workers see and hear each other, and leaving removes the extra router and its pipes', async () => {

@@ -1,14 +1,12 @@
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransportStats } from '../../client/src/conference/types.js';
 import { launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { TestParticipant } from '../helpers/participant.js';
-import { startTestServer } from '../helpers/server.js';
+import { CLIENT_DIST, startTestServer } from '../helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -25,7 +23,7 @@ describe('media through TURN', () => {
 
   async function serverWithTurn(transport: 'udp' | 'tcp'): Promise<TestServer> {
     const server = await startTestServer({
-      CLIENT_DIST: path.join(root, 'client/dist'),
+      CLIENT_DIST,
       TURN_URLS: `${coturn.url}?transport=${transport}`,
       TURN_SECRET: coturn.secret,
     });

@@ -8,6 +8,8 @@ declare global {
   interface Window {
     /** Every track getUserMedia/getDisplayMedia handed out, so tests can check they were released. */
     __capturedTracks?: MediaStreamTrack[];
+    /** Frames each remote camera `<video>` presented since `countPresentedFrames`, by peer id. */
+    __presentedFrames?: Record<string, number>;
   }
 }
 
@@ -64,6 +66,38 @@ export async function openParticipant(browser: Browser, baseUrl: string, room: s
     },
     close: () => context.close(),
   };
+}
+
+/**
+ * Leaves the room as the Leave button does, then closes the page. The leave is awaited, so the
+ * server frees the place now; a page only closed keeps it until its leave beacon arrives, or for
+ * the reconnect grace period (30 s) if the beacon is lost on a busy machine.
+ */
+export async function leaveAndClose(participant: ParticipantPage): Promise<void> {
+  if (!participant.page.isClosed()) await participant.call('leave');
+  await participant.close();
+}
+
+/**
+ * Starts counting the frames each remote camera `<video>` element presents on screen
+ * (`requestVideoFrameCallback`, in Chromium and Firefox alike); returns a reader of the counts.
+ */
+export async function countPresentedFrames(participant: ParticipantPage, peerIds: string[]): Promise<() => Promise<Record<string, number>>> {
+  await participant.page.evaluate((ids) => {
+    const counts: Record<string, number> = {};
+    window.__presentedFrames = counts;
+    for (const id of ids) {
+      const video = document.querySelector<HTMLVideoElement>(`[data-peer-id="${id}"][data-kind="camera"] video`);
+      if (!video) throw new Error(`no camera <video> of ${id}`);
+      counts[id] = 0;
+      const onFrame = (): void => {
+        counts[id] = (counts[id] ?? 0) + 1;
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    }
+  }, peerIds);
+  return () => participant.page.evaluate(() => ({ ...window.__presentedFrames }));
 }
 
 /** Frames decoded per remote camera/screen of `peerId`, or undefined if not received. */

@@ -1,9 +1,19 @@
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { parseConfig, type Config } from '../../server/src/config.js';
 import { createLogger } from '../../server/src/logger.js';
 import { startServer, type ConclaveServer } from '../../server/src/server.js';
 
-/** A real Conclave server on ephemeral HTTP and media ports, with real mediasoup workers. */
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<ConclaveServer & { config: Config }> {
+export type TestServer = ConclaveServer & { config: Config };
+
+/** The built browser client (`npm run build`), for servers that browser tests load the app from. */
+export const CLIENT_DIST = path.resolve(import.meta.dirname, '../../client/dist');
+
+/**
+ * A real Conclave server on ephemeral HTTP and media ports, with real mediasoup workers. The caller
+ * closes it; a whole file or describe block uses `useServer` instead.
+ */
+export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
   const config = parseConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -15,6 +25,30 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
   });
   const server = await startServer(config, createLogger(config.LOG_LEVEL, false));
   return Object.assign(server, { config });
+}
+
+/**
+ * The one server of the enclosing describe block (or file): started before its tests, closed after
+ * them (after the block's own afterAll hooks, which run first). Use the returned handle like the
+ * server itself inside hooks and tests; `overrides` may be a function when they are made in a hook
+ * (a certificate, a token secret).
+ */
+export function useServer(overrides: Record<string, string> | (() => Record<string, string>) = {}): TestServer {
+  let started: TestServer | undefined;
+  beforeAll(async () => {
+    started = await startTestServer(typeof overrides === 'function' ? overrides() : overrides);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return new Proxy({} as TestServer, {
+    get(_, key) {
+      if (!started) throw new Error(`the test server is not running (reading ${String(key)} outside a test or hook)`);
+      const value: unknown = Reflect.get(started, key);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }
 
 /** Polls until `check` returns a truthy value or the deadline passes. */

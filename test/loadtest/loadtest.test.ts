@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestCli } from '../../scripts/loadtest/main.js';
 import { summarizeRun } from '../../scripts/loadtest/stats.js';
 import type { RunResult } from '../../scripts/loadtest/types.js';
-import { startTestServer } from '../helpers/server.js';
+import { CLIENT_DIST, useServer } from '../helpers/server.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'loadtest-metrics-token-0123456789';
 const AUTH_SECRET = 'loadtest-join-secret-0123456789';
 
@@ -16,16 +15,14 @@ const AUTH_SECRET = 'loadtest-join-secret-0123456789';
  * would): three bots in headless Chromium for ~15 s, each joining with a token the tool signed.
  */
 describe('npm run loadtest', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const server = useServer({ CLIENT_DIST, METRICS_TOKEN: TOKEN, AUTH_SECRET });
   let out: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ CLIENT_DIST: path.join(root, 'client/dist'), METRICS_TOKEN: TOKEN, AUTH_SECRET });
     out = mkdtempSync(path.join(os.tmpdir(), 'conclave-loadtest-'));
   });
 
   afterAll(async () => {
-    await server?.close();
     rmSync(out, { recursive: true, force: true });
   });
 
