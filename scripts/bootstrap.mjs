@@ -28,7 +28,10 @@ const TEST_PACKAGES = [
   { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
 ];
 
-/** `npm run <tool>`: the compiled entry and the Debian packages it drives. */
+/**
+ * `npm run <tool>`: the compiled entry and the Debian packages it drives.
+ * @type {Record<string, { entry: string, packages: import('./debian.mjs').DebianPackage[], mediaWorker?: false }>}
+ */
 const TOOLS = {
   loadtest: { entry: 'dist/scripts/loadtest/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
@@ -37,10 +40,12 @@ const TOOLS = {
   'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }, { pkg: 'valgrind', bin: '/usr/bin/valgrind' }] },
 };
 
+/** @param {string} message */
 function log(message) {
   process.stderr.write(`[conclave] ${message}\n`);
 }
 
+/** @param {string} command @param {string[]} args @param {import('node:child_process').SpawnSyncOptions} [options] */
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
   if (result.status !== 0) {
@@ -48,6 +53,12 @@ function run(command, args, options = {}) {
   }
 }
 
+/**
+ * @template T
+ * @param {string} label
+ * @param {() => T | Promise<T>} step returns 'skipped' when there was nothing to do
+ * @returns {Promise<T>}
+ */
 async function timed(label, step) {
   const start = Date.now();
   const result = await step();
@@ -68,8 +79,10 @@ function ensureDependencies() {
   return undefined;
 }
 
+/** @param {string[]} entries paths relative to the root @returns {number} */
 function newestMtime(entries) {
   let newest = 0;
+  /** @param {string} entry */
   const visit = (entry) => {
     if (!existsSync(entry)) return;
     const stat = statSync(entry);
@@ -111,8 +124,10 @@ function handOverToSupportedNode() {
 }
 
 /** Runs a child in the foreground; Ctrl-C reaches it directly, SIGTERM is forwarded. */
+/** @param {string} command @param {string[]} args @param {NodeJS.ProcessEnv} env */
 function foreground(command, args, env) {
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
+  /** @param {NodeJS.Signals} signal */
   const forward = (signal) => child.kill(signal);
   process.on('SIGTERM', forward);
   process.on('SIGINT', () => {}); // the terminal already delivered it to the child
@@ -120,7 +135,7 @@ function foreground(command, args, env) {
 }
 
 async function main() {
-  const tool = Object.hasOwn(TOOLS, mode) ? TOOLS[mode] : undefined;
+  const tool = mode !== undefined && Object.hasOwn(TOOLS, mode) ? TOOLS[mode] : undefined;
   if (mode !== 'start' && mode !== 'test' && !tool) {
     log(`usage: node scripts/bootstrap.mjs start|test|${Object.keys(TOOLS).join('|')} [args…]`);
     process.exit(2);
