@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, parseConfig, type Config } from '../server/src/config.js';
-import { parseYamlSubset, type YamlValue } from './helpers/yaml.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -60,12 +60,12 @@ function interpolate(value: string, env: Record<string, string | undefined>): st
   });
 }
 
-function mapping(value: YamlValue | undefined, what: string): Record<string, YamlValue> {
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} is not a mapping`);
-  return value;
+function mapping(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} is not a mapping`);
+  return value as Record<string, unknown>;
 }
 
-function strings(value: YamlValue | undefined, what: string): Record<string, string> {
+function strings(value: unknown, what: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(mapping(value, what)).map(([key, item]) => {
       if (typeof item !== 'string') throw new Error(`${what}.${key} is not a plain value`);
@@ -78,7 +78,7 @@ const dockerfile = dockerfileStages(read('docker/Dockerfile'));
 const buildStage = dockerfile[0] ?? [];
 const runtimeStage = dockerfile.at(-1) ?? [];
 const envExample = parseEnv(read('docker/.env.example'));
-const compose = mapping(parseYamlSubset(read('docker/compose.yaml')), 'compose.yaml');
+const compose = mapping(parseYaml(read('docker/compose.yaml')) as unknown, 'compose.yaml');
 const services = mapping(compose.services, 'services');
 const conclave = mapping(services.conclave, 'services.conclave');
 const coturn = mapping(services.coturn, 'services.coturn');
