@@ -143,9 +143,9 @@ async function main() {
   const started = Date.now();
   if (handOverToSupportedNode()) return;
   await timed('dependencies', ensureDependencies);
-  const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
-  if (mode === 'test') await timed('test packages', async () => ensureDebianPackages(TEST_PACKAGES, log));
-  if (tool) await timed(`${mode} packages`, async () => ensureDebianPackages(tool.packages, log));
+  const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', () => ensureMediasoupWorker({ root, log }));
+  if (mode === 'test') await timed('test packages', () => ensureDebianPackages(TEST_PACKAGES, log));
+  if (tool) await timed(`${mode} packages`, () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

@@ -111,7 +111,10 @@ export async function ensureMediasoupWorker({ root = path.resolve(SCRIPT_DIR, '.
 function readMediasoupPackageJson(mediasoupDir) {
   const pkgPath = path.join(mediasoupDir, 'package.json');
   if (!fs.existsSync(pkgPath)) throw new Error(`mediasoup is not installed (${pkgPath} missing): run \`npm ci\` first`);
-  return /** @type {MediasoupPackage} */ (JSON.parse(fs.readFileSync(pkgPath, 'utf8')));
+  /** @type {unknown} */
+  const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+  if (typeof pkg !== 'object' || pkg === null || !('version' in pkg) || typeof pkg.version !== 'string') throw new Error(`${pkgPath} has no version`);
+  return /** @type {MediasoupPackage} */ (pkg);
 }
 
 /** @returns {string[]} the patches the offline build applies, in order */
@@ -170,9 +173,9 @@ function installCopy(src, dest, say) {
   say(`copied to ${dest}`);
 }
 
-/** @param {unknown} error */
+/** @param {unknown} error @returns {string | undefined} a Node error's code, e.g. 'EEXIST' */
 function codeOf(error) {
-  return error instanceof Error && 'code' in error ? error.code : undefined;
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /**
@@ -308,7 +311,7 @@ async function buildOffline({ mediasoupDir, version, patches, cacheRoot, cacheDi
   try {
     if (ensureDebianPackages(BUILD_PACKAGES, say) === 'skipped') say(`Debian build dependencies present (${elapsed(start)})`);
   } catch (error) {
-    throw new Error(`cannot build mediasoup-worker offline: ${messageOf(error)}`);
+    throw new Error(`cannot build mediasoup-worker offline: ${messageOf(error)}`, { cause: error });
   }
 
   const buildDir = path.join(cacheRoot, `build-${key}`);
@@ -361,7 +364,7 @@ async function buildOffline({ mediasoupDir, version, patches, cacheRoot, cacheDi
     say(`offline build FAILED after ${elapsed(start)}: ${messageOf(error)}`);
     say(`last 40 lines of ${logPath}:\n${logTail}`);
     say(`build dir kept for inspection: ${buildDir}`);
-    throw new Error(`mediasoup-worker offline build failed (see ${logPath}): ${messageOf(error)}`);
+    throw new Error(`mediasoup-worker offline build failed (see ${logPath}): ${messageOf(error)}`, { cause: error });
   }
 }
 

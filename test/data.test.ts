@@ -221,7 +221,7 @@ describe('data channels on the server', () => {
         await eventually(() => heard.chat.length === 20 * (index + 1), seen(20 * (index + 1)));
       }
       await eventually(() => heard.chat.length === 120, seen(120));
-      const history = unwrap(await talkers[0]!.request('dataSync', {}));
+      const history = unwrap(await talkers[0].request('dataSync', {}));
       expect(history.chat).toHaveLength(CHAT_HISTORY);
       expect(history.chat.map((message) => message.seq)).toEqual(Array.from({ length: CHAT_HISTORY }, (_, i) => 21 + i));
       expect(history.chat.at(-1)?.text).toBe('F19');

@@ -243,7 +243,8 @@ describe('message size, Origin check and cross-room isolation (MAX_MESSAGE_KB=64
     await newcomer.join('sizes');
   });
 
-  function connectWith(headers: Record<string, string>): Promise<'connected' | string> {
+  /** 'connected', or why not: 'timeout' or the connect_error. */
+  function connectWith(headers: Record<string, string>): Promise<string> {
     const socket = io(env.server.url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: headers });
     return new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), 5_000);

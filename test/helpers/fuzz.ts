@@ -364,8 +364,9 @@ function retype(rng: Rng, value: unknown): unknown {
 function oversize(rng: Rng, value: unknown): unknown {
   if (typeof value === 'string') return rng.chance(0.5) ? value + 'x'.repeat(rng.pick([64, 128, 256, 4096])) : longString(rng);
   if (Array.isArray(value)) {
+    const items: unknown[] = value;
     const count = rng.pick([2, 9, 17, 33, 65, 129, 1_000]);
-    return Array.from({ length: count }, (_, i) => cloneOwn(value[i % Math.max(1, value.length)] ?? i));
+    return Array.from({ length: count }, (_, i) => cloneOwn(items[i % Math.max(1, items.length)] ?? i));
   }
   if (isContainer(value)) {
     const copy = cloneOwn(value) as Record<string, unknown>;
@@ -602,7 +603,7 @@ function parse(message: Message): Parsed {
   const name = event as RequestName;
   try {
     const parsed = Requests[name].safeParse(serverView(message.args)[0] ?? {});
-    return parsed.success ? { status: 'valid', event: name, data: parsed.data as Record<string, unknown> } : { status: 'invalid' };
+    return parsed.success ? { status: 'valid', event: name, data: parsed.data } : { status: 'invalid' };
   } catch {
     return { status: 'throws' };
   }

@@ -331,7 +331,7 @@ export class TestParticipant {
    * this one loosely typed view of the same socket.
    */
   private get untyped(): UntypedEmitter {
-    return this.socket as unknown as UntypedEmitter;
+    return this.socket;
   }
 }
 

@@ -111,10 +111,11 @@ export function selfCostByFunction(dump: string): Map<string, number> {
 /** `f<a<b>, c>::g()` → `f<…>::g()`: template arguments make C++ names too long for a table. */
 export function shortName(name: string): string {
   let shorter = name;
-  // Innermost first; the placeholder has no angle brackets, so the enclosing arguments match next.
+  // Innermost first; the placeholder (NUL, which no C++ name contains) has no angle brackets, so the
+  // enclosing arguments match next.
   for (let previous = ''; previous !== shorter; ) {
     previous = shorter;
     shorter = shorter.replace(/<[^<>]*>/g, '\u0000');
   }
-  return shorter.replace(/\u0000/g, '<…>');
+  return shorter.replaceAll('\u0000', '<…>');
 }

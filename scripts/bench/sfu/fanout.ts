@@ -182,13 +182,13 @@ export class ConclavePath implements FanoutPath {
         },
       },
     });
-    const router = room.routers.find((slot) => slot.peerIds.includes(peer!.id))?.router ?? room.router;
+    const router = room.routers.find((slot) => slot.peerIds.includes(peer.id))?.router ?? room.router;
     const plain = (direction: 'send' | 'recv'): Promise<types.PlainTransport<TransportAppData>> =>
       router.createPlainTransport<TransportAppData>({
         ...(direction === 'send' ? { listenInfo: LOOPBACK_INPUT } : this.link.transportOptions),
         rtcpMux: true,
         comedia: direction === 'send',
-        appData: { peerId: peer!.id, direction },
+        appData: { peerId: peer.id, direction },
       });
     const [send, recv] = await Promise.all([plain('send'), plain('recv')]);
     if (receiverPort !== undefined) await recv.connect(this.link.tuple(receiverPort));
@@ -281,8 +281,9 @@ export class MediasoupPath implements FanoutPath {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const worker of this.workers) worker.close();
+    return Promise.resolve();
   }
 }
 
