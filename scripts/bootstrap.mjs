@@ -37,7 +37,13 @@ const TOOLS = {
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
   // Signing a token needs no media: no worker build.
   token: { entry: 'dist/server/src/tools/token.js', packages: [], mediaWorker: false },
-  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }, { pkg: 'valgrind', bin: '/usr/bin/valgrind' }] },
+  'bench:sfu': {
+    entry: 'dist/scripts/bench/sfu/cli.js',
+    packages: [
+      { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
+      { pkg: 'valgrind', bin: '/usr/bin/valgrind' },
+    ],
+  },
 };
 
 /** @param {string} message */
@@ -68,7 +74,9 @@ async function timed(label, step) {
 
 /** `npm ci` when node_modules is missing or was installed from a different lockfile. */
 function ensureDependencies() {
-  const lockHash = createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json'))).digest('hex');
+  const lockHash = createHash('sha256')
+    .update(readFileSync(path.join(root, 'package-lock.json')))
+    .digest('hex');
   const marker = path.join(root, 'node_modules', '.conclave-lock-hash');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === lockHash) return 'skipped';
   log('installing dependencies (npm ci)…');

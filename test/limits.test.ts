@@ -221,7 +221,9 @@ describe('message size, Origin check and cross-room isolation (MAX_MESSAGE_KB=64
 
     // Just under the limit: an ordinary validation error, and the connection stays.
     const mallory = await env.arrive('Mallory');
-    const under = failureOf(await mallory.request('join', { roomId: 'sizes', displayName: 'M'.repeat(60 * 1024), rtpCapabilities: mallory.joinCapabilities() }));
+    const under = failureOf(
+      await mallory.request('join', { roomId: 'sizes', displayName: 'M'.repeat(60 * 1024), rtpCapabilities: mallory.joinCapabilities() }),
+    );
     expect(under.code).toBe('BAD_REQUEST');
     expect(mallory.connected).toBe(true);
 

@@ -19,8 +19,7 @@ describe('GET /metrics', () => {
       await server?.close();
     });
 
-    const scrape = (authorization?: string): Promise<Response> =>
-      fetch(`${server.url}/metrics`, { headers: authorization ? { authorization } : {} });
+    const scrape = (authorization?: string): Promise<Response> => fetch(`${server.url}/metrics`, { headers: authorization ? { authorization } : {} });
 
     it('refuses a scraper without the token, or with a wrong one', async () => {
       const anonymous = await scrape();

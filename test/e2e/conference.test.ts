@@ -43,11 +43,7 @@ describe('a conference in the browser', () => {
     cy = await openParticipant(browser, server.url, ROOM, 'Cy');
     const [anaId, benId, cyId] = await Promise.all([idOf(ana), idOf(ben), idOf(cy)]);
 
-    await Promise.all([
-      waitForVideoFrom(ana, [benId, cyId]),
-      waitForVideoFrom(ben, [anaId, cyId]),
-      waitForVideoFrom(cy, [anaId, benId]),
-    ]);
+    await Promise.all([waitForVideoFrom(ana, [benId, cyId]), waitForVideoFrom(ben, [anaId, cyId]), waitForVideoFrom(cy, [anaId, benId])]);
     // The last to join measures what a newcomer waits for: page load until every remote video plays.
     console.log(`[conference] page load → all remote videos playing (3rd participant): ${Date.now() - cy.loadedAt} ms (includes the 2 stats samples)`);
 

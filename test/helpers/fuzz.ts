@@ -82,23 +82,136 @@ export function setOwn(target: object, key: string, value: unknown): void {
 }
 
 export const EDGE_NUMBERS: readonly number[] = [
-  0, -0, 1, -1, 0.5, -0.5, 1.5, NaN, Infinity, -Infinity, 7, 8, 9, 16, 17, 32, 33, 64, 65, 127, 128, 255, 256, 4096, 65535, 65536,
-  2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, -1e21, 1e308,
-  Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, 48000, 90000,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  7,
+  8,
+  9,
+  16,
+  17,
+  32,
+  33,
+  64,
+  65,
+  127,
+  128,
+  255,
+  256,
+  4096,
+  65535,
+  65536,
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31),
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e21,
+  -1e21,
+  1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Number.EPSILON,
+  48000,
+  90000,
 ];
 
 export const EDGE_STRINGS: readonly string[] = [
-  '', ' ', '\t', '0', '-1', '1e400', 'NaN', 'null', 'undefined', 'true', 'false', '[]', '{}', '[object Object]',
-  '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'then',
-  '\u0000', '\u0000join', 'join\u0000', '\r\n', '\u001b[31mred', '\u007f', '\u0085',
-  '\u202egnp.exe', '\u202d\u202e\u202a\u202b\u202c', '\u2066\u2067\u2068\u2069', '\u200b', '\u200d\u200c', '\ufeff', '\ufffe', '\uffff',
-  '\ud800', '\udfff', '\udc00\ud800', '\ud83d\ude00', '\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67', 'Z\u0335\u0321\u031b\u0334a\u0335l\u0337g\u0338o',
-  '\u0645\u0631\u062d\u0628\u0627', '\u05e9\u05dc\u05d5\u05dd', '\u4f60\u597d', '\uff21\uff22\uff23', 'e\u0301', '\u0130\u0131',
-  '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '"><svg/onload=alert(1)>', "'; DROP TABLE rooms; --",
-  '../../../../etc/passwd', '..\\..\\windows\\win.ini', 'file:///etc/passwd', '%s%s%s%n', '%00', '${process.exit(1)}',
-  '{{constructor.constructor("return process")()}}', '$(reboot)', '`id`', 'audio/opus', 'video/VP8', 'audio/VP8', 'video/opus',
-  'sha-256', 'sha-1024', 'auto', 'client', 'server', 'mic', 'camera', 'screen', 'audio', 'video', 'data', 'A'.repeat(64), 'A'.repeat(65),
-  'a'.repeat(129), 'x'.repeat(257), 'urn:ietf:params:rtp-hdrext:sdes:mid', 'urn:mediasoup:params:rtp-hdrext:packet-id', 'urn:evil',
+  '',
+  ' ',
+  '\t',
+  '0',
+  '-1',
+  '1e400',
+  'NaN',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '[]',
+  '{}',
+  '[object Object]',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'then',
+  '\u0000',
+  '\u0000join',
+  'join\u0000',
+  '\r\n',
+  '\u001b[31mred',
+  '\u007f',
+  '\u0085',
+  '\u202egnp.exe',
+  '\u202d\u202e\u202a\u202b\u202c',
+  '\u2066\u2067\u2068\u2069',
+  '\u200b',
+  '\u200d\u200c',
+  '\ufeff',
+  '\ufffe',
+  '\uffff',
+  '\ud800',
+  '\udfff',
+  '\udc00\ud800',
+  '\ud83d\ude00',
+  '\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67',
+  'Z\u0335\u0321\u031b\u0334a\u0335l\u0337g\u0338o',
+  '\u0645\u0631\u062d\u0628\u0627',
+  '\u05e9\u05dc\u05d5\u05dd',
+  '\u4f60\u597d',
+  '\uff21\uff22\uff23',
+  'e\u0301',
+  '\u0130\u0131',
+  '<script>alert(1)</script>',
+  '<img src=x onerror=alert(1)>',
+  '"><svg/onload=alert(1)>',
+  "'; DROP TABLE rooms; --",
+  '../../../../etc/passwd',
+  '..\\..\\windows\\win.ini',
+  'file:///etc/passwd',
+  '%s%s%s%n',
+  '%00',
+  '${process.exit(1)}',
+  '{{constructor.constructor("return process")()}}',
+  '$(reboot)',
+  '`id`',
+  'audio/opus',
+  'video/VP8',
+  'audio/VP8',
+  'video/opus',
+  'sha-256',
+  'sha-1024',
+  'auto',
+  'client',
+  'server',
+  'mic',
+  'camera',
+  'screen',
+  'audio',
+  'video',
+  'data',
+  'A'.repeat(64),
+  'A'.repeat(65),
+  'a'.repeat(129),
+  'x'.repeat(257),
+  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  'urn:mediasoup:params:rtp-hdrext:packet-id',
+  'urn:evil',
 ];
 
 const CHAR_RANGES: readonly (readonly [number, number])[] = [
@@ -160,7 +273,21 @@ function hostilePrimitive(rng: Rng): unknown {
   ])();
 }
 
-const NEST_KEYS = ['a', 'codecs', 'parameters', 'rtpParameters', 'encodings', 'transportId', 'dtlsParameters', 'fingerprints', '__proto__', 'constructor', 'prototype', '0', ''];
+const NEST_KEYS = [
+  'a',
+  'codecs',
+  'parameters',
+  'rtpParameters',
+  'encodings',
+  'transportId',
+  'dtlsParameters',
+  'fingerprints',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '0',
+  '',
+];
 
 /** Objects and arrays nested 50 to 500 deep. */
 export function deepNest(rng: Rng, depth: number = rng.int(50, 500)): unknown {
@@ -232,9 +359,38 @@ function hostileObject(rng: Rng, depth: number): Record<string, unknown> {
 }
 
 const EXTRA_KEYS = [
-  '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'then', 'toJSON', 'hasOwnProperty', 'length', '0',
-  'roomId', 'displayName', 'rtpCapabilities', 'token', 'transportId', 'producerId', 'consumerId', 'peerId', 'resumeToken', 'kind',
-  'source', 'paused', 'rtpParameters', 'dtlsParameters', 'role', 'appData', 'ok', 'data', 'error', 'code', '_placeholder', 'num',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'then',
+  'toJSON',
+  'hasOwnProperty',
+  'length',
+  '0',
+  'roomId',
+  'displayName',
+  'rtpCapabilities',
+  'token',
+  'transportId',
+  'producerId',
+  'consumerId',
+  'peerId',
+  'resumeToken',
+  'kind',
+  'source',
+  'paused',
+  'rtpParameters',
+  'dtlsParameters',
+  'role',
+  'appData',
+  'ok',
+  'data',
+  'error',
+  'code',
+  '_placeholder',
+  'num',
 ];
 
 /** Binary values: the server receives each as a Buffer. */
@@ -590,11 +746,7 @@ interface Message {
   note: string;
 }
 
-type Parsed =
-  | { status: 'unknown' }
-  | { status: 'invalid' }
-  | { status: 'throws' }
-  | { status: 'valid'; event: RequestName; data: Record<string, unknown> };
+type Parsed = { status: 'unknown' } | { status: 'invalid' } | { status: 'throws' } | { status: 'valid'; event: RequestName; data: Record<string, unknown> };
 
 /** The request as the server's dispatcher parses it (`Requests[event].safeParse(payload ?? {})`). */
 function parse(message: Message): Parsed {
@@ -624,12 +776,48 @@ const REQUEST_NAMES = Object.keys(Requests) as RequestName[];
 /** Names socket.io-client refuses to emit (they are covered by raw packets instead). */
 const CLIENT_RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 const UNKNOWN_EVENTS: readonly (string | number)[] = [
-  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'error', 'message', 'connection', 'welcome',
-  'newConsumer', 'participantJoined', 'ping', 'JOIN', 'Join', ' join', 'join ', 'join\u0000', 'pro\u200bduce', 'produce\u202e', '',
-  'leave()', 'join,leave', 'a'.repeat(2_000), 0, 1, -1, 42, 1.5, 2 ** 53,
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  'error',
+  'message',
+  'connection',
+  'welcome',
+  'newConsumer',
+  'participantJoined',
+  'ping',
+  'JOIN',
+  'Join',
+  ' join',
+  'join ',
+  'join\u0000',
+  'pro\u200bduce',
+  'produce\u202e',
+  '',
+  'leave()',
+  'join,leave',
+  'a'.repeat(2_000),
+  0,
+  1,
+  -1,
+  42,
+  1.5,
+  2 ** 53,
 ];
 /** Requests naming one of the sender's own transports, producers or consumers. */
-const ID_EVENTS = new Set<RequestName>(['connectTransport', 'produce', 'produceData', 'closeProducer', 'setProducerPaused', 'resumeConsumer', 'setConsumerPreferences', 'restartIce']);
+const ID_EVENTS = new Set<RequestName>([
+  'connectTransport',
+  'produce',
+  'produceData',
+  'closeProducer',
+  'setProducerPaused',
+  'resumeConsumer',
+  'setConsumerPreferences',
+  'restartIce',
+]);
 
 /**
  * Sends a stream of hostile requests on one socket and records every acknowledgement with what was
@@ -728,7 +916,12 @@ export class Fuzzer {
       this.send(this.prepare({ event, args: [payload], ack: true, note: `warm-up ${event}` }));
     await valid('connectTransport', { transportId: sendTransport, dtlsParameters: dtlsParameters(rng) });
     for (const source of ['screen', 'mic'] as const) {
-      await valid('produce', { transportId: sendTransport, kind: source === 'mic' ? 'audio' : 'video', rtpParameters: rtpParameters(rng, capabilities, source), source });
+      await valid('produce', {
+        transportId: sendTransport,
+        kind: source === 'mic' ? 'audio' : 'video',
+        rtpParameters: rtpParameters(rng, capabilities, source),
+        source,
+      });
     }
     const [screen, mic] = this.current.producers;
     if (screen !== undefined) {
@@ -783,7 +976,9 @@ export class Fuzzer {
         ['fast', { ordered: false, maxRetransmits: 0 }],
       ] as const) {
         const payload = { transportId: sendTransport, label, sctpStreamParameters: { streamId, ...reliability } };
-        await this.send(this.prepare({ event: 'produceData', args: [payload], ack: true, note: `known bug: ${label} channel reusing SCTP stream ${streamId}` }));
+        await this.send(
+          this.prepare({ event: 'produceData', args: [payload], ack: true, note: `known bug: ${label} channel reusing SCTP stream ${streamId}` }),
+        );
       }
     }
     if (this.state === 'lobby') {
@@ -1187,7 +1382,9 @@ export class Fuzzer {
           : {
               outcome: 'error',
               codes: ['RESUME_FAILED'],
-              why: this.options.foreign.peers.includes(String(data.peerId)) ? "resume of the real call's place with a wrong token" : 'resume of a place that is not in its grace period',
+              why: this.options.foreign.peers.includes(String(data.peerId))
+                ? "resume of the real call's place with a wrong token"
+                : 'resume of a place that is not in its grace period',
             };
       default:
         break;
@@ -1260,7 +1457,12 @@ export class Fuzzer {
     switch (message.event) {
       case 'join':
         if ('self' in data && 'sendTransport' in data && 'recvTransport' in data && 'resumeToken' in data) {
-          const { self, sendTransport, recvTransport, resumeToken } = data as { self: { id: string }; sendTransport: { id: string }; recvTransport: { id: string }; resumeToken: string };
+          const { self, sendTransport, recvTransport, resumeToken } = data as {
+            self: { id: string };
+            sendTransport: { id: string };
+            recvTransport: { id: string };
+            resumeToken: string;
+          };
           this.state = 'joined';
           this.current.peerId = self.id;
           this.current.resumeToken = resumeToken;

@@ -58,7 +58,10 @@ export class ReceiverLink {
   capabilities(router: types.RtpCapabilities): types.RtpCapabilities {
     if (this.bandwidthEstimation) return router;
     return {
-      codecs: router.codecs?.map((codec) => ({ ...codec, rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb') })),
+      codecs: router.codecs?.map((codec) => ({
+        ...codec,
+        rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb'),
+      })),
       headerExtensions: router.headerExtensions?.filter((extension) => !/transport-wide-cc|abs-send-time/.test(extension.uri)),
     };
   }
@@ -80,7 +83,9 @@ const SOURCE_OF: Record<CapturedStream['kind'], MediaSource> = { video: 'camera'
 
 function rtpParameters(stream: CapturedStream): types.RtpParameters {
   return {
-    codecs: [{ mimeType: stream.mimeType, payloadType: stream.payloadType, clockRate: stream.clockRate, ...(stream.channels ? { channels: stream.channels } : {}) }],
+    codecs: [
+      { mimeType: stream.mimeType, payloadType: stream.payloadType, clockRate: stream.clockRate, ...(stream.channels ? { channels: stream.channels } : {}) },
+    ],
     encodings: [{ ssrc: stream.ssrc }],
     rtcp: { cname: 'conclave-bench', reducedSize: true },
   };
