@@ -155,6 +155,11 @@ async function main() {
   if (mode === 'test') await timed('test packages', () => ensureDebianPackages(TEST_PACKAGES, log));
   if (tool) await timed(`${mode} packages`, () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
+  if (mode === 'test') {
+    // Cheaper than the suite and about every file: a type or lint error stops the run before any test does.
+    await timed('typecheck', () => run('npm', ['run', '--silent', 'typecheck']));
+    await timed('lint', () => run('npm', ['run', '--silent', 'lint']));
+  }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const env = { ...process.env, ...(workerBin ? { MEDIASOUP_WORKER_BIN: workerBin } : {}) };
