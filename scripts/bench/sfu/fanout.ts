@@ -167,8 +167,9 @@ export class ConclavePath implements FanoutPath {
 
   /** Room.join, then the peer's transports become PlainTransports on the router Room placed it on. */
   private async join(room: Room, name: string, receiverPort: number | undefined): Promise<{ peer: Peer; send: types.PlainTransport<TransportAppData> }> {
-    let peer: Peer | undefined;
     const worker = room.host.index;
+    let peer: Peer | undefined;
+    // eslint-disable-next-line prefer-const -- notify can run before join() returns, when a const would still be uninitialized
     peer = await room.join({
       displayName: name,
       role: 'participant',
