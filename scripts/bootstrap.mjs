@@ -28,19 +28,30 @@ const TEST_PACKAGES = [
   { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
 ];
 
-/** `npm run <tool>`: the compiled entry and the Debian packages it drives. */
+/**
+ * `npm run <tool>`: the compiled entry and the Debian packages it drives.
+ * @type {Record<string, { entry: string, packages: import('./debian.mjs').DebianPackage[], mediaWorker?: false }>}
+ */
 const TOOLS = {
   loadtest: { entry: 'dist/scripts/loadtest/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
   // Signing a token needs no media: no worker build.
   token: { entry: 'dist/server/src/tools/token.js', packages: [], mediaWorker: false },
-  'bench:sfu': { entry: 'dist/scripts/bench/sfu/cli.js', packages: [{ pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' }, { pkg: 'valgrind', bin: '/usr/bin/valgrind' }] },
+  'bench:sfu': {
+    entry: 'dist/scripts/bench/sfu/cli.js',
+    packages: [
+      { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
+      { pkg: 'valgrind', bin: '/usr/bin/valgrind' },
+    ],
+  },
 };
 
+/** @param {string} message */
 function log(message) {
   process.stderr.write(`[conclave] ${message}\n`);
 }
 
+/** @param {string} command @param {string[]} args @param {import('node:child_process').SpawnSyncOptions} [options] */
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
   if (result.status !== 0) {
@@ -48,6 +59,12 @@ function run(command, args, options = {}) {
   }
 }
 
+/**
+ * @template T
+ * @param {string} label
+ * @param {() => T | Promise<T>} step returns 'skipped' when there was nothing to do
+ * @returns {Promise<T>}
+ */
 async function timed(label, step) {
   const start = Date.now();
   const result = await step();
@@ -57,7 +74,9 @@ async function timed(label, step) {
 
 /** `npm ci` when node_modules is missing or was installed from a different lockfile. */
 function ensureDependencies() {
-  const lockHash = createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json'))).digest('hex');
+  const lockHash = createHash('sha256')
+    .update(readFileSync(path.join(root, 'package-lock.json')))
+    .digest('hex');
   const marker = path.join(root, 'node_modules', '.conclave-lock-hash');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === lockHash) return 'skipped';
   log('installing dependencies (npm ci)…');
@@ -68,8 +87,10 @@ function ensureDependencies() {
   return undefined;
 }
 
+/** @param {string[]} entries paths relative to the root @returns {number} */
 function newestMtime(entries) {
   let newest = 0;
+  /** @param {string} entry */
   const visit = (entry) => {
     if (!existsSync(entry)) return;
     const stat = statSync(entry);
@@ -111,8 +132,10 @@ function handOverToSupportedNode() {
 }
 
 /** Runs a child in the foreground; Ctrl-C reaches it directly, SIGTERM is forwarded. */
+/** @param {string} command @param {string[]} args @param {NodeJS.ProcessEnv} env */
 function foreground(command, args, env) {
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
+  /** @param {NodeJS.Signals} signal */
   const forward = (signal) => child.kill(signal);
   process.on('SIGTERM', forward);
   process.on('SIGINT', () => {}); // the terminal already delivered it to the child
@@ -120,7 +143,7 @@ function foreground(command, args, env) {
 }
 
 async function main() {
-  const tool = Object.hasOwn(TOOLS, mode) ? TOOLS[mode] : undefined;
+  const tool = mode !== undefined && Object.hasOwn(TOOLS, mode) ? TOOLS[mode] : undefined;
   if (mode !== 'start' && mode !== 'test' && !tool) {
     log(`usage: node scripts/bootstrap.mjs start|test|${Object.keys(TOOLS).join('|')} [args…]`);
     process.exit(2);
@@ -128,10 +151,15 @@ async function main() {
   const started = Date.now();
   if (handOverToSupportedNode()) return;
   await timed('dependencies', ensureDependencies);
-  const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', async () => ensureMediasoupWorker({ root, log }));
-  if (mode === 'test') await timed('test packages', async () => ensureDebianPackages(TEST_PACKAGES, log));
-  if (tool) await timed(`${mode} packages`, async () => ensureDebianPackages(tool.packages, log));
+  const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', () => ensureMediasoupWorker({ root, log }));
+  if (mode === 'test') await timed('test packages', () => ensureDebianPackages(TEST_PACKAGES, log));
+  if (tool) await timed(`${mode} packages`, () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
+  if (mode === 'test') {
+    // Cheaper than the suite and about every file: a type or lint error stops the run before any test does.
+    await timed('typecheck', () => run('npm', ['run', '--silent', 'typecheck']));
+    await timed('lint', () => run('npm', ['run', '--silent', 'lint']));
+  }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const env = { ...process.env, ...(workerBin ? { MEDIASOUP_WORKER_BIN: workerBin } : {}) };

@@ -76,7 +76,9 @@ export function ensureNode({ log }) {
       maxBuffer: 64 * 1024 * 1024,
     });
     if (pack.status !== 0) {
-      throw new Error(`npm pack ${pkg.name}@${PINNED_NODE.version} failed: ${(pack.stderr || pack.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
+      throw new Error(
+        `npm pack ${pkg.name}@${PINNED_NODE.version} failed: ${(pack.stderr || pack.error?.message || '').trim().split('\n').slice(-3).join(' ')}`,
+      );
     }
     const tarball = path.join(scratch, `${pkg.name}-${PINNED_NODE.version}.tgz`);
     const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;

@@ -127,7 +127,11 @@ describe('joining a server that requires tokens (AUTH_SECRET)', () => {
         message: /claims/i,
       },
       { label: 'bad name claim, signed', token: signToken(SECRET, { room: 'vault', name: '<script>' }, 600), message: /claims/i },
-      { label: 'payload not JSON, signed', token: `${header}.${Buffer.from('{not json').toString('base64url')}.${hmac(`${header}.${Buffer.from('{not json').toString('base64url')}`)}`, message: /malformed/i },
+      {
+        label: 'payload not JSON, signed',
+        token: `${header}.${Buffer.from('{not json').toString('base64url')}.${hmac(`${header}.${Buffer.from('{not json').toString('base64url')}`)}`,
+        message: /malformed/i,
+      },
     ];
     for (const { label, token, message } of cases) {
       const error = failureOf(await joinWith(eve, 'vault', token));

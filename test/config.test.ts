@@ -28,7 +28,14 @@ describe('configuration', () => {
   });
 
   it('reads and coerces values from the environment', () => {
-    const config = parseConfig({ PORT: '8080', NUM_WORKERS: '3', RTC_PORT: '50000', LISTEN_IP: '0.0.0.0', ANNOUNCED_IP: 'meet.example.org', STUN_URLS: 'stun:a:3478, stun:b:3478' });
+    const config = parseConfig({
+      PORT: '8080',
+      NUM_WORKERS: '3',
+      RTC_PORT: '50000',
+      LISTEN_IP: '0.0.0.0',
+      ANNOUNCED_IP: 'meet.example.org',
+      STUN_URLS: 'stun:a:3478, stun:b:3478',
+    });
     expect(config).toMatchObject({ PORT: 8080, NUM_WORKERS: 3, RTC_PORT: 50000, LISTEN_IP: '0.0.0.0', ANNOUNCED_IP: 'meet.example.org' });
     expect(config.STUN_URLS).toEqual(['stun:a:3478', 'stun:b:3478']);
   });
@@ -80,13 +87,17 @@ describe('deployment settings', () => {
   });
 
   it('refuses to start in production without ANNOUNCED_IP, and says what to set', () => {
-    expect(configErrorOf({ NODE_ENV: 'production' })).toMatch(/^Missing ANNOUNCED_IP: .*0\.0\.0\.0.*set ANNOUNCED_IP to this server's public IP address or DNS name/);
+    expect(configErrorOf({ NODE_ENV: 'production' })).toMatch(
+      /^Missing ANNOUNCED_IP: .*0\.0\.0\.0.*set ANNOUNCED_IP to this server's public IP address or DNS name/,
+    );
     expect(configErrorOf({ NODE_ENV: 'production', LISTEN_IP: '::' })).toMatch(/^Missing ANNOUNCED_IP/);
   });
 
   it('never announces a wildcard address', () => {
     expect(configErrorOf({ LISTEN_IP: '0.0.0.0' })).toMatch(/^Missing ANNOUNCED_IP/);
-    expect(configErrorOf({ NODE_ENV: 'production', ANNOUNCED_IP: '0.0.0.0' })).toMatch(/^Invalid ANNOUNCED_IP="0\.0\.0\.0": a wildcard address cannot be announced/);
+    expect(configErrorOf({ NODE_ENV: 'production', ANNOUNCED_IP: '0.0.0.0' })).toMatch(
+      /^Invalid ANNOUNCED_IP="0\.0\.0\.0": a wildcard address cannot be announced/,
+    );
   });
 
   it('accepts production with an announced address, or with a specific listen address', () => {
@@ -107,9 +118,13 @@ describe('deployment settings', () => {
 
   it('refuses TLS files that are missing, unreadable or do not belong together', () => {
     const missing = path.join(tls.dir, 'nope.pem');
-    expect(configErrorOf({ TLS_CERT: missing, TLS_KEY: tls.key })).toBe(`Invalid TLS_CERT=${JSON.stringify(missing)}: no such file, or not readable by this user`);
+    expect(configErrorOf({ TLS_CERT: missing, TLS_KEY: tls.key })).toBe(
+      `Invalid TLS_CERT=${JSON.stringify(missing)}: no such file, or not readable by this user`,
+    );
     expect(configErrorOf({ TLS_CERT: tls.cert, TLS_KEY: tls.dir })).toMatch(/^Invalid TLS_KEY=.*: no such file, or not readable/);
-    expect(configErrorOf({ TLS_CERT: tls.cert, TLS_KEY: other.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS with TLS_CERT and TLS_KEY: .*key values mismatch/);
+    expect(configErrorOf({ TLS_CERT: tls.cert, TLS_KEY: other.key })).toMatch(
+      /^Invalid TLS_CERT=.*: cannot serve TLS with TLS_CERT and TLS_KEY: .*key values mismatch/,
+    );
     const garbage = path.join(tls.dir, 'garbage.pem');
     writeFileSync(garbage, 'not a certificate\n');
     expect(configErrorOf({ TLS_CERT: garbage, TLS_KEY: tls.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS/);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, parseConfig, type Config } from '../server/src/config.js';
-import { parseYamlSubset, type YamlValue } from './helpers/yaml.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -60,12 +60,12 @@ function interpolate(value: string, env: Record<string, string | undefined>): st
   });
 }
 
-function mapping(value: YamlValue | undefined, what: string): Record<string, YamlValue> {
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} is not a mapping`);
-  return value;
+function mapping(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} is not a mapping`);
+  return value as Record<string, unknown>;
 }
 
-function strings(value: YamlValue | undefined, what: string): Record<string, string> {
+function strings(value: unknown, what: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(mapping(value, what)).map(([key, item]) => {
       if (typeof item !== 'string') throw new Error(`${what}.${key} is not a plain value`);
@@ -78,7 +78,7 @@ const dockerfile = dockerfileStages(read('docker/Dockerfile'));
 const buildStage = dockerfile[0] ?? [];
 const runtimeStage = dockerfile.at(-1) ?? [];
 const envExample = parseEnv(read('docker/.env.example'));
-const compose = mapping(parseYamlSubset(read('docker/compose.yaml')), 'compose.yaml');
+const compose = mapping(parseYaml(read('docker/compose.yaml')) as unknown, 'compose.yaml');
 const services = mapping(compose.services, 'services');
 const conclave = mapping(services.conclave, 'services.conclave');
 const coturn = mapping(services.coturn, 'services.coturn');
@@ -99,7 +99,10 @@ describe('deployment files agree with the server configuration', () => {
   it('.env.example, as compose passes it on, is a valid production configuration', () => {
     const config = parseConfig(composedEnv);
     expect(config).toMatchObject({ NODE_ENV: 'production', LISTEN_IP: '0.0.0.0', ANNOUNCED_IP: envExample.ANNOUNCED_IP, HTTP_HOST: '127.0.0.1' });
-    expect(config.TURN_URLS).toEqual([`turn:${envExample.DOMAIN}:${envExample.TURN_PORT}?transport=udp`, `turn:${envExample.DOMAIN}:${envExample.TURN_PORT}?transport=tcp`]);
+    expect(config.TURN_URLS).toEqual([
+      `turn:${envExample.DOMAIN}:${envExample.TURN_PORT}?transport=udp`,
+      `turn:${envExample.DOMAIN}:${envExample.TURN_PORT}?transport=tcp`,
+    ]);
     expect(config.TURN_SECRET).toBe(envExample.TURN_SECRET);
   });
 
@@ -202,7 +205,9 @@ describe('the Dockerfile builds with what the test suite runs', () => {
 
   it('installs every shared library the worker links that the slim base image lacks', () => {
     const worker = process.env.MEDIASOUP_WORKER_BIN ?? path.join(root, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
-    const needed = [...execFileSync('readelf', ['-d', worker], { encoding: 'utf8' }).matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((match) => match[1]!);
+    const needed = [...execFileSync('readelf', ['-d', worker], { encoding: 'utf8' }).matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map(
+      (match) => match[1]!,
+    );
     expect(needed).toContain('libc.so.6');
     const packages = new Set(
       execFileSync('dpkg', ['-S', ...needed.map((library) => `*/${library}`)], { encoding: 'utf8' })
@@ -210,7 +215,10 @@ describe('the Dockerfile builds with what the test suite runs', () => {
         .flatMap((line) => /^([^:]+(?::\w+)?(?:, [^:]+(?::\w+)?)*): \//.exec(line)?.[1]?.split(', ') ?? [])
         .map((name) => name.replace(/:\w+$/, '')),
     );
-    const install = runtimeStage.filter((step) => step.keyword === 'RUN').map((step) => step.args).join(' ');
+    const install = runtimeStage
+      .filter((step) => step.keyword === 'RUN')
+      .map((step) => step.args)
+      .join(' ');
     const installed = /apt-get install -y --no-install-recommends ([\w.+ -]+?) &&/.exec(install)?.[1]?.split(' ') ?? [];
     const inBaseImage = ['libc6', 'libgcc-s1', 'libstdc++6'];
     expect([...packages].filter((name) => !installed.includes(name) && !inBaseImage.includes(name))).toEqual([]);
@@ -231,7 +239,11 @@ describe('starting in production', () => {
   it('without ANNOUNCED_IP stops at once with one line that says what to set', async () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !(key in ConfigSchema.in.shape)));
     // An empty working directory: no .env there to supply the missing setting.
-    const child = spawn(process.execPath, [path.join(root, 'dist/server/src/index.js')], { cwd, env: { ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(root, 'dist/server/src/index.js')], {
+      cwd,
+      env: { ...env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -217,7 +217,9 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
 
     // ---- Every acknowledgement was a well-formed Result with what that request allowed. ----
     const exchanges = fuzzers.flatMap((fuzzer) => fuzzer.exchanges);
-    const problems = exchanges.flatMap((exchange) => judge(exchange.event, exchange.expected, exchange.answers).map((problem) => describeProblem(exchange, problem)));
+    const problems = exchanges.flatMap((exchange) =>
+      judge(exchange.event, exchange.expected, exchange.answers).map((problem) => describeProblem(exchange, problem)),
+    );
     const codes = new Map<string, number>();
     for (const exchange of exchanges) {
       const answer = exchange.answers?.[0] as { ok?: boolean; error?: { code?: string } } | undefined;
@@ -243,7 +245,10 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     expect(problems.slice(0, 15), `${problems.length} bad acknowledgements (replay with FUZZ_SEED=${SEED})`).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(MIN_MESSAGES);
     expect(fuzzers.map((fuzzer) => fuzzer.strayCallbacksCalled)).toEqual(fuzzers.map(() => 0));
-    expect(raw.filter((outcome) => outcome.problem !== undefined), 'raw packets').toEqual([]);
+    expect(
+      raw.filter((outcome) => outcome.problem !== undefined),
+      'raw packets',
+    ).toEqual([]);
     // The fuzzing reached every handler, both ways: refused on the call's objects, and carried out on the fuzzers' own.
     expectCoverage(exchanges);
     // No fuzzing socket was dropped by the server (a dropped one would keep its place for the grace period).
@@ -298,7 +303,10 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     expect(routerAfter, 'the router, before and after fuzzing').toEqual(routerBefore);
     const [workerDump, serverDump] = await Promise.all([room.host.worker.dump(), room.host.webRtcServer.dump()]);
     expect(workerDump.routerIds, 'routers on the worker').toEqual(room.routers.map(({ router }) => router.id));
-    expect(room.routers.map(({ router }) => router.id), 'routers of the call').toEqual([room.router.id]);
+    expect(
+      room.routers.map(({ router }) => router.id),
+      'routers of the call',
+    ).toEqual([room.router.id]);
     expect([...serverDump.webRtcTransportIds].sort(), 'transports on the WebRtcServer').toEqual(realTransports);
     expect(room.host.transports, 'transports counted on the worker').toBe(routerAfter.transports.length);
     // Regression: a consumer created for a participant who leaves at that moment was never closed,
@@ -368,9 +376,20 @@ function expectCoverage(exchanges: readonly Exchange[]): void {
     exchanges.filter((exchange) => predicate(exchange, exchange.answers?.[0] as { ok?: boolean; error?: { code?: string } } | undefined)).length;
   const coverage: Record<string, number> = {};
   for (const event of Object.keys(Requests)) {
-    coverage[`${event} BAD_REQUEST`] = count((exchange, answer) => exchange.event === event && answer?.error?.code === 'BAD_REQUEST' && exchange.expected.why === 'invalid payload');
+    coverage[`${event} BAD_REQUEST`] = count(
+      (exchange, answer) => exchange.event === event && answer?.error?.code === 'BAD_REQUEST' && exchange.expected.why === 'invalid payload',
+    );
   }
-  for (const event of ['connectTransport', 'produce', 'produceData', 'closeProducer', 'setProducerPaused', 'resumeConsumer', 'setConsumerPreferences', 'restartIce']) {
+  for (const event of [
+    'connectTransport',
+    'produce',
+    'produceData',
+    'closeProducer',
+    'setProducerPaused',
+    'resumeConsumer',
+    'setConsumerPreferences',
+    'restartIce',
+  ]) {
     coverage[`${event} on the call's objects refused`] = count(
       (exchange, answer) => exchange.event === event && exchange.expected.why.includes("real call's") && answer?.error?.code === 'NOT_FOUND',
     );

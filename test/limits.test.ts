@@ -216,7 +216,9 @@ describe('message size, Origin check and cross-room isolation (MAX_MESSAGE_KB=64
 
     // Just under the limit: an ordinary validation error, and the connection stays.
     const mallory = await env.arrive('Mallory');
-    const under = failureOf(await mallory.request('join', { roomId: 'sizes', displayName: 'M'.repeat(60 * 1024), rtpCapabilities: mallory.joinCapabilities() }));
+    const under = failureOf(
+      await mallory.request('join', { roomId: 'sizes', displayName: 'M'.repeat(60 * 1024), rtpCapabilities: mallory.joinCapabilities() }),
+    );
     expect(under.code).toBe('BAD_REQUEST');
     expect(mallory.connected).toBe(true);
 
@@ -238,7 +240,8 @@ describe('message size, Origin check and cross-room isolation (MAX_MESSAGE_KB=64
     await newcomer.join('sizes');
   });
 
-  function connectWith(headers: Record<string, string>): Promise<'connected' | string> {
+  /** 'connected', or why not: 'timeout' or the connect_error. */
+  function connectWith(headers: Record<string, string>): Promise<string> {
     const socket = io(env.server.url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: headers });
     return new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), 5_000);

@@ -14,8 +14,7 @@ describe('GET /metrics', () => {
       await Promise.all(people.map((person) => person.close()));
     });
 
-    const scrape = (authorization?: string): Promise<Response> =>
-      fetch(`${server.url}/metrics`, { headers: authorization ? { authorization } : {} });
+    const scrape = (authorization?: string): Promise<Response> => fetch(`${server.url}/metrics`, { headers: authorization ? { authorization } : {} });
 
     it('refuses a scraper without the token, or with a wrong one', async () => {
       const anonymous = await scrape();

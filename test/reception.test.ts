@@ -17,7 +17,10 @@ describe('receiving only what the view shows', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     sent = [];
-    reception = new Reception(async (request) => void sent.push(request), true);
+    reception = new Reception((request) => {
+      sent.push(request);
+      return Promise.resolve();
+    }, true);
   });
 
   afterEach(() => {
@@ -78,7 +81,10 @@ describe('receiving only what the view shows', () => {
   });
 
   it('switched off, it asks for nothing', () => {
-    const fixed = new Reception(async (request) => void sent.push(request), false);
+    const fixed = new Reception((request) => {
+      sent.push(request);
+      return Promise.resolve();
+    }, false);
     fixed.attach(fakeConsumer('c1', 'video', 'L3T3'), 'ana', 'camera');
     fixed.setDemand('ana', 'camera', { visible: false, height: 0 });
     vi.advanceTimersByTime(1000);

@@ -263,14 +263,20 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
         mallory.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }),
         mallory.request('join', { roomId: 'race', displayName: 'Mallory', rtpCapabilities: mallory.joinCapabilities() }),
       ]);
-      expect(resumeAndJoin.filter((answer) => answer.ok), 'resume + join').toHaveLength(1);
+      expect(
+        resumeAndJoin.filter((answer) => answer.ok),
+        'resume + join',
+      ).toHaveLength(1);
 
       const trudy = await arrive('Trudy', own);
       const twoResumes = await Promise.all([
         trudy.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }),
         trudy.request('resume', { peerId: cyJoin.self.id, resumeToken: cyJoin.resumeToken }),
       ]);
-      expect(twoResumes.filter((answer) => answer.ok), 'two resumes').toHaveLength(1);
+      expect(
+        twoResumes.filter((answer) => answer.ok),
+        'two resumes',
+      ).toHaveLength(1);
 
       // Whoever holds which place, once every connection is gone nobody may be left behind.
       for (const participant of everyone.splice(0)) await participant.close();

@@ -20,10 +20,13 @@ describe('Conclave signalling', () => {
   afterEach(async () => {
     await Promise.all(everyone.splice(0).map((participant) => participant.close()));
     // Each story starts from an empty server.
-    await eventually(async () => {
-      const health = await server.health();
-      return health.rooms === 0 && health.peers === 0;
-    }, { what: 'the server to be empty after the test' });
+    await eventually(
+      async () => {
+        const health = await server.health();
+        return health.rooms === 0 && health.peers === 0;
+      },
+      { what: 'the server to be empty after the test' },
+    );
   });
 
   afterAll(async () => {
@@ -456,7 +459,9 @@ describe('Conclave signalling', () => {
       const micAsVideo = failureOf(await ana.request('produce', ana.produceRequest('mic', { kind: 'video', rtpParameters: ana.rtpParametersFor('camera') })));
       expect(micAsVideo.code).toBe('BAD_REQUEST');
       expect(micAsVideo.message).toContain('mic');
-      const cameraAsAudio = failureOf(await ana.request('produce', ana.produceRequest('camera', { kind: 'audio', rtpParameters: ana.rtpParametersFor('mic') })));
+      const cameraAsAudio = failureOf(
+        await ana.request('produce', ana.produceRequest('camera', { kind: 'audio', rtpParameters: ana.rtpParametersFor('mic') })),
+      );
       expect(cameraAsAudio.code).toBe('BAD_REQUEST');
 
       await ana.produce('camera');

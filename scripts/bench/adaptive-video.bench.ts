@@ -110,10 +110,12 @@ async function measure(mode: 'adaptive' | 'full', query: Record<string, string>)
   try {
     for (let i = 0; i < SENDERS + VIEWERS; i++) {
       const sender = i < SENDERS;
-      pages.push(await openParticipant(browser, server.url, room, `${sender ? 'Sender' : 'Viewer'} ${i + 1}`, {
-        query: { ...query, ...(sender ? {} : { cam: '0', mic: '0' }) },
-        viewport: VIEWPORT,
-      }));
+      pages.push(
+        await openParticipant(browser, server.url, room, `${sender ? 'Sender' : 'Viewer'} ${i + 1}`, {
+          query: { ...query, ...(sender ? {} : { cam: '0', mic: '0' }) },
+          viewport: VIEWPORT,
+        }),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     const first = await sample(pages);

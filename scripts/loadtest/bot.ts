@@ -51,7 +51,13 @@ export class Bot {
       await this.context.addInitScript(installProbe);
       const page = await this.context.newPage();
       this.page = page;
-      const params = new URLSearchParams({ ...query, room: this.plan.room, name: this.plan.name, ...(this.plan.sender ? {} : { cam: '0', mic: '0' }), ...(token ? { token } : {}) });
+      const params = new URLSearchParams({
+        ...query,
+        room: this.plan.room,
+        name: this.plan.name,
+        ...(this.plan.sender ? {} : { cam: '0', mic: '0' }),
+        ...(token ? { token } : {}),
+      });
       await page.goto(`${url}/?${params.toString()}`, { timeout: JOIN_TIMEOUT_MS });
       this.record.startedAt = await page.evaluate(() => performance.timeOrigin);
       const probe = await page.waitForFunction(
@@ -89,11 +95,47 @@ export class Bot {
             cameraPublishers: state.participants
               .filter((participant) => participant.tracks.some((track) => track.source === 'camera' && !track.paused))
               .map((participant) => participant.id),
-            consumers: stats.consumers.map(({ consumerId, peerId, source, kind, paused, pausedByClient, spatialLayer, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight }) => ({
-              consumerId, peerId, source, kind, paused, pausedByClient, spatialLayer, bytesReceived, packetsReceived, packetsLost, jitter, framesDecoded, frameWidth, frameHeight,
-            })),
+            consumers: stats.consumers.map(
+              ({
+                consumerId,
+                peerId,
+                source,
+                kind,
+                paused,
+                pausedByClient,
+                spatialLayer,
+                bytesReceived,
+                packetsReceived,
+                packetsLost,
+                jitter,
+                framesDecoded,
+                frameWidth,
+                frameHeight,
+              }) => ({
+                consumerId,
+                peerId,
+                source,
+                kind,
+                paused,
+                pausedByClient,
+                spatialLayer,
+                bytesReceived,
+                packetsReceived,
+                packetsLost,
+                jitter,
+                framesDecoded,
+                frameWidth,
+                frameHeight,
+              }),
+            ),
             producers: stats.producers.map(({ source, kind, paused, packetsSent, framesEncoded, frameWidth, frameHeight }) => ({
-              source, kind, paused, packetsSent, framesEncoded, frameWidth, frameHeight,
+              source,
+              kind,
+              paused,
+              packetsSent,
+              framesEncoded,
+              frameWidth,
+              frameHeight,
             })),
           },
         };

@@ -92,7 +92,10 @@ export function parseThresholds(values: { 'max-join-ms'?: string; 'min-fps'?: st
 }
 
 export function timestampDir(now = new Date()): string {
-  return `loadtest-results/${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}`;
+  return `loadtest-results/${now
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d{3}Z$/, 'Z')}`;
 }
 
 /** Parses the command line; returns null for --help. Throws UsageError on anything invalid. */
@@ -155,7 +158,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     query[match[1]!] = match[2]!;
   }
   const authSecret = parsed['auth-secret'] ?? env.AUTH_SECRET;
-  if (authSecret !== undefined && authSecret.length < 16) throw new UsageError('--auth-secret (or $AUTH_SECRET) must be at least 16 characters, as the server requires');
+  if (authSecret !== undefined && authSecret.length < 16)
+    throw new UsageError('--auth-secret (or $AUTH_SECRET) must be at least 16 characters, as the server requires');
   const chromium = parsed.chromium ?? CHROMIUM_PATH;
   if (!existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
 

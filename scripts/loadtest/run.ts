@@ -15,7 +15,12 @@ const TICK_MS = 1000;
  * Who joins, in order: rooms fill side by side, and each room's senders come first, so a receiver
  * joining later has cameras to wait for.
  */
-export function planBots({ rooms, participantsPerRoom, sendersPerRoom, botPrefix }: Pick<LoadTestOptions, 'rooms' | 'participantsPerRoom' | 'sendersPerRoom' | 'botPrefix'>): BotPlan[] {
+export function planBots({
+  rooms,
+  participantsPerRoom,
+  sendersPerRoom,
+  botPrefix,
+}: Pick<LoadTestOptions, 'rooms' | 'participantsPerRoom' | 'sendersPerRoom' | 'botPrefix'>): BotPlan[] {
   const plans: BotPlan[] = [];
   const width = String(participantsPerRoom).length;
   for (let i = 0; i < participantsPerRoom; i++) {
@@ -74,7 +79,13 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
   const tick = async (): Promise<void> => {
     lastTickAt = Date.now();
     await Promise.all([server.poll(), ...bots.map((bot) => bot.sample())]);
-    const line = progressLine(Date.now() - startedAt, bots.map((bot) => bot.record), plans.length, server.samples, machine.sample());
+    const line = progressLine(
+      Date.now() - startedAt,
+      bots.map((bot) => bot.record),
+      plans.length,
+      server.samples,
+      machine.sample(),
+    );
     onProgress?.(line);
   };
   // Once a second; a slow tick (many bots under load) delays the next instead of piling up.
@@ -140,6 +151,13 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     stopTicking.abort();
     await ticking;
     await Promise.all(bots.map((bot) => bot.close()));
-    await Promise.all([...browsers.values()].map((browser) => browser.then((b) => b.close(), () => undefined)));
+    await Promise.all(
+      [...browsers.values()].map((browser) =>
+        browser.then(
+          (b) => b.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

@@ -460,7 +460,8 @@ export function missedThresholds(summary: RunSummary, thresholds: Thresholds): s
   }
   if (maxLossPct !== null) {
     const lossy = summary.perBot.filter((bot) => (bot.lossPct ?? 0) > maxLossPct);
-    if (lossy.length > 0) missed.push(`${lossy.length} bots above --max-loss ${maxLossPct}% (worst ${fmt(Math.max(...lossy.map((bot) => bot.lossPct ?? 0)), 2)}%)`);
+    if (lossy.length > 0)
+      missed.push(`${lossy.length} bots above --max-loss ${maxLossPct}% (worst ${fmt(Math.max(...lossy.map((bot) => bot.lossPct ?? 0)), 2)}%)`);
   }
   return missed;
 }

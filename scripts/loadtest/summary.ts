@@ -12,9 +12,14 @@ export function headlineRows(result: RunResult, summary: RunSummary): [string, s
     ['rooms × bots', `${settings.rooms.length} × ${settings.participantsPerRoom} (${settings.sendersPerRoom} sending per room)`],
     [
       "bots' window",
-      `${settings.viewport.width}x${settings.viewport.height}${Object.entries(settings.query).map(([key, value]) => `, ${key}=${value}`).join('')}`,
+      `${settings.viewport.width}x${settings.viewport.height}${Object.entries(settings.query)
+        .map(([key, value]) => `, ${key}=${value}`)
+        .join('')}`,
     ],
-    ['measured', `${fmt((summary.window.to - summary.window.from) / 1000)} s steady state, after ${fmt((result.allJoinedAt - result.startedAt) / 1000)} s of joining`],
+    [
+      'measured',
+      `${fmt((summary.window.to - summary.window.from) / 1000)} s steady state, after ${fmt((result.allJoinedAt - result.startedAt) / 1000)} s of joining`,
+    ],
     ['joined', `${summary.joined}/${summary.bots}${summary.failed ? ` (${summary.failed} failed)` : ''}`],
     ['receiving every camera', `${summary.receivingAll}/${summary.bots}`],
     ['join time', dist(summary.join)],
@@ -24,11 +29,19 @@ export function headlineRows(result: RunResult, summary: RunSummary): [string, s
     ['packet loss per bot', summary.loss.n ? `mean ${fmt(summary.loss.mean, 2)} % · max ${fmt(summary.loss.max, 2)} %` : '–'],
     ['jitter (video)', summary.jitterMs.n ? `mean ${fmt(summary.jitterMs.mean, 1)} · max ${fmt(summary.jitterMs.max, 1)} ms` : '–'],
     ['freezes (≥ 1 s without a frame)', `${summary.freezes} in ${summary.botsWithFreezes} bots`],
-    ['received resolutions', Object.entries(summary.resolutions).map(([size, count]) => `${size} ×${count}`).join(', ') || '–'],
+    [
+      'received resolutions',
+      Object.entries(summary.resolutions)
+        .map(([size, count]) => `${size} ×${count}`)
+        .join(', ') || '–',
+    ],
   ];
   if (summary.server) {
     for (const worker of summary.server.workers) {
-      rows.push([`server worker ${worker.worker} CPU`, `mean ${fmt(worker.cpuMean)} % · max ${fmt(worker.cpuMax)} % of a core · ${worker.consumersMax} consumers, ${worker.producersMax} producers`]);
+      rows.push([
+        `server worker ${worker.worker} CPU`,
+        `mean ${fmt(worker.cpuMean)} % · max ${fmt(worker.cpuMax)} % of a core · ${worker.consumersMax} consumers, ${worker.producersMax} producers`,
+      ]);
     }
     rows.push([
       'server Node process',
@@ -43,7 +56,21 @@ export function headlineRows(result: RunResult, summary: RunSummary): [string, s
   return rows;
 }
 
-export const BOT_COLUMNS = ['bot', 'room', 'role', 'join ms', 'first frame ms', 'all video ms', 'video from', 'fps', 'min fps', 'loss %', 'jitter ms', 'freezes', 'note'] as const;
+export const BOT_COLUMNS = [
+  'bot',
+  'room',
+  'role',
+  'join ms',
+  'first frame ms',
+  'all video ms',
+  'video from',
+  'fps',
+  'min fps',
+  'loss %',
+  'jitter ms',
+  'freezes',
+  'note',
+] as const;
 
 export function botRow(bot: BotSummary): string[] {
   return [
@@ -65,7 +92,14 @@ export function botRow(bot: BotSummary): string[] {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The stdout summary: headline figures, one line per bot (up to 40), and the verdict. */

@@ -26,7 +26,18 @@ export interface BotSample {
   cameraPublishers: string[];
   consumers: (Pick<
     ConsumerStats,
-    'consumerId' | 'peerId' | 'source' | 'kind' | 'paused' | 'bytesReceived' | 'packetsReceived' | 'packetsLost' | 'jitter' | 'framesDecoded' | 'frameWidth' | 'frameHeight'
+    | 'consumerId'
+    | 'peerId'
+    | 'source'
+    | 'kind'
+    | 'paused'
+    | 'bytesReceived'
+    | 'packetsReceived'
+    | 'packetsLost'
+    | 'jitter'
+    | 'framesDecoded'
+    | 'frameWidth'
+    | 'frameHeight'
   > &
     /** Adaptive reception (absent from clients before it): paused because the tile is not shown, and the layer forwarded. */
     Partial<Pick<ConsumerStats, 'pausedByClient' | 'spatialLayer'>>)[];

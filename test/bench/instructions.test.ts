@@ -64,7 +64,15 @@ describe('SFU bench: instruction counts', () => {
   it('merges audio and video by due time, then splits off the warm-up and exactly the measured packets', () => {
     const media: CapturedStream[] = [
       { kind: 'video', mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, ssrc: 1, packets: [0, 3000, 6000, 9000].map((ts, i) => rtp(i, ts)) },
-      { kind: 'audio', mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, ssrc: 2, packets: [0, 960, 1920, 2880, 3840].map((ts, i) => rtp(i, 1_000_000 + ts)) },
+      {
+        kind: 'audio',
+        mimeType: 'audio/opus',
+        payloadType: 100,
+        clockRate: 48000,
+        channels: 2,
+        ssrc: 2,
+        packets: [0, 960, 1920, 2880, 3840].map((ts, i) => rtp(i, 1_000_000 + ts)),
+      },
     ];
     const entries = timeline(media);
     expect(entries.map((entry) => `${entry.kind[0]}${Math.round(entry.dueMs)}`)).toEqual(['v0', 'a0', 'a20', 'v33', 'a40', 'a60', 'v67', 'a80', 'v100']);
@@ -75,7 +83,14 @@ describe('SFU bench: instruction counts', () => {
   });
 
   it('defaults to a small fixed run: 20 consumers, 900 packets, both paths and links, twice', () => {
-    expect(parseInstructionOptions(['--instructions'])).toMatchObject({ consumers: 20, packets: 900, repeats: 2, paths: ['conclave', 'mediasoup'], links: ['srtp', 'plain'], collect: false });
+    expect(parseInstructionOptions(['--instructions'])).toMatchObject({
+      consumers: 20,
+      packets: 900,
+      repeats: 2,
+      paths: ['conclave', 'mediasoup'],
+      links: ['srtp', 'plain'],
+      collect: false,
+    });
     expect(parseInstructionOptions(['--instructions', '--links', 'plain', '--callgrind-collect'])).toMatchObject({ links: ['plain'], collect: true });
     expect(() => parseInstructionOptions(['--consumers', '21'])).toThrow(/even/);
     expect(() => parseInstructionOptions(['--links', 'dtls'])).toThrow(/srtp and\/or plain/);
@@ -86,9 +101,20 @@ describe('SFU bench: instruction counts', () => {
 
   it('tables each run per forwarded packet, the spread, and Conclave over bare mediasoup', () => {
     const m = (path: Measurement['path'], repeat: number, instructions: number): Measurement => ({
-      path, link: 'srtp', repeat, instructions, inputPackets: 100, forwarded: 1000, expected: 1000, setupSeconds: 3, seconds: 5,
+      path,
+      link: 'srtp',
+      repeat,
+      instructions,
+      inputPackets: 100,
+      forwarded: 1000,
+      expected: 1000,
+      setupSeconds: 3,
+      seconds: 5,
     });
-    const table = formatInstructions([m('conclave', 1, 21_000_000), m('mediasoup', 1, 20_000_000), m('conclave', 2, 21_000_000), m('mediasoup', 2, 20_200_000)], 2);
+    const table = formatInstructions(
+      [m('conclave', 1, 21_000_000), m('mediasoup', 1, 20_000_000), m('conclave', 2, 21_000_000), m('mediasoup', 2, 20_200_000)],
+      2,
+    );
     expect(table).toContain('| srtp | conclave | 21,000.0 · 21,000.0 | 0.000 % | **21,000** | 210,000 | 1000/1000 · 1000/1000 | 1.045 |');
     expect(table).toContain('| srtp | mediasoup | 20,000.0 · 20,200.0 | 0.995 % | **20,100** | 201,000 | 1000/1000 · 1000/1000 | – |');
   });

@@ -65,11 +65,23 @@ describe('SFU bench: measuring a step', () => {
 
   it('per worker: packets per second, what was expected, CPU share and cost per packet', () => {
     const before = reading(0, [[1, { received: 100, highest: 100, first: 1 }]], [1000, 500]);
-    const after = reading(2000, [
-      [1, { received: 2100, highest: 2100, first: 1 }],
-      [2, { received: 990, highest: 1000, first: 1 }],
-    ], [1500, 500]);
-    const [w0, w1] = workerWindows(before, after, new Map([[1, 0], [2, 1]]), () => 2);
+    const after = reading(
+      2000,
+      [
+        [1, { received: 2100, highest: 2100, first: 1 }],
+        [2, { received: 990, highest: 1000, first: 1 }],
+      ],
+      [1500, 500],
+    );
+    const [w0, w1] = workerWindows(
+      before,
+      after,
+      new Map([
+        [1, 0],
+        [2, 1],
+      ]),
+      () => 2,
+    );
     expect(w0).toEqual({ worker: 0, consumers: 2, pps: 1000, expected: 2000, received: 2000, cpuPct: 25, cpuMicrosPerPacket: 250 });
     expect(w1).toMatchObject({ worker: 1, pps: 495, expected: 1000, received: 990, cpuPct: 0 });
   });

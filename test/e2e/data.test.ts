@@ -56,7 +56,14 @@ const isBlueInk = ([r, g, b, alpha]: number[]): boolean => alpha! > 100 && Math.
 const isBlank = (pixel: number[]): boolean => pixel[3] === 0;
 
 /** Someone joins `room` (without media unless `query` says otherwise) and waits until the data channels are in sync. */
-async function openForData(browser: Browser, url: string, room: string, name: string, viewport: { width: number; height: number }, query: Record<string, string> = {}): Promise<ParticipantPage> {
+async function openForData(
+  browser: Browser,
+  url: string,
+  room: string,
+  name: string,
+  viewport: { width: number; height: number },
+  query: Record<string, string> = {},
+): Promise<ParticipantPage> {
   const participant = await openParticipant(browser, url, room, name, { query: { cam: '0', mic: '0', ...query }, viewport });
   await participant.page.evaluate(() => window.conclave!.dataReady());
   return participant;
@@ -102,7 +109,9 @@ describe('data channels in the browser', () => {
     await ana.page.press('[data-chat-input]', 'Enter');
 
     for (const viewer of [ben, cy]) {
-      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.chat.messages())).length === 1, { what: `${viewer.name} to get the message` });
+      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.chat.messages())).length === 1, {
+        what: `${viewer.name} to get the message`,
+      });
       const [message] = await viewer.page.evaluate(() => window.conclave!.chat.messages());
       expect(message).toMatchObject({ from: ids.Ana, name: 'Ana', text, seq: 1 });
       // Rendered as text: the markup shows literally and nothing of it became an element.
@@ -136,10 +145,16 @@ describe('data channels in the browser', () => {
     const startedAt = Date.now();
     const id = await sendRandomFile(ana, 'measurements.bin', size);
     for (const receiver of [ben, cy]) {
-      await eventually(async () => (await transferOf(receiver, id))?.state === 'complete', { what: `${receiver.name} to receive the file`, timeoutMs: 30_000, intervalMs: 50 });
+      await eventually(async () => (await transferOf(receiver, id))?.state === 'complete', {
+        what: `${receiver.name} to receive the file`,
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
     }
     const seconds = (Date.now() - startedAt) / 1000;
-    console.log(`[data] 3 MiB to two receivers through the SFU: ${seconds.toFixed(2)} s, ${(size / MiB / seconds).toFixed(1)} MiB/s per receiver (includes generating the bytes and 50 ms polling)`);
+    console.log(
+      `[data] 3 MiB to two receivers through the SFU: ${seconds.toFixed(2)} s, ${(size / MiB / seconds).toFixed(1)} MiB/s per receiver (includes generating the bytes and 50 ms polling)`,
+    );
 
     const sent = await sha256Of(ana, id);
     expect(await sha256Of(ben, id)).toBe(sent);
@@ -147,7 +162,14 @@ describe('data channels in the browser', () => {
     await eventually(async () => (await transferOf(ana, id))?.state === 'complete', { what: 'Ana’s transfer to complete' });
     const [mine, bens] = await Promise.all([transferOf(ana, id), transferOf(ben, id)]);
     expect(mine).toMatchObject({ direction: 'send', bytes: size, size });
-    expect(bens).toMatchObject({ direction: 'receive', from: ids.Ana, fromName: 'Ana', name: 'measurements.bin', type: 'application/octet-stream', bytes: size });
+    expect(bens).toMatchObject({
+      direction: 'receive',
+      from: ids.Ana,
+      fromName: 'Ana',
+      name: 'measurements.bin',
+      type: 'application/octet-stream',
+      bytes: size,
+    });
     // One update per acknowledged or received chunk (64 KiB): 48 for 3 MiB.
     expect(mine!.progressEvents).toBeGreaterThan(10);
     expect(bens!.progressEvents).toBe(48);
@@ -172,19 +194,31 @@ describe('data channels in the browser', () => {
       const id = Number(await card.getAttribute('data-file-id'));
       const link = card.locator('a[data-file-download]');
       const href = (await link.getAttribute('href'))!;
-      return cy.page.evaluate(
-        async ({ fileId, href }) => {
-          const blob = window.conclave!.fileBlob(fileId)!;
-          return { type: blob.type, text: await blob.text(), served: (await (await fetch(href)).blob()).type };
-        },
-        { fileId: id, href },
-      ).then((file) => ({ ...file, linkType: link.getAttribute('type') }));
+      return cy.page
+        .evaluate(
+          async ({ fileId, href }) => {
+            const blob = window.conclave!.fileBlob(fileId)!;
+            return { type: blob.type, text: await blob.text(), served: (await (await fetch(href)).blob()).type };
+          },
+          { fileId: id, href },
+        )
+        .then((file) => ({ ...file, linkType: link.getAttribute('type') }));
     };
     const agenda = await received('agenda.txt');
-    expect({ ...agenda, linkType: await agenda.linkType }).toEqual({ type: 'text/plain', text: '1. Data channels\n2. Questions\n', served: 'text/plain', linkType: 'text/plain' });
+    expect({ ...agenda, linkType: await agenda.linkType }).toEqual({
+      type: 'text/plain',
+      text: '1. Data channels\n2. Questions\n',
+      served: 'text/plain',
+      linkType: 'text/plain',
+    });
     // Opened in a tab, a blob URL runs in the app's origin: HTML is served as plain bytes.
     const page = await received('page.html');
-    expect({ ...page, linkType: await page.linkType }).toEqual({ type: 'text/html', text: '<script>window.pwned = 2</script>', served: 'application/octet-stream', linkType: 'text/html' });
+    expect({ ...page, linkType: await page.linkType }).toEqual({
+      type: 'text/html',
+      text: '<script>window.pwned = 2</script>',
+      served: 'application/octet-stream',
+      linkType: 'text/html',
+    });
 
     // Dropped anywhere on the call (here on Cy's, whose chat is closed: it opens).
     const files = await cy.page.evaluateHandle(() => {
@@ -248,10 +282,13 @@ describe('data channels in the browser', () => {
 
     const middle = [800, 450] as const;
     for (const viewer of [ana, ben, cy]) {
-      await eventually(async () => {
-        const strokes = await viewer.page.evaluate(() => window.conclave!.whiteboard.strokes());
-        return strokes.length === 1 && strokes[0]!.points.length >= 20;
-      }, { what: `${viewer.name} to have Ana’s stroke` });
+      await eventually(
+        async () => {
+          const strokes = await viewer.page.evaluate(() => window.conclave!.whiteboard.strokes());
+          return strokes.length === 1 && strokes[0]!.points.length >= 20;
+        },
+        { what: `${viewer.name} to have Ana’s stroke` },
+      );
     }
     const [stroke] = await ben.page.evaluate(() => window.conclave!.whiteboard.strokes());
     expect(stroke).toMatchObject({ by: ids.Ana, tool: 'pen', color: '#1f6feb', size: 4 });
@@ -312,9 +349,12 @@ describe('data channels in the browser', () => {
       for (let n = 0; n < 30; n++) window.conclave!.fast.send('game.tick', { n });
     });
     for (const viewer of [ana, cy]) {
-      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.fast.received().filter((message) => message.topic === 'game.tick').length)) >= 28, {
-        what: `${viewer.name} to receive the ticks`,
-      });
+      await eventually(
+        async () => (await viewer.page.evaluate(() => window.conclave!.fast.received().filter((message) => message.topic === 'game.tick').length)) >= 28,
+        {
+          what: `${viewer.name} to receive the ticks`,
+        },
+      );
       const ticks = await viewer.page.evaluate(() => window.conclave!.fast.received().filter((message) => message.topic === 'game.tick'));
       expect(ticks.every((message) => message.from === ids.Ben && message.name === 'Ben')).toBe(true);
       expect(new Set(ticks.map((message) => (message.data as { n: number }).n)).size).toBe(ticks.length);
@@ -331,7 +371,9 @@ describe('data channels in the browser', () => {
       return empty;
     });
     expect(outcome).toBe('Message is empty');
-    await eventually(async () => (await cy.page.evaluate(() => window.conclave!.dataRejections())).some((rejection) => rejection.code === 'RATE_LIMITED'), { what: 'the flood to be refused' });
+    await eventually(async () => (await cy.page.evaluate(() => window.conclave!.dataRejections())).some((rejection) => rejection.code === 'RATE_LIMITED'), {
+      what: 'the flood to be refused',
+    });
     await expect.poll(() => cy.page.locator('.toast', { hasText: 'Too many chat messages' }).count()).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const floods = (await ana.page.evaluate(() => window.conclave!.chat.messages())).filter((message) => message.text.startsWith('flood'));
@@ -348,7 +390,9 @@ describe('data channels in the browser', () => {
     await ana.page.evaluate(() => window.conclave!.chat.send('while you were away'));
     await eventually(async () => (await ben.state()).connection === 'joined', { what: 'Ben to resume', timeoutMs: 15_000 });
     await ben.page.evaluate(() => window.conclave!.chat.send('back'));
-    await eventually(async () => (await cy.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'back'), { what: 'Cy to hear Ben again' });
+    await eventually(async () => (await cy.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'back'), {
+      what: 'Cy to hear Ben again',
+    });
     const seqs = (await ben.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.seq);
     expect(seqs).toContain((await ana.page.evaluate(() => window.conclave!.chat.messages())).find((message) => message.text === 'while you were away')!.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -359,15 +403,21 @@ describe('data channels in the browser', () => {
     if (!current) throw new Error('no live connection for Ben');
     current.socket.conn.close();
     place.room.leave(place.peer);
-    const newBenId = await eventually(async () => {
-      const state = await ben.state();
-      return state.connection === 'joined' && state.self && state.self.id !== ids.Ben ? state.self.id : undefined;
-    }, { what: 'Ben to rejoin', timeoutMs: 15_000 });
+    const newBenId = await eventually(
+      async () => {
+        const state = await ben.state();
+        return state.connection === 'joined' && state.self && state.self.id !== ids.Ben ? state.self.id : undefined;
+      },
+      { what: 'Ben to rejoin', timeoutMs: 15_000 },
+    );
     ids.Ben = newBenId;
     await ben.page.evaluate(() => window.conclave!.chat.send('new me'));
-    await eventually(async () => (await ana.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'new me' && message.from === newBenId), {
-      what: 'Ana to hear the rejoined Ben',
-    });
+    await eventually(
+      async () => (await ana.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'new me' && message.from === newBenId),
+      {
+        what: 'Ana to hear the rejoined Ben',
+      },
+    );
     const texts = (await ben.page.evaluate(() => window.conclave!.chat.messages())).map((message) => message.text);
     expect(texts.slice(-3)).toEqual(['while you were away', 'back', 'new me']);
 
@@ -431,7 +481,11 @@ describe('data channels across workers', () => {
     await eventually(async () => (await ben.state()).consumers.length === 1, { what: 'Ben to receive Ana’s microphone' });
     const cy = await openForData(browser, server.url, 'wide', 'Cy', viewport);
     const [anaId, cyId] = [(await ana.state()).self!.id, (await cy.state()).self!.id];
-    const ids = new Map([[ana, anaId], [ben, (await ben.state()).self!.id], [cy, cyId]]);
+    const ids = new Map([
+      [ana, anaId],
+      [ben, (await ben.state()).self!.id],
+      [cy, cyId],
+    ]);
     const room = (await server.rooms.list()).find((candidate) => candidate.id === 'wide')!;
     const workerOf = (peerId: string) => room.routers.find((slot) => slot.peerIds.includes(peerId))?.host.index;
     expect(room.routers).toHaveLength(2);
@@ -440,13 +494,22 @@ describe('data channels across workers', () => {
     await cy.page.evaluate(() => window.conclave!.chat.send('from the other worker'));
     await ana.page.evaluate(() => window.conclave!.chat.send('from the home worker'));
     for (const viewer of [ana, ben, cy]) {
-      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.chat.messages())).length === 2, { what: `${viewer.name} to have both messages` });
+      await eventually(async () => (await viewer.page.evaluate(() => window.conclave!.chat.messages())).length === 2, {
+        what: `${viewer.name} to have both messages`,
+      });
     }
 
     const fromCy = await sendRandomFile(cy, 'cy.bin', MiB);
     const fromAna = await sendRandomFile(ana, 'ana.bin', MiB / 2);
-    for (const [receiver, id] of [[ana, fromCy], [ben, fromCy], [cy, fromAna]] as const) {
-      await eventually(async () => (await transferOf(receiver, id))?.state === 'complete', { what: `${receiver.name} to receive file ${id}`, timeoutMs: 20_000 });
+    for (const [receiver, id] of [
+      [ana, fromCy],
+      [ben, fromCy],
+      [cy, fromAna],
+    ] as const) {
+      await eventually(async () => (await transferOf(receiver, id))?.state === 'complete', {
+        what: `${receiver.name} to receive file ${id}`,
+        timeoutMs: 20_000,
+      });
     }
     expect(await sha256Of(ana, fromCy)).toBe(await sha256Of(cy, fromCy));
     expect(await sha256Of(cy, fromAna)).toBe(await sha256Of(ana, fromAna));
@@ -464,10 +527,10 @@ describe('data channels across workers', () => {
     await eventually(() => room.host.worker.pid !== home, { what: 'the room to get a new home' });
     // Messages typed while a client is still on its dead transports are lost with them, so wait
     // until Ana and Ben have taken up their new transports and every channel is back in sync.
-    await eventually(
-      () => movers.every((peer, i) => peer.sendTransport !== oldSendTransports[i] && peer.sendTransport.dtlsState === 'connected'),
-      { what: 'Ana and Ben to connect their new transports', timeoutMs: 15_000 },
-    );
+    await eventually(() => movers.every((peer, i) => peer.sendTransport !== oldSendTransports[i] && peer.sendTransport.dtlsState === 'connected'), {
+      what: 'Ana and Ben to connect their new transports',
+      timeoutMs: 15_000,
+    });
     for (const viewer of [ana, ben, cy]) await viewer.page.evaluate(() => window.conclave!.dataReady());
     await cy.page.evaluate(() => window.conclave!.chat.send('still here'));
     await ana.page.evaluate(() => window.conclave!.chat.send('welcome back'));

@@ -85,13 +85,23 @@ describe('video sized to each tile, paused when nobody sees it', () => {
 
     // A larger window: about 350 px tall.
     await ben.page.page.setViewportSize({ width: 1280, height: 800 });
-    const medium = await cameraWhen(ben.page, ana.id, (camera) => camera.spatialLayer === 1 && (camera.frameWidth ?? 0) > (small.frameWidth ?? 0), 'spatial layer 1');
+    const medium = await cameraWhen(
+      ben.page,
+      ana.id,
+      (camera) => camera.spatialLayer === 1 && (camera.frameWidth ?? 0) > (small.frameWidth ?? 0),
+      'spatial layer 1',
+    );
     expect(medium.preferredSpatialLayer).toBe(1);
 
     // Speaker view puts Ana on the stage, over 500 px tall: the top layer.
     await ben.page.page.click('[data-action="layout"]');
     expect(await ben.page.page.locator('[data-layout="speaker"]').count()).toBe(1);
-    const large = await cameraWhen(ben.page, ana.id, (camera) => camera.spatialLayer === 2 && (camera.frameWidth ?? 0) > (medium.frameWidth ?? 0), 'spatial layer 2');
+    const large = await cameraWhen(
+      ben.page,
+      ana.id,
+      (camera) => camera.spatialLayer === 2 && (camera.frameWidth ?? 0) > (medium.frameWidth ?? 0),
+      'spatial layer 2',
+    );
     expect(large.temporalLayer).not.toBeNull();
     console.log(`[layers] frame width received by tile size: ${small.frameWidth} → ${medium.frameWidth} → ${large.frameWidth}`);
 

@@ -65,10 +65,13 @@ describe('a call that recovers by itself', () => {
     await dropConnectionOf(benId);
     found!.room.leave(found!.peer);
 
-    const newBenId = await eventually(async () => {
-      const state = await ben.state();
-      return state.connection === 'joined' && state.self && state.self.id !== benId ? state.self.id : undefined;
-    }, { what: 'Ben to rejoin', timeoutMs: 15_000 });
+    const newBenId = await eventually(
+      async () => {
+        const state = await ben.state();
+        return state.connection === 'joined' && state.self && state.self.id !== benId ? state.self.id : undefined;
+      },
+      { what: 'Ben to rejoin', timeoutMs: 15_000 },
+    );
     await Promise.all([waitForVideoFrom(ana, [newBenId]), waitForVideoFrom(ben, [anaId])]);
     await expect.poll(() => cameraTiles(ana).count()).toBe(1);
     expect(await cameraTiles(ana).getAttribute('data-peer-id')).toBe(newBenId);

@@ -43,10 +43,13 @@ describe('media through TURN', () => {
   async function selectedPaths(participant: ParticipantPage): Promise<TransportStats[]> {
     let transports: TransportStats[] = [];
     await expect
-      .poll(async () => {
-        transports = (await participant.stats()).transports;
-        return transports.filter((transport) => transport.state === 'connected' && transport.localCandidateType !== null).length;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          transports = (await participant.stats()).transports;
+          return transports.filter((transport) => transport.state === 'connected' && transport.localCandidateType !== null).length;
+        },
+        { timeout: 10_000 },
+      )
       .toBe(2);
     return transports;
   }
@@ -95,7 +98,11 @@ describe('media through TURN', () => {
       expect(peer).toBe(ana.id);
       expect(Number(expiry) - started).toBeGreaterThanOrEqual(server.config.TURN_CREDENTIAL_TTL - 5);
       expect(Number(expiry) - started).toBeLessThanOrEqual(server.config.TURN_CREDENTIAL_TTL + 5);
-      expect(turn?.credential).toBe(createHmac('sha1', coturn.secret).update(turn?.username ?? '').digest('base64'));
+      expect(turn?.credential).toBe(
+        createHmac('sha1', coturn.secret)
+          .update(turn?.username ?? '')
+          .digest('base64'),
+      );
       expect(JSON.stringify(ana.timeline)).not.toContain(coturn.secret);
     } finally {
       await ana.close();
@@ -104,7 +111,11 @@ describe('media through TURN', () => {
 
   it('a participant forced to relay (relay=1) and a direct one exchange video and audio through coturn over UDP', async () => {
     const { relayed, direct } = await callThroughTurn(servers[0]!, 'turn-udp');
-    expect(relayed.map(({ direction, localCandidateType, relayProtocol }) => ({ direction, localCandidateType, relayProtocol })).sort((a, b) => a.direction.localeCompare(b.direction))).toEqual([
+    expect(
+      relayed
+        .map(({ direction, localCandidateType, relayProtocol }) => ({ direction, localCandidateType, relayProtocol }))
+        .sort((a, b) => a.direction.localeCompare(b.direction)),
+    ).toEqual([
       { direction: 'recv', localCandidateType: 'relay', relayProtocol: 'udp' },
       { direction: 'send', localCandidateType: 'relay', relayProtocol: 'udp' },
     ]);

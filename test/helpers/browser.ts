@@ -106,7 +106,12 @@ export function framesFrom(stats: ConferenceStats, peerId: string, source: 'came
 }
 
 /** Resolves when every listed peer's `source` video has decoded frames that keep rising. */
-export async function waitForVideoFrom(participant: ParticipantPage, peerIds: string[], source: 'camera' | 'screen' = 'camera', timeoutMs = 30_000): Promise<void> {
+export async function waitForVideoFrom(
+  participant: ParticipantPage,
+  peerIds: string[],
+  source: 'camera' | 'screen' = 'camera',
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let previous: (number | undefined)[] = [];
   for (;;) {

@@ -15,9 +15,7 @@ import type {
 } from '../../shared/protocol.js';
 
 /** One entry of a participant's timeline: a notification it received, or the answer to one of its requests. */
-export type TimelineEntry =
-  | { type: 'notification'; event: string; payload: unknown }
-  | { type: 'ack'; request: string; result: Result<unknown> };
+export type TimelineEntry = { type: 'notification'; event: string; payload: unknown } | { type: 'ack'; request: string; result: Result<unknown> };
 
 type Waiter = { matches: (entry: TimelineEntry) => boolean; resolve: (entry: TimelineEntry) => void };
 
@@ -49,7 +47,9 @@ function isResult(value: unknown): value is Result<unknown> {
   if (value.ok === true) return 'data' in value;
   if (value.ok !== false || !('error' in value)) return false;
   const error = value.error;
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && 'message' in error && typeof error.message === 'string';
+  return (
+    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && 'message' in error && typeof error.message === 'string'
+  );
 }
 
 /**
@@ -225,7 +225,13 @@ export class TestParticipant {
     const { codecs, headerExtensions } = this.routerRtpCapabilities;
     return {
       codecs: codecs?.map((codec) => ({ ...codec })),
-      headerExtensions: headerExtensions?.map(({ kind, uri, preferredId, preferredEncrypt, direction }) => ({ kind, uri, preferredId, preferredEncrypt, direction })),
+      headerExtensions: headerExtensions?.map(({ kind, uri, preferredId, preferredEncrypt, direction }) => ({
+        kind,
+        uri,
+        preferredId,
+        preferredEncrypt,
+        direction,
+      })),
     };
   }
 
@@ -269,7 +275,10 @@ export class TestParticipant {
   /** DTLS-connects the send transport once (with fake parameters; no media flows in these tests). */
   async connectSendTransport(): Promise<void> {
     if (this.sendTransportConnected) return;
-    unwrap(await this.request('connectTransport', { transportId: this.sendTransportId, dtlsParameters: fakeDtlsParameters() }), `${this.name} connectTransport`);
+    unwrap(
+      await this.request('connectTransport', { transportId: this.sendTransportId, dtlsParameters: fakeDtlsParameters() }),
+      `${this.name} connectTransport`,
+    );
     this.sendTransportConnected = true;
   }
 
@@ -332,7 +341,7 @@ export class TestParticipant {
    * this one loosely typed view of the same socket.
    */
   private get untyped(): UntypedEmitter {
-    return this.socket as unknown as UntypedEmitter;
+    return this.socket;
   }
 }
 

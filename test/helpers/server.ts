@@ -58,7 +58,7 @@ export async function eventually<T>(check: () => T | Promise<T>, { timeoutMs = 1
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       last = value;
     } catch (error) {
       last = error;

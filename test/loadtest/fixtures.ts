@@ -20,8 +20,31 @@ export function samplesFor(cameras: Camera[], from: number, seconds: number, fro
       frames.set(camera.consumerId, decoded);
       const lost = (camera.lossPerSecond ?? 0) * s;
       consumers.push(
-        { consumerId: camera.consumerId, peerId: camera.peerId, source: 'camera', kind: 'video', paused: false, bytesReceived: 1000 * s, packetsReceived: 100 * s, packetsLost: lost, jitter: 0.01, framesDecoded: decoded, frameWidth: 640, frameHeight: 480 },
-        { consumerId: `${camera.consumerId}-mic`, peerId: camera.peerId, source: 'mic', kind: 'audio', paused: false, bytesReceived: 100 * s, packetsReceived: 50 * s, packetsLost: 0, jitter: 0.002 },
+        {
+          consumerId: camera.consumerId,
+          peerId: camera.peerId,
+          source: 'camera',
+          kind: 'video',
+          paused: false,
+          bytesReceived: 1000 * s,
+          packetsReceived: 100 * s,
+          packetsLost: lost,
+          jitter: 0.01,
+          framesDecoded: decoded,
+          frameWidth: 640,
+          frameHeight: 480,
+        },
+        {
+          consumerId: `${camera.consumerId}-mic`,
+          peerId: camera.peerId,
+          source: 'mic',
+          kind: 'audio',
+          paused: false,
+          bytesReceived: 100 * s,
+          packetsReceived: 50 * s,
+          packetsLost: 0,
+          jitter: 0.002,
+        },
       );
     }
     samples.push({ t, connection: 'joined', cameraPublishers: cameras.map((camera) => camera.peerId), consumers, producers: [] });
@@ -30,7 +53,19 @@ export function samplesFor(cameras: Camera[], from: number, seconds: number, fro
 }
 
 export function bot(name: string, overrides: Partial<BotRecord> = {}): BotRecord {
-  return { name, room: 'r', sender: true, startedAt: T0, joinMs: 1000, error: null, peerId: name, presentAtJoin: [], firstFrames: {}, samples: [], ...overrides };
+  return {
+    name,
+    room: 'r',
+    sender: true,
+    startedAt: T0,
+    joinMs: 1000,
+    error: null,
+    peerId: name,
+    presentAtJoin: [],
+    firstFrames: {},
+    samples: [],
+    ...overrides,
+  };
 }
 
 export function serverSamples(from: number, seconds: number, cpuPerSecond: number[]): ServerSample[] {
@@ -49,8 +84,22 @@ export function result(bots: BotRecord[], overrides: Partial<RunResult> = {}): R
     startedAt: T0,
     endedAt: T0 + 20_000,
     allJoinedAt: T0 + 5_000,
-    settings: { url: 'http://localhost:3000', rooms: ['r'], participantsPerRoom: bots.length, sendersPerRoom: bots.length, durationSeconds: 15, joinRate: 1, perBrowser: 4, videoFile: null, botPrefix: 'bot', viewport: { width: 1280, height: 720 }, query: {} },
-    sources: [{ host: 'here', botPrefix: 'bot', bots: bots.length, startedAt: T0, endedAt: T0 + 20_000, machine: [{ t: T0 + 10_000, cpuPercent: 50, cores: 2 }] }],
+    settings: {
+      url: 'http://localhost:3000',
+      rooms: ['r'],
+      participantsPerRoom: bots.length,
+      sendersPerRoom: bots.length,
+      durationSeconds: 15,
+      joinRate: 1,
+      perBrowser: 4,
+      videoFile: null,
+      botPrefix: 'bot',
+      viewport: { width: 1280, height: 720 },
+      query: {},
+    },
+    sources: [
+      { host: 'here', botPrefix: 'bot', bots: bots.length, startedAt: T0, endedAt: T0 + 20_000, machine: [{ t: T0 + 10_000, cpuPercent: 50, cores: 2 }] },
+    ],
     bots,
     server: serverSamples(T0, 20, [0.2, 0.1]),
     serverMetricsError: null,

@@ -28,17 +28,27 @@ describe('npm run loadtest', () => {
 
   it('joins three bots, sees every bot receive the others’ video, reads server CPU, and writes JSON and an HTML report', async () => {
     const code = await loadTestCli([
-      '--url', server.url,
-      '--room', 'loadtest-it',
-      '--participants', '3',
-      '--duration', '6',
+      '--url',
+      server.url,
+      '--room',
+      'loadtest-it',
+      '--participants',
+      '3',
+      '--duration',
+      '6',
       // A bot every 2 s, so the later ones find cameras already in the room to time.
-      '--join-rate', '0.5',
-      '--per-browser', '3',
-      '--metrics-token', TOKEN,
-      '--auth-secret', AUTH_SECRET,
-      '--max-join-ms', '20000',
-      '--out', out,
+      '--join-rate',
+      '0.5',
+      '--per-browser',
+      '3',
+      '--metrics-token',
+      TOKEN,
+      '--auth-secret',
+      AUTH_SECRET,
+      '--max-join-ms',
+      '20000',
+      '--out',
+      out,
       '--quiet',
     ]);
     expect(code).toBe(0);

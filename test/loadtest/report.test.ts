@@ -8,7 +8,13 @@ import { bot, result, samplesFor, T0 } from './fixtures.js';
 
 const run = result([
   bot('bot-1', { samples: samplesFor([{ consumerId: 'c1', peerId: 'bot-2', fps: 20 }], T0 + 1000, 19) }),
-  bot('bot-2', { startedAt: T0 + 1500, joinMs: 1800, presentAtJoin: ['bot-1'], firstFrames: { 'bot-1': 2100 }, samples: samplesFor([{ consumerId: 'c2', peerId: 'bot-1', fps: 18 }], T0 + 2000, 18) }),
+  bot('bot-2', {
+    startedAt: T0 + 1500,
+    joinMs: 1800,
+    presentAtJoin: ['bot-1'],
+    firstFrames: { 'bot-1': 2100 },
+    samples: samplesFor([{ consumerId: 'c2', peerId: 'bot-1', fps: 18 }], T0 + 2000, 18),
+  }),
 ]);
 const thresholds = { maxJoinMs: 3000, minFps: 15, maxLossPct: 2 };
 
@@ -19,12 +25,25 @@ describe('load-test report', () => {
     expect(ticks(0, 100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(histogramBins([100, 120, 180, 950])).toEqual(expect.arrayContaining([expect.objectContaining({ count: 3 }), expect.objectContaining({ count: 1 })]));
     expect(histogramBins([100, 120, 180, 950]).reduce((sum, bin) => sum + bin.count, 0)).toBe(4);
-    expect(cdfSeries('x', [3, 1]).points).toEqual([[1, 0], [1, 50], [3, 50], [3, 100]]);
+    expect(cdfSeries('x', [3, 1]).points).toEqual([
+      [1, 0],
+      [1, 50],
+      [3, 50],
+      [3, 100],
+    ]);
   });
 
   it('a line chart is one SVG with a path per series, breaking at missing points, and escaped text', () => {
     const svg = lineChart({ title: 'fps <all> & "bots"', xLabel: 's', yLabel: 'fps' }, [
-      { name: 'mean', points: [[0, 10], [1, null], [2, 12], [3, 14]] },
+      {
+        name: 'mean',
+        points: [
+          [0, 10],
+          [1, null],
+          [2, 12],
+          [3, 14],
+        ],
+      },
     ]);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.endsWith('</svg>')).toBe(true);

@@ -40,7 +40,10 @@ describe('load-test statistics', () => {
   });
 
   it('counts a freeze when a started video decodes nothing for a whole interval, merging consecutive ones', () => {
-    const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0, 8, [{ peerId: 'ana', from: T0 + 2000, to: T0 + 4000 }, { peerId: 'ana', from: T0 + 6000, to: T0 + 7000 }]);
+    const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0, 8, [
+      { peerId: 'ana', from: T0 + 2000, to: T0 + 4000 },
+      { peerId: 'ana', from: T0 + 6000, to: T0 + 7000 },
+    ]);
     expect(freezes(intervals(samples))).toEqual([
       { peerId: 'ana', from: T0 + 2000, to: T0 + 4000 },
       { peerId: 'ana', from: T0 + 6000, to: T0 + 7000 },
@@ -75,7 +78,17 @@ describe('load-test statistics', () => {
     });
     const summary = summarizeBot(record, { from: T0 + 5000, to: T0 + 17_000 });
     // 'listener' publishes no camera, so only ana and ben are waited for.
-    expect(summary).toMatchObject({ joined: true, joinMs: 1200, expected: 2, firstFrameMs: 1400, allVideoMs: 1900, videoFrom: 2, cameraPublishers: 2, receivingAll: true, freezes: 0 });
+    expect(summary).toMatchObject({
+      joined: true,
+      joinMs: 1200,
+      expected: 2,
+      firstFrameMs: 1400,
+      allVideoMs: 1900,
+      videoFrom: 2,
+      cameraPublishers: 2,
+      receivingAll: true,
+      freezes: 0,
+    });
     expect(summary.fps).toBeCloseTo(15);
     expect(summary.minConsumerFps).toBeCloseTo(10);
     // 3 lost per 300 received per second (video 100 + 100 + audio 50 + 50).
@@ -88,7 +101,11 @@ describe('load-test statistics', () => {
     const samples = samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0 + 2000, 5);
     const record = bot('bot-6', { startedAt: T0, presentAtJoin: ['ana'], firstFrames: { ana: 3000 }, samples });
     expect(summarizeBot(record, { from: T0, to: T0 + 7000 }, new Map([['ana', T0 - 1]]))).toMatchObject({ expected: 1, firstFrameMs: 3000 });
-    expect(summarizeBot(record, { from: T0, to: T0 + 7000 }, new Map([['ana', T0 + 500]]))).toMatchObject({ expected: 0, firstFrameMs: null, allVideoMs: null });
+    expect(summarizeBot(record, { from: T0, to: T0 + 7000 }, new Map([['ana', T0 + 500]]))).toMatchObject({
+      expected: 0,
+      firstFrameMs: null,
+      allVideoMs: null,
+    });
   });
 
   it('a camera that never reaches the bot counts as 0 fps and spoils "receiving all"', () => {
@@ -121,7 +138,10 @@ describe('load-test statistics', () => {
   });
 
   it('falls back to the first sample with decoded frames when the page saw no frame callback', () => {
-    const summary = summarizeBot(bot('b', { presentAtJoin: ['ana'], samples: samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0 + 3000, 4) }), { from: T0, to: T0 + 10_000 });
+    const summary = summarizeBot(bot('b', { presentAtJoin: ['ana'], samples: samplesFor([{ consumerId: 'c1', peerId: 'ana', fps: 20 }], T0 + 3000, 4) }), {
+      from: T0,
+      to: T0 + 10_000,
+    });
     expect(summary.firstFrameMs).toBe(3000);
   });
 
@@ -190,14 +210,51 @@ describe('load-test statistics', () => {
 describe('load-test command line', () => {
   it('has defaults in the spirit of lk load-test and Malleus', () => {
     const options = parseOptions([], {})!;
-    expect(options).toMatchObject({ url: 'http://localhost:3000', rooms: ['loadtest'], participantsPerRoom: 4, sendersPerRoom: 4, durationSeconds: 30, joinRate: 1, perBrowser: 4, botPrefix: 'bot', metricsUrl: 'http://localhost:3000/metrics', viewport: { width: 1280, height: 720 }, query: {} });
+    expect(options).toMatchObject({
+      url: 'http://localhost:3000',
+      rooms: ['loadtest'],
+      participantsPerRoom: 4,
+      sendersPerRoom: 4,
+      durationSeconds: 30,
+      joinRate: 1,
+      perBrowser: 4,
+      botPrefix: 'bot',
+      metricsUrl: 'http://localhost:3000/metrics',
+      viewport: { width: 1280, height: 720 },
+      query: {},
+    });
     expect(options.outDir).toMatch(/^loadtest-results\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
     expect(options.thresholds).toEqual({ maxJoinMs: null, minFps: null, maxLossPct: null });
   });
 
   it('spreads bots over rooms, senders first, and reads thresholds and the metrics token', () => {
     const options = parseOptions(
-      ['--url', 'http://sfu:8080/', '--rooms', '2', '--room', 'demo', '--participants', '3', '--senders', '1', '--bot-prefix', 'eu', '--min-fps', '15', '--max-loss', '2', '--max-join-ms', '5000', '--viewport', '640x360', '--query', 'adaptive=0', '--query', 'pageSize=9'],
+      [
+        '--url',
+        'http://sfu:8080/',
+        '--rooms',
+        '2',
+        '--room',
+        'demo',
+        '--participants',
+        '3',
+        '--senders',
+        '1',
+        '--bot-prefix',
+        'eu',
+        '--min-fps',
+        '15',
+        '--max-loss',
+        '2',
+        '--max-join-ms',
+        '5000',
+        '--viewport',
+        '640x360',
+        '--query',
+        'adaptive=0',
+        '--query',
+        'pageSize=9',
+      ],
       { METRICS_TOKEN: 'secret', AUTH_SECRET: 'join-token-secret-0123456789' },
     )!;
     expect(options).toMatchObject({
@@ -247,8 +304,16 @@ describe('loadtest:merge --repeats', () => {
 
 describe('loadtest:merge', () => {
   it('pools bots of several machines, waits for the last machine’s joins, and refuses duplicate bot names', () => {
-    const a = result([bot('eu-1')], { allJoinedAt: T0 + 4000, sources: [{ host: 'a', botPrefix: 'eu', bots: 1, startedAt: T0, endedAt: T0 + 20_000, machine: [] }] });
-    const b = result([bot('us-1')], { startedAt: T0 + 500, allJoinedAt: T0 + 6000, endedAt: T0 + 19_000, sources: [{ host: 'b', botPrefix: 'us', bots: 1, startedAt: T0 + 500, endedAt: T0 + 19_000, machine: [] }] });
+    const a = result([bot('eu-1')], {
+      allJoinedAt: T0 + 4000,
+      sources: [{ host: 'a', botPrefix: 'eu', bots: 1, startedAt: T0, endedAt: T0 + 20_000, machine: [] }],
+    });
+    const b = result([bot('us-1')], {
+      startedAt: T0 + 500,
+      allJoinedAt: T0 + 6000,
+      endedAt: T0 + 19_000,
+      sources: [{ host: 'b', botPrefix: 'us', bots: 1, startedAt: T0 + 500, endedAt: T0 + 19_000, machine: [] }],
+    });
     a.settings.botPrefix = 'eu';
     b.settings.botPrefix = 'us';
     const merged = mergeResults([a, b]);

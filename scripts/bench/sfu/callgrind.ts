@@ -18,7 +18,10 @@ export function runWorkersUnderCallgrind(dumpDir: string): () => void {
   process.env.MEDIASOUP_USE_VALGRIND = 'true';
   process.env.MEDIASOUP_VALGRIND_OPTIONS = ['--tool=callgrind', '-q', `--callgrind-out-file=${path.join(dumpDir, 'callgrind.%p')}`].join(' ');
   return () => {
-    for (const [name, value] of [['MEDIASOUP_USE_VALGRIND', saved.use], ['MEDIASOUP_VALGRIND_OPTIONS', saved.options]] as const) {
+    for (const [name, value] of [
+      ['MEDIASOUP_USE_VALGRIND', saved.use],
+      ['MEDIASOUP_VALGRIND_OPTIONS', saved.options],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -111,10 +114,11 @@ export function selfCostByFunction(dump: string): Map<string, number> {
 /** `f<a<b>, c>::g()` → `f<…>::g()`: template arguments make C++ names too long for a table. */
 export function shortName(name: string): string {
   let shorter = name;
-  // Innermost first; the placeholder has no angle brackets, so the enclosing arguments match next.
-  for (let previous = ''; previous !== shorter; ) {
+  // Innermost first; the placeholder (NUL, which no C++ name contains) has no angle brackets, so the
+  // enclosing arguments match next.
+  for (let previous = ''; previous !== shorter;) {
     previous = shorter;
     shorter = shorter.replace(/<[^<>]*>/g, '\u0000');
   }
-  return shorter.replace(/\u0000/g, '<…>');
+  return shorter.replaceAll('\u0000', '<…>');
 }

@@ -25,6 +25,7 @@ export const SECONDS = 10;
  * second) and a tone as Opus (20 ms frames), sent as RTP over loopback and kept. Encoding is done
  * once and cached, so the stress itself spends no CPU on it.
  */
+// prettier-ignore
 const FFMPEG_ARGS = (videoPort: number, audioPort: number): string[] => [
   '-hide_banner', '-loglevel', 'error', '-nostdin',
   '-t', String(SECONDS), '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30',
@@ -59,7 +60,7 @@ function serialize(list: CapturedStream[]): Buffer {
 
 function deserialize(data: Buffer): CapturedStream[] {
   const byKind: [Buffer[], Buffer[]] = [[], []];
-  for (let offset = 0; offset + 3 <= data.length; ) {
+  for (let offset = 0; offset + 3 <= data.length;) {
     const kind = data.readUInt8(offset);
     const length = data.readUInt16BE(offset + 1);
     byKind[kind === 0 ? 0 : 1].push(data.subarray(offset + 3, offset + 3 + length));

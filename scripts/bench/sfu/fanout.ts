@@ -58,7 +58,10 @@ export class ReceiverLink {
   capabilities(router: types.RtpCapabilities): types.RtpCapabilities {
     if (this.bandwidthEstimation) return router;
     return {
-      codecs: router.codecs?.map((codec) => ({ ...codec, rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb') })),
+      codecs: router.codecs?.map((codec) => ({
+        ...codec,
+        rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb'),
+      })),
       headerExtensions: router.headerExtensions?.filter((extension) => !/transport-wide-cc|abs-send-time/.test(extension.uri)),
     };
   }
@@ -80,7 +83,9 @@ const SOURCE_OF: Record<CapturedStream['kind'], MediaSource> = { video: 'camera'
 
 function rtpParameters(stream: CapturedStream): types.RtpParameters {
   return {
-    codecs: [{ mimeType: stream.mimeType, payloadType: stream.payloadType, clockRate: stream.clockRate, ...(stream.channels ? { channels: stream.channels } : {}) }],
+    codecs: [
+      { mimeType: stream.mimeType, payloadType: stream.payloadType, clockRate: stream.clockRate, ...(stream.channels ? { channels: stream.channels } : {}) },
+    ],
     encodings: [{ ssrc: stream.ssrc }],
     rtcp: { cname: 'conclave-bench', reducedSize: true },
   };
@@ -162,8 +167,9 @@ export class ConclavePath implements FanoutPath {
 
   /** Room.join, then the peer's transports become PlainTransports on the router Room placed it on. */
   private async join(room: Room, name: string, receiverPort: number | undefined): Promise<{ peer: Peer; send: types.PlainTransport<TransportAppData> }> {
-    let peer: Peer | undefined;
     const worker = room.host.index;
+    let peer: Peer | undefined;
+    // eslint-disable-next-line prefer-const -- notify can run before join() returns, when a const would still be uninitialized
     peer = await room.join({
       displayName: name,
       role: 'participant',
@@ -184,13 +190,13 @@ export class ConclavePath implements FanoutPath {
         },
       },
     });
-    const router = room.routers.find((slot) => slot.peerIds.includes(peer!.id))?.router ?? room.router;
+    const router = room.routers.find((slot) => slot.peerIds.includes(peer.id))?.router ?? room.router;
     const plain = (direction: 'send' | 'recv'): Promise<types.PlainTransport<TransportAppData>> =>
       router.createPlainTransport<TransportAppData>({
         ...(direction === 'send' ? { listenInfo: LOOPBACK_INPUT } : this.link.transportOptions),
         rtcpMux: true,
         comedia: direction === 'send',
-        appData: { peerId: peer!.id, direction },
+        appData: { peerId: peer.id, direction },
       });
     const [send, recv] = await Promise.all([plain('send'), plain('recv')]);
     if (receiverPort !== undefined) await recv.connect(this.link.tuple(receiverPort));
@@ -283,8 +289,9 @@ export class MediasoupPath implements FanoutPath {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const worker of this.workers) worker.close();
+    return Promise.resolve();
   }
 }
 

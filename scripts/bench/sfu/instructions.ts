@@ -173,7 +173,14 @@ export interface Measurement {
 }
 
 /** One worker, `options.consumers` consumers, one zeroed-and-dumped window. */
-async function measure(name: FanoutPath['name'], link: Link, repeat: number, media: CapturedStream[], options: InstructionOptions, dumpDir: string): Promise<Measurement> {
+async function measure(
+  name: FanoutPath['name'],
+  link: Link,
+  repeat: number,
+  media: CapturedStream[],
+  options: InstructionOptions,
+  dumpDir: string,
+): Promise<Measurement> {
   const { warmup, measured } = splitTimeline(timeline(media), options.warmupMs, options.packets);
   const receiverLink = new ReceiverLink(link === 'srtp', false);
   const receivers = await ReceiverPool.start(1);
@@ -205,7 +212,18 @@ async function measure(name: FanoutPath['name'], link: Link, repeat: number, med
     const dump = await dumpCounters(pid, dumpDir);
     const instructions = totalInstructions(readFileSync(dump, 'utf8'));
     if (instructions === null) throw new Error(`no totals in ${dump}`);
-    return { path: name, link, repeat, instructions, inputPackets: measured.length, forwarded: received(now, ssrcWorker) - received(before, ssrcWorker), expected, setupSeconds, seconds, dump };
+    return {
+      path: name,
+      link,
+      repeat,
+      instructions,
+      inputPackets: measured.length,
+      forwarded: received(now, ssrcWorker) - received(before, ssrcWorker),
+      expected,
+      setupSeconds,
+      seconds,
+      dump,
+    };
   } finally {
     socket.close();
     await receivers.close();
@@ -257,7 +275,10 @@ function functionDifference(conclave: Measurement, mediasoup: Measurement, top =
     '',
     '| function | conclave | mediasoup | difference |',
     '| --- | --- | --- | --- |',
-    ...rows.map((row) => `| \`${shortName(row.fn).replace(/\|/g, '\\|')}\` | ${row.conclave.toFixed(1)} | ${row.mediasoup.toFixed(1)} | ${row.difference >= 0 ? '+' : ''}${row.difference.toFixed(1)} |`),
+    ...rows.map(
+      (row) =>
+        `| \`${shortName(row.fn).replace(/\|/g, '\\|')}\` | ${row.conclave.toFixed(1)} | ${row.mediasoup.toFixed(1)} | ${row.difference >= 0 ? '+' : ''}${row.difference.toFixed(1)} |`,
+    ),
   ].join('\n');
 }
 

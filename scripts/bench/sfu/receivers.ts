@@ -62,9 +62,14 @@ export class ReceiverPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.receivers.map(({ thread }) => new Promise((resolve) => {
-      thread.once('exit', resolve);
-      thread.postMessage({ type: 'close' });
-    })));
+    await Promise.all(
+      this.receivers.map(
+        ({ thread }) =>
+          new Promise((resolve) => {
+            thread.once('exit', resolve);
+            thread.postMessage({ type: 'close' });
+          }),
+      ),
+    );
   }
 }

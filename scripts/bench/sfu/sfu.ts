@@ -142,7 +142,14 @@ export function lossShares(workers: WorkerWindow[], receiverDrops: number): { sf
 }
 
 /** One measurement window at the current consumer count. */
-async function measureStep(path: FanoutPath, receivers: ReceiverPool, replayer: RtpReplayer, options: BenchOptions, consumersPerWorker: number, setupSeconds: number): Promise<Step> {
+async function measureStep(
+  path: FanoutPath,
+  receivers: ReceiverPool,
+  replayer: RtpReplayer,
+  options: BenchOptions,
+  consumersPerWorker: number,
+  setupSeconds: number,
+): Promise<Step> {
   const before = await read(path, receivers, replayer);
   replayer.resume();
   await sleep(options.windowSeconds * 1000);
@@ -221,7 +228,9 @@ const mean = (values: number[]): number => values.reduce((sum, value) => sum + v
 
 /** Mean worker CPU per forwarded packet over every passed step: the per-packet cost. */
 export function microsPerPacket(run: Run): number | null {
-  const values = run.steps.filter((step) => step.passed).flatMap((step) => step.workers.flatMap((worker) => (worker.cpuMicrosPerPacket === null ? [] : [worker.cpuMicrosPerPacket])));
+  const values = run.steps
+    .filter((step) => step.passed)
+    .flatMap((step) => step.workers.flatMap((worker) => (worker.cpuMicrosPerPacket === null ? [] : [worker.cpuMicrosPerPacket])));
   return values.length ? mean(values) : null;
 }
 
@@ -241,7 +250,11 @@ export function formatBench(runs: Run[], options: Pick<BenchOptions, 'maxLossPct
       );
     }
   }
-  lines.push('', `| workers | path | consumers/worker at < ${options.maxLossPct} % loss | pps/worker there | µs CPU/packet | stopped because | ratio to mediasoup (consumers · µs/packet) |`, '| --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    '',
+    `| workers | path | consumers/worker at < ${options.maxLossPct} % loss | pps/worker there | µs CPU/packet | stopped because | ratio to mediasoup (consumers · µs/packet) |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
   for (const workerCount of [...new Set(runs.map((run) => run.workerCount))]) {
     const raw = runs.find((run) => run.workerCount === workerCount && run.path === 'mediasoup');
     for (const run of runs.filter((candidate) => candidate.workerCount === workerCount)) {
@@ -250,7 +263,9 @@ export function formatBench(runs: Run[], options: Pick<BenchOptions, 'maxLossPct
       const cost = microsPerPacket(run);
       const rawCost = raw && microsPerPacket(raw);
       const ratio =
-        run === raw || !best || !rawBest ? '–' : `${(best.consumersPerWorker / rawBest.consumersPerWorker).toFixed(2)} · ${cost && rawCost ? (cost / rawCost).toFixed(2) : '–'}`;
+        run === raw || !best || !rawBest
+          ? '–'
+          : `${(best.consumersPerWorker / rawBest.consumersPerWorker).toFixed(2)} · ${cost && rawCost ? (cost / rawCost).toFixed(2) : '–'}`;
       lines.push(
         `| ${workerCount} | ${run.path} | ${best ? best.consumersPerWorker : 'none'} | ${best ? Math.round(mean(best.workers.map((w) => w.pps))) : '–'} | ${cost === null ? '–' : cost.toFixed(1)} | ${run.stop} | ${ratio} |`,
       );

@@ -38,11 +38,10 @@ function charts(result: RunResult, summary: RunSummary, thresholds: Thresholds):
   const allVideo = summary.perBot.flatMap((bot) => (bot.allVideoMs === null ? [] : [bot.allVideoMs]));
   const out = [
     histogram({ title: 'Join time (page load → joined)', xLabel: 'ms', yLabel: 'bots' }, joins),
-    lineChart({ title: 'Time to join, first remote frame, all remote videos (share of bots)', xLabel: 'ms since page load', yLabel: '% of bots', yMin: 0, yMax: 100 }, [
-      cdfSeries('join', joins, PALETTE[0]),
-      cdfSeries('first frame', firstFrames, PALETTE[2]),
-      cdfSeries('all videos', allVideo, PALETTE[3]),
-    ]),
+    lineChart(
+      { title: 'Time to join, first remote frame, all remote videos (share of bots)', xLabel: 'ms since page load', yLabel: '% of bots', yMin: 0, yMax: 100 },
+      [cdfSeries('join', joins, PALETTE[0]), cdfSeries('first frame', firstFrames, PALETTE[2]), cdfSeries('all videos', allVideo, PALETTE[3])],
+    ),
     lineChart(
       {
         title: 'Received video fps per bot',
@@ -78,7 +77,9 @@ function charts(result: RunResult, summary: RunSummary, thresholds: Thresholds):
   const workerNames = [...new Set(server.flatMap((point) => Object.keys(point.workers)))].sort();
   const cpuSeries: Series[] = [
     ...workerNames.map((name): Series => ({ name: `worker ${name}`, points: server.map((point) => [point.t, point.workers[name] ?? null]) })),
-    ...(server.length ? [{ name: 'server Node', points: server.map((point): [number, number | null] => [point.t, point.processCpu]), color: '#6b7280', dashed: true }] : []),
+    ...(server.length
+      ? [{ name: 'server Node', points: server.map((point): [number, number | null] => [point.t, point.processCpu]), color: '#6b7280', dashed: true }]
+      : []),
   ];
   if (cpuSeries.length) {
     out.push(lineChart({ title: 'Server CPU (% of one core)', xLabel: 's since start', yLabel: '% of a core', yMin: 0, markers: steady }, cpuSeries));
@@ -100,13 +101,21 @@ function charts(result: RunResult, summary: RunSummary, thresholds: Thresholds):
 
 /** The self-contained HTML report: headline table, charts as inline SVG, one row per bot. */
 export function renderReport(result: RunResult, summary: RunSummary, thresholds: Thresholds, missed: string[]): string {
-  const when = new Date(result.startedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const when = new Date(result.startedAt)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const headline = headlineRows(result, summary)
     .map(([name, value]) => `<tr><th>${escapeXml(name)}</th><td>${escapeXml(value)}</td></tr>`)
     .join('');
   const numeric = new Set([3, 4, 5, 7, 8, 9, 10, 11]);
   const botRows = summary.perBot
-    .map((bot) => `<tr>${botRow(bot).map((cell, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${escapeXml(cell)}</td>`).join('')}</tr>`)
+    .map(
+      (bot) =>
+        `<tr>${botRow(bot)
+          .map((cell, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${escapeXml(cell)}</td>`)
+          .join('')}</tr>`,
+    )
     .join('');
   const verdict = missed.length
     ? `<span class="verdict fail">FAILED</span> ${escapeXml(missed.join('; '))}`

@@ -131,7 +131,9 @@ export function lineChart(options: ChartOptions, series: Series[]): string {
       pen = true;
     }
     if (path) {
-      chart.svg.push(`<path d="${path}" fill="none" stroke="${entry.color}" stroke-width="2"${entry.dashed ? ' stroke-dasharray="5 3"' : ''} stroke-linejoin="round"/>`);
+      chart.svg.push(
+        `<path d="${path}" fill="none" stroke="${entry.color}" stroke-width="2"${entry.dashed ? ' stroke-dasharray="5 3"' : ''} stroke-linejoin="round"/>`,
+      );
     }
     if (entry.points.length === 1 && entry.points[0]![1] !== null) {
       const [x, y] = entry.points[0]! as [number, number];
@@ -149,7 +151,11 @@ export function histogramBins(values: number[], binCount = 12): { from: number; 
   const high = Math.max(...values);
   const width = niceStep(high - low || Math.max(1, high), binCount);
   const start = Math.floor(low / width) * width;
-  const bins = Array.from({ length: Math.max(1, Math.floor((high - start) / width) + 1) }, (_, i) => ({ from: start + i * width, to: start + (i + 1) * width, count: 0 }));
+  const bins = Array.from({ length: Math.max(1, Math.floor((high - start) / width) + 1) }, (_, i) => ({
+    from: start + i * width,
+    to: start + (i + 1) * width,
+    count: 0,
+  }));
   for (const value of values) bins[Math.min(bins.length - 1, Math.floor((value - start) / width))]!.count++;
   return bins;
 }
