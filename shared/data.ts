@@ -133,7 +133,11 @@ export function strokeKey(by: string, id: number): string {
 }
 
 /** A stroke id, unique among its author's strokes. */
-const StrokeId = z.number().int().min(0).max(2 ** 31 - 1);
+const StrokeId = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 /** What a participant sends on 'board': a stroke begins, grows, or the board is cleared. */
 export const BoardOp = z.discriminatedUnion('t', [

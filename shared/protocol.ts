@@ -108,7 +108,13 @@ export const OfferFileRequest = z.object({
 });
 
 /** The sender stops a transfer for everyone; a receiver stops receiving it. */
-export const FileRequest = z.object({ fileId: z.number().int().min(1).max(2 ** 32 - 1) });
+export const FileRequest = z.object({
+  fileId: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 32 - 1),
+});
 
 /** A client whose connection dropped takes its place back (within the grace period). */
 export const ResumeRequest = z.object({ peerId: Id, resumeToken: z.string().min(1).max(128) });

@@ -30,9 +30,7 @@ export type MediasoupHeaderExtensionUri = (typeof MEDIASOUP_HEADER_EXTENSIONS)[n
 /** mediasoup-client also knows its own packet-id extension; it is accepted and dropped by the server. */
 const HeaderExtensionUri = z.enum([...MEDIASOUP_HEADER_EXTENSIONS, 'urn:mediasoup:params:rtp-hdrext:packet-id']);
 
-export function isMediasoupHeaderExtension<T extends { uri: string }>(
-  extension: T,
-): extension is T & { uri: MediasoupHeaderExtensionUri } {
+export function isMediasoupHeaderExtension<T extends { uri: string }>(extension: T): extension is T & { uri: MediasoupHeaderExtensionUri } {
   return (MEDIASOUP_HEADER_EXTENSIONS as readonly string[]).includes(extension.uri);
 }
 

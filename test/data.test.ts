@@ -141,7 +141,9 @@ describe('data channels on the server', () => {
 
       expect(failureOf(await produce({ transportId: ana.recvTransportId })).code).toBe('FORBIDDEN');
       expect(failureOf(await produce({ transportId: 'not-a-transport' })).code).toBe('NOT_FOUND');
-      expect(failureOf(await ana.rawRequest('produceData', [{ transportId: ana.sendTransportId, label: 'video', sctpStreamParameters: { streamId: 1 } }])).code).toBe('BAD_REQUEST');
+      expect(
+        failureOf(await ana.rawRequest('produceData', [{ transportId: ana.sendTransportId, label: 'video', sctpStreamParameters: { streamId: 1 } }])).code,
+      ).toBe('BAD_REQUEST');
       expect(failureOf(await produce({ sctpStreamParameters: { streamId: 70_000 } })).code).toBe('BAD_REQUEST');
       expect(failureOf(await produce({ sctpStreamParameters: { streamId: 1, ordered: false } })).message).toMatch(/ordered and reliable/);
       expect(failureOf(await produce({ label: 'fast', sctpStreamParameters: { streamId: 2, ordered: true } })).message).toMatch(/unordered/);
@@ -152,7 +154,9 @@ describe('data channels on the server', () => {
       expect(failureOf(await produce({ label: 'board', sctpStreamParameters: { streamId: 1, ordered: true } })).message).toMatch(/stream 1 is already in use/);
       // mediasoup's SCTP stack negotiates every stream; 65535 is reserved (RFC 8831), so 65534 is the last.
       expect(failureOf(await produce({ label: 'board', sctpStreamParameters: { streamId: 65_535, ordered: true } })).code).toBe('BAD_REQUEST');
-      expect(unwrap(await produce({ label: 'fast', sctpStreamParameters: { streamId: 2, ordered: false, maxRetransmits: 0 } })).dataProducerId).toEqual(expect.any(String));
+      expect(unwrap(await produce({ label: 'fast', sctpStreamParameters: { streamId: 2, ordered: false, maxRetransmits: 0 } })).dataProducerId).toEqual(
+        expect.any(String),
+      );
       const dump = await (await roomOnServer(roomId)).router.dump();
       // The room's four channels and Ana's two; Ana's four consumers of the room's and the room's two taps of hers.
       expect(dump.mapDataProducerIdDataConsumerIds).toHaveLength(6);
@@ -169,7 +173,12 @@ describe('data channels on the server', () => {
 
   describe('chat', () => {
     it('is stamped with its sender, forwarded to the room as sent, and given to whoever joins later', async () => {
-      const { roomId, room, heard, people: [ana] } = await meeting('chat', 'Ana');
+      const {
+        roomId,
+        room,
+        heard,
+        people: [ana],
+      } = await meeting('chat', 'Ana');
       const chat = await channelOf(room, ana, 'chat');
 
       const before = Date.now();
@@ -185,7 +194,11 @@ describe('data channels on the server', () => {
     });
 
     it('posts a message resent with the same nonce once (a resend after a reset), and tells everyone its nonce', async () => {
-      const { room, heard, people: [ana, ben] } = await meeting('chat-resend', 'Ana', 'Ben');
+      const {
+        room,
+        heard,
+        people: [ana, ben],
+      } = await meeting('chat-resend', 'Ana', 'Ben');
       const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
       const first = JSON.stringify({ text: 'did this get through?', nonce: 'nonce-0001' });
       anaChat.send(first);
@@ -213,14 +226,18 @@ describe('data channels on the server', () => {
         await eventually(() => heard.chat.length === 20 * (index + 1), seen(20 * (index + 1)));
       }
       await eventually(() => heard.chat.length === 120, seen(120));
-      const history = unwrap(await talkers[0]!.request('dataSync', {}));
+      const history = unwrap(await talkers[0].request('dataSync', {}));
       expect(history.chat).toHaveLength(CHAT_HISTORY);
       expect(history.chat.map((message) => message.seq)).toEqual(Array.from({ length: CHAT_HISTORY }, (_, i) => 21 + i));
       expect(history.chat.at(-1)?.text).toBe('F19');
     });
 
     it('refuses what is not a chat message, says why, and forwards none of it', async () => {
-      const { room, heard, people: [ana] } = await meeting('bad-chat', 'Ana');
+      const {
+        room,
+        heard,
+        people: [ana],
+      } = await meeting('bad-chat', 'Ana');
       const chat = await channelOf(room, ana, 'chat');
 
       const cases: [string | Buffer, string, RegExp][] = [
@@ -260,7 +277,11 @@ describe('data channels on the server', () => {
       onTestFinished(() => {
         vi.useRealTimers();
       });
-      const { room, heard, people: [ana, ben] } = await meeting('chat-flood', 'Ana', 'Ben');
+      const {
+        room,
+        heard,
+        people: [ana, ben],
+      } = await meeting('chat-flood', 'Ana', 'Ben');
       const [anaChat, benChat] = await Promise.all([channelOf(room, ana, 'chat'), channelOf(room, ben, 'chat')]);
       for (let n = 0; n < 60; n++) anaChat.send(JSON.stringify({ text: `flood ${n}`, nonce: `flood-nonce-${n}` }));
       const rejection = await refusal(ana, 'chat', 'RATE_LIMITED');
@@ -304,7 +325,12 @@ describe('data channels on the server', () => {
 
   describe('whiteboard', () => {
     it('keeps every stroke since the last clear, by author, for whoever joins later', async () => {
-      const { roomId, room, heard, people: [ana, ben] } = await meeting('board', 'Ana', 'Ben');
+      const {
+        roomId,
+        room,
+        heard,
+        people: [ana, ben],
+      } = await meeting('board', 'Ana', 'Ben');
       const [anaBoard, benBoard] = await Promise.all([channelOf(room, ana, 'board'), channelOf(room, ben, 'board')]);
 
       anaBoard.send(JSON.stringify({ t: 'begin', id: 1, tool: 'pen', color: '#ff0000', size: 4, points: [10, 10, 20, 20] }));
@@ -328,7 +354,11 @@ describe('data channels on the server', () => {
     });
 
     it('refuses strokes that are malformed, out of bounds or someone else’s', async () => {
-      const { room, heard, people: [ana, ben] } = await meeting('bad-board', 'Ana', 'Ben');
+      const {
+        room,
+        heard,
+        people: [ana, ben],
+      } = await meeting('bad-board', 'Ana', 'Ben');
       const [anaBoard, benBoard] = await Promise.all([channelOf(room, ana, 'board'), channelOf(room, ben, 'board')]);
       anaBoard.send(JSON.stringify({ t: 'begin', id: 7, tool: 'pen', color: '#00ff00', size: 2, points: [1, 1] }));
       await eventually(() => heard.board.length === 1, seen(1));
@@ -372,7 +402,11 @@ describe('data channels on the server', () => {
 
   describe('fast messages', () => {
     it('forwards small JSON with its sender and refuses what is too big or badly addressed', async () => {
-      const { room, heard, people: [ana] } = await meeting('fast', 'Ana');
+      const {
+        room,
+        heard,
+        people: [ana],
+      } = await meeting('fast', 'Ana');
       const fast = await channelOf(room, ana, 'fast');
       fast.send(JSON.stringify({ topic: 'game.move', data: { dx: -1, dy: 0, keys: ['left'] } }));
       await eventually(() => heard.fast.length === 1, seen(1));
@@ -439,7 +473,9 @@ describe('data channels on the server', () => {
       expect(outOfOrder.message).toMatch(/Chunk 1 arrived where 0 was expected/);
 
       anaFile.send(JSON.stringify({ not: 'binary' }));
-      await eventually(() => ana.notifications('dataRejected').some((rejection) => /binary chunks/.test(rejection.message)), { what: 'text on the file channel refused' });
+      await eventually(() => ana.notifications('dataRejected').some((rejection) => /binary chunks/.test(rejection.message)), {
+        what: 'text on the file channel refused',
+      });
     });
   });
 });

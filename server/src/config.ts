@@ -4,14 +4,12 @@ import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 
 const PortNumber = z.coerce.number().int().min(0).max(65535);
-const CsvList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
+const CsvList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
 const WILDCARD_IPS = ['0.0.0.0', '::'];
 
 function isReadableFile(file: string): boolean {
@@ -63,7 +61,12 @@ export const ConfigSchema = z
     /** coturn with use-auth-secret: clients get short-lived credentials, never the secret. */
     TURN_URLS: CsvList.default([]),
     TURN_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
-    TURN_CREDENTIAL_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
+    TURN_CREDENTIAL_TTL: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(24 * 3600),
     /** Where the built client lives; served as static files. */
     CLIENT_DIST: z.string().min(1).default('client/dist'),
     /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, only this machine may read it. */
@@ -74,7 +77,12 @@ export const ConfigSchema = z
     /** A room whose worker carries this many consumers puts newcomers on another worker (pipeToRouter). */
     SPREAD_AT_CONSUMERS: z.coerce.number().int().min(1).max(100_000).default(400),
     /** Largest Socket.IO message in KiB; larger ones close that connection. */
-    MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(64 * 1024).default(256),
+    MAX_MESSAGE_KB: z.coerce
+      .number()
+      .int()
+      .min(16)
+      .max(64 * 1024)
+      .default(256),
     /** Per-connection request budget: sustained rate and burst (token bucket). */
     RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
     RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
@@ -160,7 +168,5 @@ const SECRET_KEYS = /SECRET|TOKEN|PASSWORD|KEY/;
 
 /** The configuration as it is safe to log: secrets replaced. */
 export function redactConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, SECRET_KEYS.test(key) && value ? '***' : value]),
-  );
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, SECRET_KEYS.test(key) && value ? '***' : value]));
 }

@@ -16,9 +16,8 @@ import { SessionRegistry } from './session/SessionRegistry.js';
 import { attachSignaling } from './signaling/index.js';
 import { leaveByBeacon } from './signaling/room.js';
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string }
-).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string })
+  .version;
 
 export interface ConclaveServer {
   url: string;
@@ -78,7 +77,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
 
   const sessions = new SessionRegistry();
   const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN });
-  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: async (beacon) => leaveByBeacon(sessions, beacon) });
+  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: (beacon) => leaveByBeacon(sessions, beacon) });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
@@ -116,10 +115,10 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       rooms.closeAll();
       // Let the notice and disconnect packets leave before the engine closes the sockets.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await new Promise<void>((resolve) => {
-        io.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
+      // io.close() also closes the HTTP server, which waits for open connections: end those at once.
+      const closed = io.close();
+      httpServer.closeAllConnections();
+      await closed;
       pool.close();
     })();
     return closing;
@@ -135,8 +134,7 @@ function originCheck(allowed: string[]): (request: http.IncomingMessage, callbac
   return (request, callback) => {
     const origin = request.headers.origin;
     // Non-browser clients send no Origin; same-origin pages send their own host.
-    const ok =
-      origin === undefined || allowed.includes(origin) || (URL.canParse(origin) && new URL(origin).host === request.headers.host);
+    const ok = origin === undefined || allowed.includes(origin) || (URL.canParse(origin) && new URL(origin).host === request.headers.host);
     callback(ok ? null : 'Origin not allowed', ok);
   };
 }

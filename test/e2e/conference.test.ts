@@ -68,11 +68,7 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
     const ben = await arrive(room, 'Ben');
     const cy = await arrive(room, 'Cy');
 
-    await Promise.all([
-      waitForVideoFrom(ana.page, [ben.id, cy.id]),
-      waitForVideoFrom(ben.page, [ana.id, cy.id]),
-      waitForVideoFrom(cy.page, [ana.id, ben.id]),
-    ]);
+    await Promise.all([waitForVideoFrom(ana.page, [ben.id, cy.id]), waitForVideoFrom(ben.page, [ana.id, cy.id]), waitForVideoFrom(cy.page, [ana.id, ben.id])]);
     // The last to join measures what a newcomer waits for: page load until every remote video plays.
     console.log(`[conference] page load → all remote videos playing (3rd participant): ${Date.now() - cy.page.loadedAt} ms (includes the 2 stats samples)`);
 
@@ -97,10 +93,13 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
       }
       // …and keeps presenting them: the count still rises.
       await expect
-        .poll(async () => {
-          const now = await presented();
-          return others.every((peerId) => (now[peerId] ?? 0) > (framesAfterWindow[peerId] ?? 0));
-        }, { timeout: 5_000 })
+        .poll(
+          async () => {
+            const now = await presented();
+            return others.every((peerId) => (now[peerId] ?? 0) > (framesAfterWindow[peerId] ?? 0));
+          },
+          { timeout: 5_000 },
+        )
         .toBe(true);
       // The grid shows the two others and oneself.
       await expect.poll(() => viewer.page.locator('[data-kind="camera"]').count()).toBe(3);

@@ -34,7 +34,7 @@ describe('a page and a server that speak different protocols', () => {
         requests.push(event);
         const ack = args.at(-1);
         // No room here: every request fails, which is enough to show the page went on to ask.
-        if (typeof ack === 'function') ack({ ok: false, error: { code: 'ROOM_FULL', message: 'The stand-in server has no rooms' } });
+        if (typeof ack === 'function') (ack as (answer: unknown) => void)({ ok: false, error: { code: 'ROOM_FULL', message: 'The stand-in server has no rooms' } });
       });
       socket.emit('welcome', { protocolVersion: announced, serverVersion: 'stand-in', routerRtpCapabilities: { codecs: [], headerExtensions: [] } });
     });
@@ -55,7 +55,12 @@ describe('a page and a server that speak different protocols', () => {
       const page = await context.newPage();
       await page.goto(`${url}/?room=version-check&name=Ana&cam=0&mic=0`);
       await page.waitForFunction(() => window.conclave !== undefined);
-      const joinError = await page.evaluate(() => window.conclave!.ready.then(() => 'joined', (error: unknown) => String(error)));
+      const joinError = await page.evaluate(() =>
+        window.conclave!.ready.then(
+          () => 'joined',
+          (error: unknown) => String(error),
+        ),
+      );
       await page.locator('.ended').waitFor();
       return { text: (await page.locator('.ended').textContent()) ?? '', joinError };
     } finally {

@@ -3,7 +3,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { framesFrom, launchChromium, leaveAndClose, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
-
 /** A call survives a dropped connection, a lost place, and a crashed media worker. */
 describe('a call that recovers by itself', () => {
   const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
@@ -35,7 +34,7 @@ describe('a call that recovers by itself', () => {
   }
 
   /** Cuts a participant's signalling connection on the server side, as a network drop would. */
-  async function dropConnectionOf(peerId: string): Promise<void> {
+  function dropConnectionOf(peerId: string): void {
     const connection = server.sessions.find(peerId)?.connection;
     if (!connection) throw new Error(`no live connection for ${peerId}`);
     connection.socket.conn.close();
@@ -45,7 +44,7 @@ describe('a call that recovers by itself', () => {
 
   it('a dropped connection resumes as the same participant: no duplicate tile, media keeps flowing', async () => {
     const { ana, ben, anaId, benId } = await twoInACall('drop');
-    await dropConnectionOf(benId);
+    dropConnectionOf(benId);
     await eventually(async () => (await ben.state()).connection === 'reconnecting', { what: 'Ben to notice', timeoutMs: 5000, intervalMs: 20 });
     await eventually(async () => (await ben.state()).connection === 'joined', { what: 'Ben to resume', timeoutMs: 15_000 });
 
@@ -62,7 +61,7 @@ describe('a call that recovers by itself', () => {
     const { ana, ben, anaId, benId } = await twoInACall('late');
     // The place is gone by the time the client is back (as after a long outage).
     const found = await server.rooms.findPeer(benId);
-    await dropConnectionOf(benId);
+    dropConnectionOf(benId);
     found!.room.leave(found!.peer);
 
     const newBenId = await eventually(

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openParticipant, waitForVideoFrom } from '../helpers/browser.js';
 import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
-
 /** One room larger than one worker: routers on two workers joined with pipeToRouter. */
 describe('a room spread over two workers', () => {
   // Spread as soon as a worker carries any consumer, so the third participant lands on the other worker.

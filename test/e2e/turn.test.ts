@@ -7,7 +7,6 @@ import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { TestParticipant } from '../helpers/participant.js';
 import { CLIENT_DIST, startTestServer } from '../helpers/server.js';
 
-
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 /**

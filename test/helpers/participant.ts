@@ -269,7 +269,13 @@ export class TestParticipant {
   /** A complete, valid produce request for `source` on the send transport; `overrides` replace fields. */
   produceRequest(source: MediaSource, overrides: Partial<RequestOf<'produce'>> = {}): RequestOf<'produce'> {
     // Overrides may pair a source with the wrong kind on purpose (the server must refuse it), which the type forbids.
-    return { transportId: this.sendTransportId, kind: SOURCE_KIND[source], rtpParameters: this.rtpParametersFor(source), source, ...overrides } as RequestOf<'produce'>;
+    return {
+      transportId: this.sendTransportId,
+      kind: SOURCE_KIND[source],
+      rtpParameters: this.rtpParametersFor(source),
+      source,
+      ...overrides,
+    } as RequestOf<'produce'>;
   }
 
   /** DTLS-connects the send transport once (with fake parameters; no media flows in these tests). */

@@ -46,7 +46,7 @@ export function useServer(overrides: Record<string, string> | (() => Record<stri
     get(_, key) {
       if (!started) throw new Error(`the test server is not running (reading ${String(key)} outside a test or hook)`);
       const value: unknown = Reflect.get(started, key);
-      return typeof value === 'function' ? value.bind(started) : value;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(started) : value;
     },
   });
 }

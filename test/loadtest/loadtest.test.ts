@@ -18,11 +18,11 @@ describe('npm run loadtest', () => {
   const server = useServer({ CLIENT_DIST, METRICS_TOKEN: TOKEN, AUTH_SECRET });
   let out: string;
 
-  beforeAll(async () => {
+  beforeAll(() => {
     out = mkdtempSync(path.join(os.tmpdir(), 'conclave-loadtest-'));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     rmSync(out, { recursive: true, force: true });
   });
 

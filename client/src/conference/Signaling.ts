@@ -1,13 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { ConclaveError, type Result } from '../../../shared/errors.js';
-import type {
-  ClientToServerEvents,
-  Notifications,
-  RequestName,
-  RequestOf,
-  Responses,
-  ServerToClientEvents,
-} from '../../../shared/protocol.js';
+import type { ClientToServerEvents, Notifications, RequestName, RequestOf, Responses, ServerToClientEvents } from '../../../shared/protocol.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -91,10 +84,7 @@ export class Signaling {
     if (!immediate && this.held) await this.gate;
     // Socket.IO cannot resolve its typed emit for a generic event name; the maps guarantee the shape.
     const timed = this.socket.timeout(REQUEST_TIMEOUT_MS);
-    const emit = timed.emitWithAck.bind(timed) as (
-      name: K,
-      payload: RequestOf<K>,
-    ) => Promise<Result<Responses[K]>>;
+    const emit = timed.emitWithAck.bind(timed) as (name: K, payload: RequestOf<K>) => Promise<Result<Responses[K]>>;
     let result: Result<Responses[K]>;
     try {
       result = await emit(name, payload);

@@ -125,13 +125,11 @@ export async function collectStats(
       }),
     ),
     Promise.all(
-      transports.map(
-        async ({ transport, direction }): Promise<TransportStats> => ({
-          direction,
-          state: transport.connectionState,
-          ...selectedPath(await transport.getStats()),
-        }),
-      ),
+      transports.map(async ({ transport, direction }): Promise<TransportStats> => ({
+        direction,
+        state: transport.connectionState,
+        ...selectedPath(await transport.getStats()),
+      })),
     ),
   ]);
   return { timestamp: Date.now(), consumers: consumerStats, producers: producerStats, transports: transportStats };

@@ -33,9 +33,20 @@ export class ChatPanel {
     onClose: () => void,
   ) {
     this.list = h('ol', { class: 'chat-list', 'aria-live': 'polite', 'data-chat-list': '' });
-    this.input = h('textarea', { class: 'chat-input', rows: '1', placeholder: 'Message everyone', 'aria-label': 'Message', 'data-chat-input': '', maxlength: '2000' });
+    this.input = h('textarea', {
+      class: 'chat-input',
+      rows: '1',
+      placeholder: 'Message everyone',
+      'aria-label': 'Message',
+      'data-chat-input': '',
+      maxlength: '2000',
+    });
     this.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'data-file-input': '' });
-    const attach = h('button', { type: 'button', class: 'chat-button', title: 'Share a file', 'aria-label': 'Share a file', 'data-action': 'attach' }, icon('attach'));
+    const attach = h(
+      'button',
+      { type: 'button', class: 'chat-button', title: 'Share a file', 'aria-label': 'Share a file', 'data-action': 'attach' },
+      icon('attach'),
+    );
     const send = h('button', { type: 'submit', class: 'chat-button', title: 'Send', 'aria-label': 'Send', 'data-action': 'chat-send' }, icon('send'));
     const close = h('button', { type: 'button', class: 'panel-close', title: 'Close chat', 'aria-label': 'Close chat' }, icon('close'));
     const composer = h('form', { class: 'chat-composer' }, attach, this.fileInput, this.input, send);

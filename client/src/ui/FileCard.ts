@@ -47,7 +47,12 @@ export class FileCard {
         h('span', { class: 'chat-name' }, transfer.direction === 'send' ? 'You' : transfer.fromName),
         h('time', { datetime: new Date(transfer.startedAt).toISOString() }, timeOf(transfer.startedAt)),
       ),
-      h('div', { class: 'file-row' }, h('span', { class: 'file-name', title: transfer.name }, transfer.name), h('span', { class: 'file-size' }, formatBytes(transfer.size))),
+      h(
+        'div',
+        { class: 'file-row' },
+        h('span', { class: 'file-name', title: transfer.name }, transfer.name),
+        h('span', { class: 'file-size' }, formatBytes(transfer.size)),
+      ),
       this.progress,
       h('div', { class: 'file-row' }, this.status, this.cancel, this.download),
     );

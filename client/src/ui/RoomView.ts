@@ -42,9 +42,7 @@ export class RoomView {
     this.buttons = {
       mic: toolbarButton('mic', 'mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
       camera: toolbarButton('camera', 'camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
-      screen: toolbarButton('screen', 'screen', 'Share screen', () =>
-        void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen()),
-      ),
+      screen: toolbarButton('screen', 'screen', 'Share screen', () => void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen())),
     };
     this.layoutButton = toolbarButton('layout', 'speaker', 'Speaker view', () => {
       this.area.toggleLayout();
@@ -208,7 +206,11 @@ export class RoomView {
   /** The per-tile overlay: what each video is sent and received as, refreshed every second. */
   private toggleStats(): void {
     if (this.statsTimer === undefined) {
-      const refresh = (): void => void this.client.stats().then((stats) => this.renderStats(stats), () => undefined);
+      const refresh = (): void =>
+        void this.client.stats().then(
+          (stats) => this.renderStats(stats),
+          () => undefined,
+        );
       this.statsTimer = setInterval(refresh, STATS_INTERVAL_MS);
       refresh();
     } else {

@@ -107,7 +107,10 @@ export class TileArea {
 
   /** Puts every tile where the layout, the page and the window size say. */
   arrange(): void {
-    const ordered = this.tiles.map((tile, index) => ({ tile, index })).sort((a, b) => rank(a.tile) - rank(b.tile) || a.index - b.index).map(({ tile }) => tile);
+    const ordered = this.tiles
+      .map((tile, index) => ({ tile, index }))
+      .sort((a, b) => rank(a.tile) - rank(b.tile) || a.index - b.index)
+      .map(({ tile }) => tile);
     let shown: Tile[];
     let pages = 1;
     if (this.mode === 'grid') {
@@ -121,7 +124,10 @@ export class TileArea {
       const focus = this.focus(ordered);
       shown = ordered;
       placeInOrder(this.stage, focus ? [focus] : []);
-      placeInOrder(this.strip, ordered.filter((tile) => tile !== focus));
+      placeInOrder(
+        this.strip,
+        ordered.filter((tile) => tile !== focus),
+      );
       this.fit(1);
     }
     for (const tile of ordered) tile.element.hidden = !shown.includes(tile);

@@ -51,14 +51,26 @@ export class WhiteboardView {
       button.addEventListener('click', () => this.setStyle({ tool: 'pen', color, size: PEN_SIZE }));
       return button;
     });
-    const clear = h('button', { type: 'button', class: 'board-button', title: 'Clear the board for everyone', 'aria-label': 'Clear the board', 'data-action': 'board-clear' }, icon('trash'));
+    const clear = h(
+      'button',
+      { type: 'button', class: 'board-button', title: 'Clear the board for everyone', 'aria-label': 'Clear the board', 'data-action': 'board-clear' },
+      icon('trash'),
+    );
     clear.addEventListener('click', () => data.board.clear());
     const close = h('button', { type: 'button', class: 'panel-close', title: 'Close the whiteboard', 'aria-label': 'Close the whiteboard' }, icon('close'));
     close.addEventListener('click', onClose);
     this.element = h(
       'section',
       { class: 'whiteboard', 'aria-label': 'Whiteboard', 'data-whiteboard': '', hidden: true },
-      h('header', { class: 'board-tools' }, ...this.toolButtons, h('span', { class: 'board-colors' }, ...this.colorButtons), clear, h('span', { class: 'spacer' }), close),
+      h(
+        'header',
+        { class: 'board-tools' },
+        ...this.toolButtons,
+        h('span', { class: 'board-colors' }, ...this.colorButtons),
+        clear,
+        h('span', { class: 'spacer' }),
+        close,
+      ),
       h('div', { class: 'board-area' }, this.surface),
     );
     this.bindPointer();

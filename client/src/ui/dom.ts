@@ -26,7 +26,8 @@ const ICON_PATHS = {
   cameraOff:
     'M21 6.5l-4 4V7a1 1 0 0 0-1-1H9.82L21 17.18V6.5zM3.27 2 2 3.27 4.73 6H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12c.2 0 .39-.08.54-.18L19.73 21 21 19.73 3.27 2z',
   screen: 'M20 18a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2H0v2h24v-2h-4zM4 6h16v10H4V6zm7 2-4 4h3v3h2v-3h3l-4-4z',
-  leave: 'M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85-.18.18-.43.28-.7.28a1 1 0 0 1-.71-.29L.29 13.08A1 1 0 0 1 0 12.37c0-.28.11-.53.29-.71A16.97 16.97 0 0 1 12 7c4.55 0 8.66 1.78 11.71 4.66.18.18.29.43.29.71 0 .28-.11.53-.29.71l-2.48 2.48a1 1 0 0 1-.71.29c-.27 0-.52-.11-.7-.28a11.3 11.3 0 0 0-2.67-1.85 1 1 0 0 1-.56-.9v-3.1A14.7 14.7 0 0 0 12 9z',
+  leave:
+    'M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85-.18.18-.43.28-.7.28a1 1 0 0 1-.71-.29L.29 13.08A1 1 0 0 1 0 12.37c0-.28.11-.53.29-.71A16.97 16.97 0 0 1 12 7c4.55 0 8.66 1.78 11.71 4.66.18.18.29.43.29.71 0 .28-.11.53-.29.71l-2.48 2.48a1 1 0 0 1-.71.29c-.27 0-.52-.11-.7-.28a11.3 11.3 0 0 0-2.67-1.85 1 1 0 0 1-.56-.9v-3.1A14.7 14.7 0 0 0 12 9z',
   speaker: 'M3 4h18v10H3V4zm0 12h5v4H3v-4zm6.5 0h5v4h-5v-4zm6.5 0h5v4h-5v-4z',
   grid: 'M4 11h5V5H4v6zm0 7h5v-6H4v6zm6 0h5v-6h-5v6zm6 0h5v-6h-5v6zm-6-7h5V5h-5v6zm6-6v6h5V5h-5z',
   stats: 'M5 9.2h3V19H5V9.2zM10.6 5h2.8v14h-2.8V5zm5.6 8H19v6h-2.8v-6z',
@@ -37,7 +38,8 @@ const ICON_PATHS = {
   attach: 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z',
   send: 'M2.01 21 23 12 2.01 3 2 10l15 2-15 2z',
   pen: 'M3 17.25V21h3.75L17.81 9.94l-3.75-3.75L3 17.25zM20.71 7.04a1 1 0 0 0 0-1.41l-2.34-2.34a1 1 0 0 0-1.41 0l-1.83 1.83 3.75 3.75 1.83-1.83z',
-  eraser: 'M15.14 3c-.51 0-1.02.2-1.41.59L2.59 14.73a2 2 0 0 0 0 2.83L5.03 20h7.66l8.72-8.73a2 2 0 0 0 0-2.83l-4.85-4.85A2 2 0 0 0 15.14 3zM4 16.14l5.2-5.2 4.86 4.86L11.86 18H5.86L4 16.14z',
+  eraser:
+    'M15.14 3c-.51 0-1.02.2-1.41.59L2.59 14.73a2 2 0 0 0 0 2.83L5.03 20h7.66l8.72-8.73a2 2 0 0 0 0-2.83l-4.85-4.85A2 2 0 0 0 15.14 3zM4 16.14l5.2-5.2 4.86 4.86L11.86 18H5.86L4 16.14z',
   trash: 'M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z',
   close: 'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z',
 } as const;
@@ -59,7 +61,13 @@ export function icon(name: IconName): SVGSVGElement {
  * (`pressed: false`); its owner keeps aria-pressed up to date.
  */
 export function toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void, pressed?: boolean): HTMLButtonElement {
-  const attributes = { class: 'tool', title: label, 'aria-label': label, 'aria-pressed': pressed === undefined ? undefined : String(pressed), 'data-action': action };
+  const attributes = {
+    class: 'tool',
+    title: label,
+    'aria-label': label,
+    'aria-pressed': pressed === undefined ? undefined : String(pressed),
+    'data-action': action,
+  };
   const button = h('button', attributes, icon(iconName));
   button.addEventListener('click', onClick);
   return button;
@@ -69,7 +77,7 @@ export function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0]];
   return letters
-    .map((word) => (word ? Array.from(word)[0]?.toUpperCase() ?? '' : ''))
+    .map((word) => (word ? (Array.from(word)[0]?.toUpperCase() ?? '') : ''))
     .join('')
     .slice(0, 2);
 }

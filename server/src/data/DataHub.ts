@@ -47,7 +47,6 @@ export interface DataHubOptions {
   maxFileBytes: number;
 }
 
-
 /**
  * A room's data plane. Every participant's data channels are read here (a DataConsumer on the
  * room's DirectTransport), validated, rate-limited and stamped with the sender, then forwarded by
@@ -82,7 +81,9 @@ export class DataHub {
 
   /** Opens the room's side on the home router: a DirectTransport with one DataProducer per label. */
   async start(): Promise<void> {
-    const transport = await this.host.home().createDirectTransport({ maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES, maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES });
+    const transport = await this.host
+      .home()
+      .createDirectTransport({ maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES, maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES });
     this.transport = transport;
     this.producers.clear();
     for (const label of DATA_LABELS) this.producers.set(label, await transport.produceData({ label }));
@@ -223,7 +224,9 @@ export class DataHub {
       if (peer.isClosed) continue;
       for (const [label, producer] of member.producers) {
         if (producer.closed) continue;
-        await this.attach(peer, label, producer).catch((error: unknown) => this.log.warn({ err: error, peer: peer.id, label }, 'could not read a data channel again'));
+        await this.attach(peer, label, producer).catch((error: unknown) =>
+          this.log.warn({ err: error, peer: peer.id, label }, 'could not read a data channel again'),
+        );
       }
       await this.connect(peer);
     }
@@ -336,7 +339,14 @@ export class DataHub {
       return;
     }
     const { text, nonce: posted } = post.data;
-    const message: ChatMessage = { seq: ++this.seq, from: peer.id, name: peer.displayName, at: Date.now(), text, ...(posted === undefined ? {} : { nonce: posted }) };
+    const message: ChatMessage = {
+      seq: ++this.seq,
+      from: peer.id,
+      name: peer.displayName,
+      at: Date.now(),
+      text,
+      ...(posted === undefined ? {} : { nonce: posted }),
+    };
     this.chat.post(message);
     this.broadcast('chat', message);
   }

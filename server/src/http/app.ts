@@ -19,7 +19,7 @@ export interface HttpAppOptions {
   /** Prometheus metrics at GET /metrics (it checks its own token). */
   metrics?: RequestHandler;
   /** A closing tab's leave (see LeaveBeacon): true when that participant was there and has left. */
-  leaveBeacon?: (beacon: LeaveBeacon) => Promise<boolean>;
+  leaveBeacon?: (beacon: LeaveBeacon) => boolean;
 }
 
 /** Static client, health endpoint; everything else about a call goes over Socket.IO. */
@@ -34,7 +34,7 @@ export function createHttpApp({ clientDist, health, metrics, leaveBeacon }: Http
   if (metrics) app.get('/metrics', metrics);
   if (leaveBeacon) {
     // sendBeacon posts a string as text/plain (no CORS preflight), so any type is read as text.
-    app.post(LEAVE_BEACON_PATH, express.text({ type: () => true, limit: '1kb' }), async (req, res) => {
+    app.post(LEAVE_BEACON_PATH, express.text({ type: () => true, limit: '1kb' }), (req, res) => {
       let body: unknown;
       try {
         body = JSON.parse(typeof req.body === 'string' ? req.body : '');
@@ -47,7 +47,7 @@ export function createHttpApp({ clientDist, health, metrics, leaveBeacon }: Http
         res.status(400).json({ code: 'BAD_REQUEST', message: firstIssue(beacon.error) });
         return;
       }
-      if (await leaveBeacon(beacon.data)) res.status(204).end();
+      if (leaveBeacon(beacon.data)) res.status(204).end();
       else res.status(404).json({ code: 'NOT_FOUND', message: 'No such participant (already left?)' });
     });
     // The body reader's own failures (too large, unknown charset, cut off) answer in kind, never with a stack.

@@ -128,7 +128,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
       });
     } catch (error) {
       worker.close();
-      throw new Error(`Worker ${index} could not listen on ${listenIp}:${port ?? 'any'} (UDP+TCP): ${(error as Error).message}`);
+      throw new Error(`Worker ${index} could not listen on ${listenIp}:${port ?? 'any'} (UDP+TCP): ${(error as Error).message}`, { cause: error });
     }
     const entry: PoolWorker = { index, worker, webRtcServer, transports: 0, consumers: 0, routers: 0 };
     worker.observer.on('newrouter', (router) => {

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
 import { RouterSet, type RouterPlacement, type RouterSlot } from './RouterSet.js';
-import { Peer, transportInfo, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role, type TransportAppData } from './Peer.js';
+import { Peer, transportInfo, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role } from './Peer.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -205,12 +205,10 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async produce(peer: Peer, request: ProduceRequest): Promise<types.Producer<ProducerAppData>> {
     const transport = peer.transport(request.transportId);
-    if ((transport.appData as TransportAppData).direction !== 'send') {
+    if ((transport.appData).direction !== 'send') {
       throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
     }
-    const mismatched = request.rtpParameters.codecs.find(
-      (codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`),
-    );
+    const mismatched = request.rtpParameters.codecs.find((codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`));
     if (mismatched) {
       throw new ConclaveError('BAD_REQUEST', `Codec ${mismatched.mimeType} does not carry ${request.kind}`);
     }
@@ -221,15 +219,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     peer.publishing.add(request.source);
     let producer: types.Producer<ProducerAppData>;
     try {
-      producer = await refusedAsBadRequest('produce', transport.produce<ProducerAppData>({
-        kind: request.kind,
-        rtpParameters: {
-          ...request.rtpParameters,
-          headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
-        },
-        paused: request.paused,
-        appData: { peerId: peer.id, source: request.source },
-      }));
+      producer = await refusedAsBadRequest(
+        'produce',
+        transport.produce<ProducerAppData>({
+          kind: request.kind,
+          rtpParameters: {
+            ...request.rtpParameters,
+            headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
+          },
+          paused: request.paused,
+          appData: { peerId: peer.id, source: request.source },
+        }),
+      );
     } catch (error) {
       peer.publishing.delete(request.source);
       throw error;

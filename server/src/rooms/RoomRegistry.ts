@@ -57,7 +57,11 @@ export class RoomRegistry {
   }
 
   closeAll(): void {
-    for (const creation of this.rooms.values()) void creation.then((room) => room.close(), () => undefined);
+    for (const creation of this.rooms.values())
+      void creation.then(
+        (room) => room.close(),
+        () => undefined,
+      );
     this.rooms.clear();
   }
 

@@ -106,7 +106,11 @@ export class RouterSet {
   }
 
   /** A participant's two transports on `slot`'s router; with SCTP when it wants data channels. */
-  createTransports(slot: RouterSlot, peerId: string, dataChannels: boolean): Promise<[types.WebRtcTransport<TransportAppData>, types.WebRtcTransport<TransportAppData>]> {
+  createTransports(
+    slot: RouterSlot,
+    peerId: string,
+    dataChannels: boolean,
+  ): Promise<[types.WebRtcTransport<TransportAppData>, types.WebRtcTransport<TransportAppData>]> {
     return Promise.all([this.createTransport(slot, peerId, 'send', dataChannels), this.createTransport(slot, peerId, 'recv', dataChannels)]);
   }
 

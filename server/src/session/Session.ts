@@ -103,7 +103,7 @@ export class Session implements PeerSession {
   attach(connection: Connection): void {
     this.line = connection;
     for (const { event, payload } of this.outbox.splice(0)) {
-      (connection.notify as (event: keyof Notifications, payload: Notifications[keyof Notifications]) => void)(event, payload);
+      (connection.notify)(event, payload);
     }
   }
 

@@ -7,11 +7,7 @@ export interface RequestScope {
   afterReply(task: () => void): void;
 }
 
-export type Handler<K extends RequestName> = (
-  connection: Connection,
-  request: ParsedRequestOf<K>,
-  scope: RequestScope,
-) => Promise<Responses[K]> | Responses[K];
+export type Handler<K extends RequestName> = (connection: Connection, request: ParsedRequestOf<K>, scope: RequestScope) => Promise<Responses[K]> | Responses[K];
 
 /** One handler for every request of the protocol. */
 export type HandlerTable = { [K in RequestName]: Handler<K> };

@@ -76,7 +76,12 @@ export class Fuzzer extends MessageGenerator {
       this.send(this.prepare({ event, args: [payload], ack: true, note: `warm-up ${event}` }));
     await valid('connectTransport', { transportId: sendTransport, dtlsParameters: dtlsParameters(rng) });
     for (const source of ['screen', 'mic'] as const) {
-      await valid('produce', { transportId: sendTransport, kind: source === 'mic' ? 'audio' : 'video', rtpParameters: rtpParameters(rng, capabilities, source), source });
+      await valid('produce', {
+        transportId: sendTransport,
+        kind: source === 'mic' ? 'audio' : 'video',
+        rtpParameters: rtpParameters(rng, capabilities, source),
+        source,
+      });
     }
     const [screen, mic] = this.current.producers;
     if (screen !== undefined) {
@@ -106,7 +111,6 @@ export class Fuzzer extends MessageGenerator {
     const file = this.files[this.files.length - 1];
     if (file !== undefined) await valid('cancelFile', { fileId: file });
   }
-
 
   private async drain(): Promise<void> {
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
@@ -210,7 +214,9 @@ export class Fuzzer extends MessageGenerator {
           : {
               outcome: 'error',
               codes: ['RESUME_FAILED'],
-              why: this.options.foreign.peers.includes(String(data.peerId)) ? "resume of the real call's place with a wrong token" : 'resume of a place that is not in its grace period',
+              why: this.options.foreign.peers.includes(String(data.peerId))
+                ? "resume of the real call's place with a wrong token"
+                : 'resume of a place that is not in its grace period',
             };
       default:
         break;
@@ -274,5 +280,4 @@ export class Fuzzer extends MessageGenerator {
     });
     this.exchanges.push({ fuzzer: this.name, seq, event: message.event, note: message.note, expected, answers });
   }
-
 }

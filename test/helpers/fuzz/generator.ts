@@ -283,5 +283,4 @@ export abstract class MessageGenerator extends FuzzerState {
       [1, () => randomId(this.rng)],
     ])();
   }
-
 }

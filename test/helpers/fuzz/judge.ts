@@ -61,4 +61,3 @@ function successShapeProblem(event: string, data: unknown): string | undefined {
       return keys === '' ? undefined : `unexpected data for ${event}`;
   }
 }
-

@@ -64,7 +64,7 @@ export function oversize(rng: Rng, value: unknown): unknown {
   if (typeof value === 'string') return rng.chance(0.5) ? value + 'x'.repeat(rng.pick([64, 128, 256, 4096])) : longString(rng);
   if (Array.isArray(value)) {
     const count = rng.pick([2, 9, 17, 33, 65, 129, 1_000]);
-    return Array.from({ length: count }, (_, i) => cloneOwn(value[i % Math.max(1, value.length)] ?? i));
+    return Array.from({ length: count }, (_, i) => cloneOwn((value as unknown[])[i % Math.max(1, value.length)] ?? i));
   }
   if (isContainer(value)) {
     const copy = cloneOwn(value) as Record<string, unknown>;
@@ -151,4 +151,3 @@ export function mutate(rng: Rng, valid: unknown, swapId: () => unknown): Mutatio
   }
   return { value: holder[0], notes };
 }
-

@@ -60,4 +60,3 @@ export class Rng {
     return new Rng(Math.imul(this.seed ^ 0x9e3779b9, salt * 2 + 1) ^ (salt << 16));
   }
 }
-

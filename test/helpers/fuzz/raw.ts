@@ -52,4 +52,3 @@ export const RAW_PACKETS: readonly RawPacket[] = [
   { packet: '2/,["join"]' },
   { packet: '2/../,["join"]' },
 ];
-

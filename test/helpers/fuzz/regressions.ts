@@ -38,7 +38,9 @@ export async function sendRegressionTriggers(driver: RegressionDriver): Promise<
       ['fast', { ordered: false, maxRetransmits: 0 }],
     ] as const) {
       const payload = { transportId: sendTransport, label, sctpStreamParameters: { streamId, ...reliability } };
-      await driver.send(driver.prepare({ event: 'produceData', args: [payload], ack: true, note: `regression: ${label} channel reusing SCTP stream ${streamId}` }));
+      await driver.send(
+        driver.prepare({ event: 'produceData', args: [payload], ack: true, note: `regression: ${label} channel reusing SCTP stream ${streamId}` }),
+      );
     }
   }
   if (driver.where() === 'lobby') {

@@ -30,7 +30,6 @@ export function rtpParameters(rng: Rng, capabilities: client.RtpCapabilities, so
   };
 }
 
-
 /** Ids of the real call's objects: fuzzers may name them, but must never get to act on them. */
 export interface ForeignIds {
   room: string;
@@ -79,10 +78,7 @@ export interface Message {
 }
 
 export type Parsed =
-  | { status: 'unknown' }
-  | { status: 'invalid' }
-  | { status: 'throws' }
-  | { status: 'valid'; event: RequestName; data: Record<string, unknown> };
+  { status: 'unknown' } | { status: 'invalid' } | { status: 'throws' } | { status: 'valid'; event: RequestName; data: Record<string, unknown> };
 
 /** The request as the server's dispatcher parses it (`Requests[event].safeParse(payload ?? {})`). */
 export function parse(message: Message): Parsed {
@@ -91,7 +87,7 @@ export function parse(message: Message): Parsed {
   const name = event as RequestName;
   try {
     const parsed = Requests[name].safeParse(serverView(message.args)[0] ?? {});
-    return parsed.success ? { status: 'valid', event: name, data: parsed.data as Record<string, unknown> } : { status: 'invalid' };
+    return parsed.success ? { status: 'valid', event: name, data: parsed.data } : { status: 'invalid' };
   } catch {
     return { status: 'throws' };
   }
@@ -112,9 +108,45 @@ export const REQUEST_NAMES = Object.keys(Requests) as RequestName[];
 /** Names socket.io-client refuses to emit (they are covered by raw packets instead). */
 export const CLIENT_RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 export const UNKNOWN_EVENTS: readonly (string | number)[] = [
-  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'error', 'message', 'connection', 'welcome',
-  'newConsumer', 'participantJoined', 'ping', 'JOIN', 'Join', ' join', 'join ', 'join\u0000', 'pro\u200bduce', 'produce\u202e', '',
-  'leave()', 'join,leave', 'a'.repeat(2_000), 0, 1, -1, 42, 1.5, 2 ** 53,
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  'error',
+  'message',
+  'connection',
+  'welcome',
+  'newConsumer',
+  'participantJoined',
+  'ping',
+  'JOIN',
+  'Join',
+  ' join',
+  'join ',
+  'join\u0000',
+  'pro\u200bduce',
+  'produce\u202e',
+  '',
+  'leave()',
+  'join,leave',
+  'a'.repeat(2_000),
+  0,
+  1,
+  -1,
+  42,
+  1.5,
+  2 ** 53,
 ];
 /** Requests naming one of the sender's own transports, producers or consumers. */
-export const ID_EVENTS = new Set<RequestName>(['connectTransport', 'produce', 'produceData', 'closeProducer', 'setProducerPaused', 'resumeConsumer', 'setConsumerPreferences', 'restartIce']);
+export const ID_EVENTS = new Set<RequestName>([
+  'connectTransport',
+  'produce',
+  'produceData',
+  'closeProducer',
+  'setProducerPaused',
+  'resumeConsumer',
+  'setConsumerPreferences',
+  'restartIce',
+]);

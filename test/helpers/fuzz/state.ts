@@ -16,7 +16,13 @@ export class FuzzerState {
 
   protected state: 'lobby' | 'joined' = 'lobby';
   protected readonly current = { peerId: '', resumeToken: '', transports: [] as string[], producers: [] as string[], consumers: [] as string[] };
-  protected readonly stale = { peers: [] as string[], tokens: [] as string[], transports: [] as string[], producers: [] as string[], consumers: [] as string[] };
+  protected readonly stale = {
+    peers: [] as string[],
+    tokens: [] as string[],
+    transports: [] as string[],
+    producers: [] as string[],
+    consumers: [] as string[],
+  };
   protected readonly used = { ssrcs: new Set<number>(), mids: new Set<string>(), rids: new Set<string>(), streams: new Set<number>() };
   /** Files this fuzzer offered (ids are small room-wide counters, so others' are guessable too). */
   protected readonly files: number[] = [];
@@ -44,7 +50,6 @@ export class FuzzerState {
     return `fuzz-${this.options.index}`;
   }
 
-
   /** Keeps track of where the connection is and which objects are its own, from the answers. */
   protected learn(message: Message, answer: unknown): void {
     if (typeof answer !== 'object' || answer === null || !('ok' in answer) || answer.ok !== true || !('data' in answer)) return;
@@ -53,7 +58,12 @@ export class FuzzerState {
     switch (message.event) {
       case 'join':
         if ('self' in data && 'sendTransport' in data && 'recvTransport' in data && 'resumeToken' in data) {
-          const { self, sendTransport, recvTransport, resumeToken } = data as { self: { id: string }; sendTransport: { id: string }; recvTransport: { id: string }; resumeToken: string };
+          const { self, sendTransport, recvTransport, resumeToken } = data as {
+            self: { id: string };
+            sendTransport: { id: string };
+            recvTransport: { id: string };
+            resumeToken: string;
+          };
           this.state = 'joined';
           this.current.peerId = self.id;
           this.current.resumeToken = resumeToken;

@@ -54,4 +54,3 @@ export function containsOwnProtoKey(value: unknown): boolean {
 export function textBytes(event: string | number, view: readonly unknown[]): number {
   return Buffer.byteLength(JSON.stringify([event, ...view], (_key, value: unknown) => (Buffer.isBuffer(value) ? { _placeholder: true, num: 0 } : value)));
 }
-

@@ -1,9 +1,4 @@
-import {
-  CHAT_MAX_PENDING,
-  type ChatMessage,
-  ChatPost,
-  clientDataText,
-} from '../../../../shared/data.js';
+import { CHAT_MAX_PENDING, type ChatMessage, ChatPost, clientDataText } from '../../../../shared/data.js';
 import { ConclaveError } from '../../../../shared/errors.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { DataPort } from './DataPort.js';

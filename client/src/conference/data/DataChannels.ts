@@ -1,12 +1,5 @@
 import type { types } from 'mediasoup-client';
-import {
-  type BoardEvent,
-  type ChatMessage,
-  DATA_CHANNELS,
-  DATA_LABELS,
-  DataLabel,
-  readServerData,
-} from '../../../../shared/data.js';
+import { type BoardEvent, type ChatMessage, DATA_CHANNELS, DATA_LABELS, DataLabel, readServerData } from '../../../../shared/data.js';
 import type { DataConsumerInfo, Notifications } from '../../../../shared/protocol.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
 import type { Signaling } from '../Signaling.js';

@@ -1,9 +1,4 @@
-import {
-  clientDataText,
-  DATA_MESSAGE_MAX_BYTES,
-  type FastMessage,
-  FastPost,
-} from '../../../../shared/data.js';
+import { clientDataText, DATA_MESSAGE_MAX_BYTES, type FastMessage, FastPost } from '../../../../shared/data.js';
 import { ConclaveError } from '../../../../shared/errors.js';
 import { firstIssue } from '../../../../shared/identity.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
