@@ -34,7 +34,8 @@ describe('a page and a server that speak different protocols', () => {
         requests.push(event);
         const ack = args.at(-1);
         // No room here: every request fails, which is enough to show the page went on to ask.
-        if (typeof ack === 'function') (ack as (answer: unknown) => void)({ ok: false, error: { code: 'ROOM_FULL', message: 'The stand-in server has no rooms' } });
+        if (typeof ack === 'function')
+          (ack as (answer: unknown) => void)({ ok: false, error: { code: 'ROOM_FULL', message: 'The stand-in server has no rooms' } });
       });
       socket.emit('welcome', { protocolVersion: announced, serverVersion: 'stand-in', routerRtpCapabilities: { codecs: [], headerExtensions: [] } });
     });

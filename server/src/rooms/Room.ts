@@ -205,7 +205,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async produce(peer: Peer, request: ProduceRequest): Promise<types.Producer<ProducerAppData>> {
     const transport = peer.transport(request.transportId);
-    if ((transport.appData).direction !== 'send') {
+    if (transport.appData.direction !== 'send') {
       throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
     }
     const mismatched = request.rtpParameters.codecs.find((codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`));

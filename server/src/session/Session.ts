@@ -103,7 +103,7 @@ export class Session implements PeerSession {
   attach(connection: Connection): void {
     this.line = connection;
     for (const { event, payload } of this.outbox.splice(0)) {
-      (connection.notify)(event, payload);
+      connection.notify(event, payload);
     }
   }
 
