@@ -33,7 +33,7 @@ export async function loadTestCli(argv: string[]): Promise<number> {
   const bots = options.rooms.length * options.participantsPerRoom;
   process.stdout.write(
     `Load test: ${bots} bots (${options.rooms.length} room(s) × ${options.participantsPerRoom}, ${options.sendersPerRoom} sending) → ${options.url}, ` +
-      `${options.joinRate}/s, ${options.perBrowser} per Chromium, ${options.durationSeconds} s once joined\n`,
+      `${options.joinRate}/s, ${options.perBrowser} per Chromium, ${options.durationSeconds} s once every bot receives every camera (waiting ≤ ${options.settleSeconds} s)\n`,
   );
   const stop = new AbortController();
   const onSignal = (): void => {

@@ -29,6 +29,8 @@ export function mergeResults(results: RunResult[]): RunResult {
     startedAt: Math.min(...results.map((result) => result.startedAt)),
     endedAt: Math.min(...results.map((result) => result.endedAt)),
     allJoinedAt: Math.max(...results.map((result) => result.allJoinedAt)),
+    // Each machine saw only its own bots settle: the merged room settled when the last of them did.
+    settledAt: results.every((result) => result.settledAt != null) ? Math.max(...results.map((result) => result.settledAt!)) : null,
     settings: {
       ...first.settings,
       rooms,

@@ -33,7 +33,9 @@ Where and who
                        with a token signed for its room and name (default: $AUTH_SECRET)
 
 How
-  --duration S         seconds to measure once every bot has joined (default 30)
+  --duration S         seconds to measure once every bot receives every camera (default 30)
+  --settle S           wait at most S seconds after the last join for that (default 30);
+                       past it, measure anyway and report who is missing what
   --join-rate R        bots started per second (default 1)
   --per-browser N      pages per Chromium process (default 4)
   --video-file FILE    .y4m or .mjpeg the fake camera plays instead of its test pattern
@@ -113,6 +115,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         participants: { type: 'string' },
         senders: { type: 'string' },
         duration: { type: 'string' },
+        settle: { type: 'string' },
         'join-rate': { type: 'string' },
         'per-browser': { type: 'string' },
         'video-file': { type: 'string' },
@@ -169,6 +172,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     participantsPerRoom,
     sendersPerRoom,
     durationSeconds: number('duration', parsed.duration, 30, { min: 1 }),
+    settleSeconds: number('settle', parsed.settle, 30, { min: 0 }),
     joinRate: number('join-rate', parsed['join-rate'], 1, { min: 0.01 }),
     perBrowser: number('per-browser', parsed['per-browser'], 4, { min: 1, integer: true }),
     videoFile,

@@ -7,9 +7,11 @@ import { MachineMonitor } from './machine.js';
 import type { LoadTestOptions } from './options.js';
 import { progressLine } from './progress.js';
 import { ServerMetricsPoller } from './serverMetrics.js';
+import { missingCameras } from './stats.js';
 import type { RunResult } from './types.js';
 
 const TICK_MS = 1000;
+const SETTLE_POLL_MS = 250;
 
 /**
  * Who joins, in order: rooms fill side by side, and each room's senders come first, so a receiver
@@ -36,7 +38,7 @@ export function planBots({
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, Math.max(0, ms));
     function done(): void {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
@@ -68,7 +70,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
   };
 
   // Valid for the whole run: every join, the measured window, and reconnections within it.
-  const tokenSeconds = Math.ceil(plans.length / options.joinRate + options.durationSeconds + 600);
+  const tokenSeconds = Math.ceil(plans.length / options.joinRate + options.settleSeconds + options.durationSeconds + 600);
   const joinToken = (plan: BotPlan): string | undefined =>
     options.authSecret ? signToken(options.authSecret, { room: plan.room, name: plan.name }, tokenSeconds) : undefined;
 
@@ -117,6 +119,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     }
     await Promise.all(joins);
     const allJoinedAt = Date.now();
+    const settledAt = await waitUntilSettled(bots, allJoinedAt + options.settleSeconds * 1000, signal);
     await sleep(options.durationSeconds * 1000, signal);
     stopTicking.abort();
     await ticking;
@@ -129,12 +132,14 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       startedAt,
       endedAt,
       allJoinedAt,
+      settledAt,
       settings: {
         url: options.url,
         rooms: options.rooms,
         participantsPerRoom: options.participantsPerRoom,
         sendersPerRoom: options.sendersPerRoom,
         durationSeconds: options.durationSeconds,
+        settleSeconds: options.settleSeconds,
         joinRate: options.joinRate,
         perBrowser: options.perBrowser,
         videoFile: options.videoFile,
@@ -159,5 +164,31 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
         ),
       ),
     );
+  }
+}
+
+/**
+ * Waits until every joined bot's newest sample, taken after the last join, shows it decoding every
+ * camera published in its room by the run's other bots (or hidden on purpose): the room has
+ * converged and what follows is steady state. Returns when that was seen, or null past the deadline.
+ */
+async function waitUntilSettled(bots: Bot[], deadline: number, signal?: AbortSignal): Promise<number | null> {
+  const since = Date.now();
+  for (;;) {
+    const settled = bots.every((bot) => {
+      if (!bot.joined) return true;
+      const sample = bot.record.samples.at(-1);
+      if (!sample || sample.t < since) return false;
+      const others = bots.filter((other) => other !== bot && other.joined && other.plan.sender && other.plan.room === bot.plan.room);
+      return (
+        missingCameras(
+          sample,
+          others.map((other) => other.record.peerId!),
+        ).length === 0
+      );
+    });
+    if (settled) return Date.now();
+    if (Date.now() >= deadline || signal?.aborted) return null;
+    await sleep(SETTLE_POLL_MS, signal);
   }
 }

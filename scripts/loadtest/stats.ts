@@ -53,6 +53,15 @@ export function shownCameras(sample: BotSample): string[] {
   return sample.cameraPublishers.filter((peerId) => !hidden.has(peerId));
 }
 
+/** Of the given publishers' cameras, those a sample shows neither decoding nor hidden on purpose. */
+export function missingCameras(sample: BotSample, publishers: string[]): string[] {
+  const hidden = hiddenCameras(sample);
+  const decoding = new Set(
+    sample.consumers.filter((consumer) => consumer.source === 'camera' && (consumer.framesDecoded ?? 0) > 0).map((consumer) => consumer.peerId),
+  );
+  return publishers.filter((peerId) => !hidden.has(peerId) && !decoding.has(peerId));
+}
+
 /** What one consumer did between two samples. */
 export interface ConsumerInterval {
   consumerId: string;
@@ -188,8 +197,12 @@ export function freezes(list: Interval[]): Freeze[] {
   return found.filter((freeze) => freeze.to - freeze.from >= FREEZE_MIN_MS);
 }
 
-/** The stretch of the run the fps/loss/CPU figures describe: after every bot joined, plus a settling time. */
-export function steadyWindow(result: Pick<RunResult, 'allJoinedAt' | 'endedAt'>): { from: number; to: number } {
+/**
+ * The stretch of the run the fps/loss/CPU figures describe: from the moment every bot received every
+ * camera; when that never came, from the last join plus a settling time.
+ */
+export function steadyWindow(result: Pick<RunResult, 'allJoinedAt' | 'endedAt'> & Partial<Pick<RunResult, 'settledAt'>>): { from: number; to: number } {
+  if (result.settledAt != null) return { from: result.settledAt, to: result.endedAt };
   const settle = Math.min(5000, Math.max(0, result.endedAt - result.allJoinedAt) / 3);
   return { from: result.allJoinedAt + settle, to: result.endedAt };
 }

@@ -18,7 +18,11 @@ export function headlineRows(result: RunResult, summary: RunSummary): [string, s
     ],
     [
       'measured',
-      `${fmt((summary.window.to - summary.window.from) / 1000)} s steady state, after ${fmt((result.allJoinedAt - result.startedAt) / 1000)} s of joining`,
+      `${fmt((summary.window.to - summary.window.from) / 1000)} s steady state, after ${fmt((result.allJoinedAt - result.startedAt) / 1000)} s of joining and ${
+        result.settledAt != null
+          ? `${fmt((result.settledAt - result.allJoinedAt) / 1000, 1)} s until every bot received every camera`
+          : `${fmt(result.settings.settleSeconds)} s of waiting for every bot to receive every camera (it did not happen)`
+      }`,
     ],
     ['joined', `${summary.joined}/${summary.bots}${summary.failed ? ` (${summary.failed} failed)` : ''}`],
     ['receiving every camera', `${summary.receivingAll}/${summary.bots}`],

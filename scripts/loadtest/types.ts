@@ -7,6 +7,8 @@ export interface RunSettings {
   participantsPerRoom: number;
   sendersPerRoom: number;
   durationSeconds: number;
+  /** At most this long after every bot joined, the run waits for every bot to decode every camera before it measures. */
+  settleSeconds: number;
   joinRate: number;
   perBrowser: number;
   videoFile: string | null;
@@ -95,6 +97,11 @@ export interface RunResult {
   endedAt: number;
   /** Epoch ms by which every bot had joined (or failed): the steady-state window starts after it. */
   allJoinedAt: number;
+  /**
+   * Epoch ms when every joined bot first decoded every camera it shows (the measured window starts
+   * there); null when that had not happened within the settle time (or in an older result).
+   */
+  settledAt: number | null;
   settings: RunSettings;
   sources: RunSource[];
   bots: BotRecord[];

@@ -71,6 +71,9 @@ describe('npm run loadtest', () => {
     expect(last.firstFrameMs).toBeGreaterThan(0);
     expect(last.allVideoMs).toBeGreaterThanOrEqual(last.firstFrameMs!);
 
+    // The measured window began once every bot decoded every camera (the tool waited for that).
+    expect(result.settledAt).toBeGreaterThanOrEqual(result.allJoinedAt);
+
     expect(result.serverMetricsError).toBeNull();
     expect(summary.server?.workers).toHaveLength(1);
     expect(summary.server?.workers[0]?.consumersMax).toBe(12); // 3 bots × 2 others × (camera + mic)

@@ -9,6 +9,7 @@ import {
   distribution,
   freezes,
   intervals,
+  missingCameras,
   missedThresholds,
   percentile,
   serverIntervals,
@@ -145,9 +146,27 @@ describe('load-test statistics', () => {
     expect(summary.firstFrameMs).toBe(3000);
   });
 
-  it('the steady window starts after everyone joined plus a settling time of at most 5 s', () => {
-    expect(steadyWindow({ allJoinedAt: T0, endedAt: T0 + 60_000 })).toEqual({ from: T0 + 5000, to: T0 + 60_000 });
+  it('the steady window starts once every bot received every camera; without that, after the last join plus at most 5 s', () => {
+    expect(steadyWindow({ allJoinedAt: T0, settledAt: T0 + 7000, endedAt: T0 + 60_000 })).toEqual({ from: T0 + 7000, to: T0 + 60_000 });
+    expect(steadyWindow({ allJoinedAt: T0, settledAt: null, endedAt: T0 + 60_000 })).toEqual({ from: T0 + 5000, to: T0 + 60_000 });
     expect(steadyWindow({ allJoinedAt: T0, endedAt: T0 + 9000 })).toEqual({ from: T0 + 3000, to: T0 + 9000 });
+  });
+
+  it('a camera is missing until the bot decodes it, unless the bot hides it on purpose', () => {
+    const [sample] = samplesFor(
+      [
+        { consumerId: 'c1', peerId: 'ana', fps: 20 },
+        { consumerId: 'c2', peerId: 'ben', fps: 20 },
+        { consumerId: 'c3', peerId: 'cy', fps: 20 },
+      ],
+      T0,
+      0,
+    );
+    const consumer = (id: string) => sample!.consumers.find((entry) => entry.consumerId === id)!;
+    consumer('c2').framesDecoded = 0; // subscribed, nothing decoded yet
+    consumer('c3').pausedByClient = true; // off the page
+    consumer('c3').framesDecoded = 0;
+    expect(missingCameras(sample!, ['ana', 'ben', 'cy', 'dee'])).toEqual(['ben', 'dee']);
   });
 
   it('turns worker CPU counters into % of a core, and survives a replaced worker', () => {
@@ -216,6 +235,7 @@ describe('load-test command line', () => {
       participantsPerRoom: 4,
       sendersPerRoom: 4,
       durationSeconds: 30,
+      settleSeconds: 30,
       joinRate: 1,
       perBrowser: 4,
       botPrefix: 'bot',
@@ -316,7 +336,11 @@ describe('loadtest:merge', () => {
     });
     a.settings.botPrefix = 'eu';
     b.settings.botPrefix = 'us';
+    expect(mergeResults([a, b]).settledAt).toBeNull(); // neither machine saw its bots settle
+    a.settledAt = T0 + 7000;
+    b.settledAt = T0 + 9000;
     const merged = mergeResults([a, b]);
+    expect(merged.settledAt).toBe(T0 + 9000);
     expect(merged.bots.map((entry) => entry.name)).toEqual(['eu-1', 'us-1']);
     expect(merged).toMatchObject({ startedAt: T0, allJoinedAt: T0 + 6000, endedAt: T0 + 19_000 });
     expect(merged.sources.map((source) => source.host)).toEqual(['a', 'b']);
