@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { FileTransfer } from '../../client/src/conference/data/FileTransfers.js';
-import { launchChromium, openParticipant, type ParticipantPage } from '../helpers/browser.js';
+import { launchChromium, leaveAndClose, openParticipant, type ParticipantPage } from '../helpers/browser.js';
 import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const ROOM = 'data-room';
 const MiB = 1024 * 1024;
 
 /** One transfer as a page sees it. */
@@ -86,22 +85,35 @@ afterAll(async () => {
 describe('data channels in the browser', () => {
   // Two workers, so killing the room's worker leaves one to move to.
   const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
-  let ana: ParticipantPage;
-  let ben: ParticipantPage;
-  let cy: ParticipantPage;
-  const ids: Record<string, string> = {};
 
-  async function arrive(name: string, viewport = { width: 900, height: 600 }): Promise<ParticipantPage> {
-    const participant = await openForData(browser, server.url, ROOM, name, viewport);
-    ids[name] = (await participant.state()).self!.id;
-    return participant;
+  /**
+   * A room of the case's own: `arrive` joins someone and waits for their data channels; everyone
+   * who arrived leaves when the case ends, so each case runs alone (`-t`) and in any order.
+   */
+  function gathering(room: string) {
+    const ids: Record<string, string> = {};
+    const present: ParticipantPage[] = [];
+    onTestFinished(() => Promise.all(present.map((participant) => leaveAndClose(participant).catch(() => undefined))).then(() => undefined));
+    const arrive = async (name: string, viewport = { width: 900, height: 600 }): Promise<ParticipantPage> => {
+      const participant = await openForData(browser, server.url, room, name, viewport);
+      present.push(participant);
+      ids[name] = (await participant.state()).self!.id;
+      return participant;
+    };
+    return { room, ids, arrive };
+  }
+
+  /** Ana, Ben and Cy in a room of their own. */
+  async function trio(room: string, benViewport?: { width: number; height: number }) {
+    const gathered = gathering(room);
+    const ana = await gathered.arrive('Ana');
+    const ben = await gathered.arrive('Ben', benViewport);
+    const cy = await gathered.arrive('Cy');
+    return { ...gathered, ana, ben, cy };
   }
 
   it('three people join; a chat message reaches the two others as text, with an unread badge, and a late joiner gets the history', async () => {
-    ana = await arrive('Ana');
-    // Ben's view is the one in the README's screenshot.
-    ben = await arrive('Ben', { width: 1280, height: 720 });
-    cy = await arrive('Cy');
+    const { ana, ben, cy, ids, arrive } = await trio('data-chat');
 
     const text = 'Hello <b>team</b> & <img src=x onerror="window.pwned=1"> — see you at 3';
     await ana.page.click('[data-action="chat"]');
@@ -137,10 +149,10 @@ describe('data channels in the browser', () => {
     ]);
     // History is not news: no unread badge for it.
     expect(await dee.page.locator('[data-unread]').getAttribute('data-unread')).toBe('0');
-    await dee.close();
   });
 
   it('a 3 MiB file reaches both others byte-identical, with progress on every side and a download link', async () => {
+    const { ana, ben, cy, ids } = await trio('data-file');
     const size = 3 * MiB;
     const startedAt = Date.now();
     const id = await sendRandomFile(ana, 'measurements.bin', size);
@@ -184,6 +196,7 @@ describe('data channels in the browser', () => {
   });
 
   it('files picked in the chat panel or dropped on the call arrive with their names and types; active content downloads as bytes', async () => {
+    const { ana, cy } = await trio('data-pick');
     await ana.page.setInputFiles('[data-file-input]', [
       { name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Data channels\n2. Questions\n') },
       { name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<script>window.pwned = 2</script>') },
@@ -236,6 +249,7 @@ describe('data channels in the browser', () => {
   });
 
   it('someone who joins in the middle of a transfer is not sent any of it; the sender can cancel; too large is refused', async () => {
+    const { ana, ben, cy, arrive } = await trio('data-midway');
     // Capped at 512 KiB/s, 4 MiB take about 8 s: long enough to join in the middle on a loaded machine.
     const id = await sendRandomFile(ana, 'slow.bin', 4 * MiB, 512 * 1024);
     await eventually(async () => ((await transferOf(ben, id))?.bytes ?? 0) > 0, { what: 'the slow transfer to start' });
@@ -249,6 +263,8 @@ describe('data channels in the browser', () => {
     // Eve does get what starts after she joined; and a cancel stops it for everyone.
     const cancelled = await sendRandomFile(ana, 'cancel-me.bin', 2 * MiB, 256 * 1024);
     await eventually(async () => ((await transferOf(eve, cancelled))?.bytes ?? 0) > 0, { what: 'Eve to receive the start of the next file' });
+    // The cancel button is on the file's card in the chat panel.
+    await ana.page.click('[data-action="chat"]');
     await ana.page.click(`li[data-file-id="${cancelled}"] [data-action="file-cancel"]`);
     for (const receiver of [ben, cy, eve]) {
       await eventually(async () => (await transferOf(receiver, cancelled))?.state === 'cancelled', { what: `${receiver.name} to see the cancel` });
@@ -256,7 +272,6 @@ describe('data channels in the browser', () => {
       expect(await receiver.page.locator(`li[data-file-id="${cancelled}"]`).getAttribute('data-file-state')).toBe('cancelled');
       expect(await receiver.page.evaluate((fileId) => window.conclave!.fileBlob(fileId), cancelled)).toBeUndefined();
     }
-    await eve.close();
 
     const refusal = await ana.page.evaluate(async () => {
       try {
@@ -270,6 +285,8 @@ describe('data channels in the browser', () => {
   });
 
   it('a stroke drawn by one appears on the others’ canvases and for a late joiner; eraser and clear reach everyone', async () => {
+    // Ben's view is the one in the README's screenshot.
+    const { ana, ben, cy, ids, arrive } = await trio('data-board', { width: 1280, height: 720 });
     await ana.page.click('[data-action="whiteboard"]');
     const ink = ana.page.locator('[data-whiteboard] .board-ink');
     const box = (await ink.boundingBox())!;
@@ -345,6 +362,7 @@ describe('data channels in the browser', () => {
   });
 
   it('unordered, never-retransmitted messages arrive at the others and not back at the sender', async () => {
+    const { ana, ben, cy, ids } = await trio('data-fast');
     await ben.page.evaluate(() => {
       for (let n = 0; n < 30; n++) window.conclave!.fast.send('game.tick', { n });
     });
@@ -363,6 +381,7 @@ describe('data channels in the browser', () => {
   });
 
   it('the server refuses a chat flood and says so; the client refuses what the server would', async () => {
+    const { ana, cy } = await trio('data-flood');
     const outcome = await cy.page.evaluate(async () => {
       const sends = Array.from({ length: 40 }, (_, n) => window.conclave!.chat.send(`flood ${n}`));
       await Promise.all(sends);
@@ -382,6 +401,7 @@ describe('data channels in the browser', () => {
   });
 
   it('data channels come back after a dropped connection and after the room’s worker dies', async () => {
+    const { room: roomId, ana, ben, cy, ids } = await trio('data-recovery');
     // Ben's signalling drops; his data channels keep going, and he catches up without doubles.
     const connection = server.sessions.find(ids.Ben!)?.connection;
     if (!connection) throw new Error('no live connection for Ben');
@@ -424,7 +444,7 @@ describe('data channels in the browser', () => {
     // The room's worker dies: the data plane is rebuilt on the other one, history and board intact.
     await ana.page.evaluate(() => window.conclave!.whiteboard.draw([100, 100, 300, 300], { color: '#e5484d' }));
     await eventually(async () => (await cy.page.evaluate(() => window.conclave!.whiteboard.strokes())).length === 1, { what: 'a stroke before the crash' });
-    const room = (await server.rooms.list()).find((candidate) => candidate.id === ROOM)!;
+    const room = (await server.rooms.list()).find((candidate) => candidate.id === roomId)!;
     const victim = room.host.worker.pid;
     const chatBefore = (await cy.page.evaluate(() => window.conclave!.chat.messages())).length;
     process.kill(victim, 'SIGKILL');
