@@ -14,6 +14,8 @@ export const ErrorCode = {
   NOT_AUTHORIZED: 'NOT_AUTHORIZED',
   UNSUPPORTED: 'UNSUPPORTED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** No media worker can take the request right now (all of them restarting): retry shortly. */
+  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

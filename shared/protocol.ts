@@ -11,8 +11,11 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * client calls are both typed from the maps below, so a mismatch is a compile error.
  */
 
-/** 2: `join` asks for data channels with `dataChannels` (mediasoup 3.20+ has no SCTP capabilities). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `join` asks for data channels with `dataChannels` (mediasoup 3.20+ has no SCTP capabilities).
+ * 3: `roomLost` (rejoin by yourself) and `removed` (do not); join may fail with UNAVAILABLE.
+ */
+export const PROTOCOL_VERSION = 3;
 
 const Id = z.string().min(1).max(64);
 
@@ -238,6 +241,9 @@ export interface Responses {
 
 // ---- Notifications (server → client) ----
 
+export const RemovalReason = z.enum(['mediaCrashes']);
+export type RemovalReason = z.infer<typeof RemovalReason>;
+
 export interface Notifications {
   /** Sent once on connect: what a client needs to load its device before joining. */
   welcome: { protocolVersion: number; serverVersion: string; routerRtpCapabilities: client.RtpCapabilities };
@@ -263,6 +269,17 @@ export interface Notifications {
   mediaReset: { sendTransport: TransportInfo; recvTransport: TransportInfo };
   /** The server is stopping; the client may try again later. */
   serverShutdown: { message: string };
+  /**
+   * The room could not be kept (every media worker failed and none came back in time): this
+   * participant is out of it, its connection back in the lobby. Join again, retrying while the
+   * answer is UNAVAILABLE; a fresh room starts on the next worker.
+   */
+  roomLost: { message: string };
+  /**
+   * This participant was taken out of the room and should not rejoin by itself. `mediaCrashes`:
+   * the media workers kept dying while its media was on them.
+   */
+  removed: { reason: RemovalReason; message: string };
   newDataConsumer: DataConsumerInfo;
   dataConsumerClosed: { dataConsumerId: string };
   /**

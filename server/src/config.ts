@@ -94,6 +94,11 @@ export const ConfigSchema = z
     CORS_ORIGINS: CsvList.default([]),
     /** How long a participant whose connection dropped keeps its place and media. */
     RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    /**
+     * How long a room whose media worker died keeps trying to move (waiting for replacement
+     * workers) before it tells its participants to rejoin by themselves.
+     */
+    ROOM_MOVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(300).default(20),
     /** HTTPS from the server itself (PEM files); browsers give camera access only on https or localhost. */
     TLS_CERT: ReadableFile.optional(),
     TLS_KEY: ReadableFile.optional(),

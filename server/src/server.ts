@@ -10,6 +10,7 @@ import { createHttpApp, type Health } from './http/app.js';
 import { createMetricsHandler } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { mediaCodecs } from './media/codecs.js';
+import { CrashWatch } from './media/CrashWatch.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
@@ -50,6 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       spreadAtConsumers: config.SPREAD_AT_CONSUMERS,
       initialOutgoingBitrate: 1_000_000,
       maxFileBytes: config.MAX_FILE_MB * 1024 * 1024,
+      moveTimeoutMs: config.ROOM_MOVE_TIMEOUT_SECONDS * 1000,
     },
     log,
   );
@@ -62,14 +64,23 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
   probe.close();
 
+  // One participant's media on every worker that keeps dying: take that participant out.
+  const crashes = new CrashWatch();
+  pool.on('workerDied', (death) => {
+    for (const peerId of crashes.record(death)) {
+      rooms.remove(peerId, 'mediaCrashes', 'You were disconnected: the media server kept failing while it carried your audio or video. Rejoin to try again.');
+    }
+  });
+
   const health = async (): Promise<Health> => {
     const open = await rooms.list();
     const alive = pool.live.length;
+    const crashLooping = pool.crashLooping;
     return {
-      status: alive === pool.size ? 'ok' : 'degraded',
+      status: alive === pool.size && crashLooping.length === 0 ? 'ok' : 'degraded',
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
-      workers: { total: pool.size, alive },
+      workers: { total: pool.size, alive, crashLooping },
       rooms: open.length,
       peers: open.reduce((sum, room) => sum + room.peers.size, 0),
     };

@@ -278,6 +278,13 @@ export class TestParticipant {
     } as RequestOf<'produce'>;
   }
 
+  /** Uses the transports of a `mediaReset` (the room moved workers) from now on; publish again after it. */
+  adoptMediaReset(reset: Notifications['mediaReset']): void {
+    if (!this.joined) throw new Error(`${this.name} has not joined`);
+    this.joined = { ...this.joined, sendTransport: reset.sendTransport, recvTransport: reset.recvTransport };
+    this.sendTransportConnected = false;
+  }
+
   /** DTLS-connects the send transport once (with fake parameters; no media flows in these tests). */
   async connectSendTransport(): Promise<void> {
     if (this.sendTransportConnected) return;

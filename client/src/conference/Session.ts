@@ -24,6 +24,12 @@ export interface SessionContext {
 const LEAVE_TIMEOUT_MS = 1000;
 /** After a server-side disconnect Socket.IO does not retry by itself; we do, after this. */
 const RECONNECT_DELAY_MS = 1000;
+/** A lost place is joined again, retrying these answers (the server is between workers or restarting)… */
+const REJOIN_RETRYABLE = new Set<string>(['UNAVAILABLE', 'INTERNAL', 'SHUTTING_DOWN', 'ALREADY_JOINED']);
+/** …for this long, backing off from REJOIN_FIRST_DELAY_MS to REJOIN_MAX_DELAY_MS. */
+const REJOIN_GIVE_UP_MS = 120_000;
+const REJOIN_FIRST_DELAY_MS = 250;
+const REJOIN_MAX_DELAY_MS = 4000;
 
 /**
  * Our place in the room, as a state machine: idle → connecting → joined ⇄ reconnecting → left.
@@ -106,10 +112,20 @@ export class Session {
     const { signaling } = this.context;
     signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
     signaling.on('serverShutdown', ({ message }) => (this.shutdownNotice = message));
-    signaling.onDisconnect(({ reason, retrying }) => {
+    // The server could not keep the room (its media workers failed): join it again by ourselves.
+    signaling.on('roomLost', ({ message }) => {
       if (this.connection !== 'joined') return;
-      signaling.hold();
-      this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
+      this.setConnection('reconnecting', message);
+      void this.rejoin();
+    });
+    signaling.on('removed', ({ message }) => this.end(message));
+    signaling.onDisconnect(({ reason, retrying }) => {
+      if (this.connection === 'joined') {
+        signaling.hold();
+        this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
+      } else if (this.connection !== 'reconnecting') {
+        return;
+      }
       if (!retrying) setTimeout(() => this.connection === 'reconnecting' && signaling.connect(), RECONNECT_DELAY_MS);
     });
     // The server greets every new connection: that is the moment to take our place back, unless
@@ -169,15 +185,35 @@ export class Session {
         signaling.reconnect();
         return;
       }
-      this.dropRoomState();
+      await this.rejoin();
+    }
+  }
+
+  /**
+   * Our place in the room is gone (the grace period passed, or the server lost the room): join
+   * again as a new participant with the same tracks, retrying while the server has no media
+   * worker for us yet; past REJOIN_GIVE_UP_MS, or on a refusal retrying cannot change, the call ends.
+   */
+  private async rejoin(): Promise<void> {
+    this.dropRoomState();
+    const startedAt = Date.now();
+    for (let attempt = 0; ; attempt++) {
       try {
         await this.enterRoom();
-        this.shutdownNotice = null;
-        await this.publishAll();
-      } catch (rejoinError) {
-        report(rejoinError);
+        break;
+      } catch (error) {
+        if (this.connection !== 'reconnecting') return;
+        const code = error instanceof ConclaveError ? error.code : 'INTERNAL';
+        if (!REJOIN_RETRYABLE.has(code) || Date.now() - startedAt > REJOIN_GIVE_UP_MS) {
+          this.end(error instanceof Error ? error.message : String(error));
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(REJOIN_MAX_DELAY_MS, REJOIN_FIRST_DELAY_MS * 2 ** attempt)));
+        if (this.connection !== 'reconnecting') return;
       }
     }
+    this.shutdownNotice = null;
+    await this.publishAll().catch(this.context.report);
   }
 
   /** The server moved the room to another worker: new transports, publish again. */

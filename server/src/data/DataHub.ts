@@ -81,6 +81,8 @@ export class DataHub {
 
   /** Opens the room's side on the home router: a DirectTransport with one DataProducer per label. */
   async start(): Promise<void> {
+    // A retried move may start twice: the earlier transport (on a router that died meanwhile) goes.
+    this.transport?.close();
     const transport = await this.host
       .home()
       .createDirectTransport({ maxSendMessageSize: MAX_SCTP_MESSAGE_BYTES, maxReceiveMessageSize: MAX_SCTP_MESSAGE_BYTES });

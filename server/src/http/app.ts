@@ -8,7 +8,8 @@ export interface Health {
   status: 'ok' | 'degraded';
   version: string;
   uptimeSeconds: number;
-  workers: { total: number; alive: number };
+  /** `crashLooping`: slots whose worker keeps dying, their replacement held back by the back-off. */
+  workers: { total: number; alive: number; crashLooping: number[] };
   rooms: number;
   peers: number;
 }

@@ -86,6 +86,33 @@ export function createMetricsHandler({ pool, rooms, version, token }: MetricsOpt
       this.set(pool.live.length);
     },
   });
+  new Counter({
+    name: 'conclave_worker_deaths_total',
+    help: 'mediasoup worker processes that died (crashed or were killed), per worker slot',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [index, deaths] of pool.faults.deaths) this.inc({ worker: String(index) }, deaths);
+    },
+  });
+  new Counter({
+    name: 'conclave_worker_crash_loop_delays_total',
+    help: 'Replacements held back because their slot died more than 3 times within 60 s (a crash loop)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pool.faults.delayedReplacements);
+    },
+  });
+  new Gauge({
+    name: 'conclave_workers_crash_looping',
+    help: 'Worker slots in a crash loop now (their replacement is being delayed)',
+    registers: [registry],
+    collect() {
+      this.set(pool.crashLooping.length);
+    },
+  });
   new Gauge({
     name: 'conclave_rooms',
     help: 'Open rooms',

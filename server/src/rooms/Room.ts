@@ -17,6 +17,8 @@ export interface RoomOptions {
   initialOutgoingBitrate: number;
   /** Largest file a participant may send to the room. */
   maxFileBytes: number;
+  /** How long moving off dead workers may take (waiting for replacements) before the room is given up. */
+  moveTimeoutMs: number;
 }
 
 export interface JoinParams {
@@ -141,34 +143,68 @@ export class Room extends TypedEmitter<RoomEvents> {
   /**
    * A worker died with one of the room's routers: its participants get transports on a live
    * router and publish again; everyone else keeps going (what came from the dead router is
-   * closed and returns when republished).
+   * closed and returns when republished). Further faults during the move (the target worker
+   * dying too, every worker dying at once) are retried on whatever is live, waiting for
+   * replacement workers, until `moveTimeoutMs`; only then is the room given up, and its
+   * participants told so they rejoin by themselves.
    */
   private async moveOffDeadWorker(dead: RouterSlot): Promise<void> {
     if (this.closed || !this.routerSet.drop(dead)) return;
     const movers = [...dead.peers];
+    const deadline = Date.now() + this.options.moveTimeoutMs;
     this.log.warn({ worker: dead.host.index, peers: movers.length }, 'worker died; moving its participants');
-    try {
-      if (dead === this.routerSet.home) await this.newHome();
-      await Promise.all(
-        movers.map(async (peer) => {
-          const slot = await this.routerSet.place();
-          const [sendTransport, recvTransport] = await this.routerSet.createTransports(slot, peer.id, peer.dataChannels);
-          peer.replaceTransports(sendTransport, recvTransport);
-          this.routerSet.seat(peer, slot);
-          peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
-          await this.consumeExisting(peer);
-        }),
-      );
-      this.log.info({ routers: this.routerSet.count }, 'participants moved');
-    } catch (error) {
-      this.log.error({ err: error }, 'could not move the participants; closing the room');
-      this.close();
+    const moved =
+      (dead !== this.routerSet.home || (await this.retryUntil(deadline, 'a new home router', () => this.newHome(deadline - Date.now())))) &&
+      (
+        await Promise.all(movers.map((peer) => this.retryUntil(deadline, `participant ${peer.id}`, () => this.moveParticipant(peer, deadline - Date.now()))))
+      ).every(Boolean);
+    if (this.closed) return;
+    if (moved) this.log.info({ routers: this.routerSet.count }, 'participants moved');
+    else this.lose('The media server failed and the call could not be kept; rejoining…');
+  }
+
+  /** Runs `step` until it succeeds, backing off between tries; false when `deadline` passed first. */
+  private async retryUntil(deadline: number, what: string, step: () => Promise<void>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) return false;
+      try {
+        await step();
+        return true;
+      } catch (error) {
+        if (this.closed) return false;
+        const waitMs = Math.min(1000, 100 * 2 ** attempt);
+        if (Date.now() + waitMs > deadline) {
+          this.log.error({ err: error, what, attempts: attempt + 1 }, 'giving up moving off the dead worker');
+          return false;
+        }
+        this.log.warn({ err: error, what, attempt: attempt + 1, retryInMs: waitMs }, 'moving off the dead worker failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     }
   }
 
+  /** One participant of a dead router: new transports on a live one, told to publish again. */
+  private async moveParticipant(peer: Peer, waitMs: number): Promise<void> {
+    if (peer.isClosed || this.peers.get(peer.id) !== peer) return;
+    const slot = await this.routerSet.place(waitMs);
+    const transports = await this.routerSet.createTransports(slot, peer.id, peer.dataChannels);
+    // That router's worker may have died meanwhile (its own move is queued): try another.
+    if (slot.router.closed || peer.isClosed) {
+      for (const transport of transports) transport.close();
+      if (peer.isClosed) return;
+      throw new Error(`router ${slot.router.id} closed while moving a participant to it`);
+    }
+    const [sendTransport, recvTransport] = transports;
+    peer.replaceTransports(sendTransport, recvTransport);
+    this.routerSet.seat(peer, slot);
+    peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
+    // Seated: if this router dies too, that death's own move takes the participant on.
+    await this.consumeExisting(peer).catch((error: unknown) => this.log.warn({ err: error, peer: peer.id }, 'consuming after a move failed'));
+  }
+
   /** The home router died: the active speaker observer moves to a live router, with every microphone. */
-  private async newHome(): Promise<void> {
-    const home = await this.routerSet.newHome();
+  private async newHome(waitMs: number): Promise<void> {
+    const home = await this.routerSet.newHome(waitMs);
     this.activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
     this.watchSpeakers(this.activeSpeaker);
     for (const peer of this.peers.values()) {
@@ -177,6 +213,16 @@ export class Room extends TypedEmitter<RoomEvents> {
       }
     }
     await this.data.moveHome();
+  }
+
+  /**
+   * The room cannot be kept (no worker could take it in time): everyone is told, so their clients
+   * join again by themselves as soon as a worker is back, then the room closes.
+   */
+  private lose(message: string): void {
+    this.log.error({ peers: this.peers.size }, 'could not move the participants; closing the room');
+    this.broadcast('roomLost', { message });
+    this.close();
   }
 
   /**

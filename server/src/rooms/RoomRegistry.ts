@@ -1,4 +1,5 @@
 import { ConclaveError } from '../../../shared/errors.js';
+import type { RemovalReason } from '../../../shared/protocol.js';
 import type { Logger } from '../logger.js';
 import { mediaCodecs } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -17,6 +18,8 @@ export interface RegistryOptions extends RoomOptions {
  */
 export class RoomRegistry {
   private readonly rooms = new Map<string, Promise<Room>>();
+  /** Rooms whose creation finished, for what must happen in this tick (no await). */
+  private readonly open = new Set<Room>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -56,6 +59,22 @@ export class RoomRegistry {
     return undefined;
   }
 
+  /**
+   * Takes a participant out of its room, telling it why; its client does not rejoin by itself.
+   * Synchronous as far as the room goes, so a move in progress skips it. False when not found.
+   */
+  remove(peerId: string, reason: RemovalReason, message: string): boolean {
+    for (const creation of this.open) {
+      const peer = creation.peers.get(peerId);
+      if (!peer) continue;
+      this.log.warn({ room: creation.id, peer: peerId, reason }, 'participant removed');
+      peer.notify('removed', { reason, message });
+      creation.leave(peer);
+      return true;
+    }
+    return false;
+  }
+
   closeAll(): void {
     for (const creation of this.rooms.values())
       void creation.then(
@@ -70,7 +89,7 @@ export class RoomRegistry {
     const room = await Room.create(
       roomId,
       {
-        createRouter: () => pool.createRouter(mediaCodecs, { roomId }),
+        createRouter: (waitMs) => pool.createRouter(mediaCodecs, { roomId }, waitMs),
         createRouterElsewhere: (avoid) => pool.createRouterElsewhere(mediaCodecs, { roomId }, avoid),
         isBusy: (host) => host.consumers >= options.spreadAtConsumers,
       },
@@ -78,7 +97,9 @@ export class RoomRegistry {
       this.log,
     );
     const creation = this.rooms.get(roomId);
+    this.open.add(room);
     room.once('closed', () => {
+      this.open.delete(room);
       if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);
     });
     this.log.info({ room: roomId, worker: room.host.index }, 'room created');

@@ -6,8 +6,8 @@ import type { Peer, TransportAppData, TransportDirection } from './Peer.js';
 
 /** Where a room's routers come from, and when a worker is too busy to take more of its participants. */
 export interface RouterPlacement {
-  /** A router on the least-loaded live worker (waiting for a replacement if none is live). */
-  createRouter(): Promise<{ router: types.Router; host: PoolWorker }>;
+  /** A router on the least-loaded live worker (waiting up to `waitMs` for a replacement if none is live). */
+  createRouter(waitMs?: number): Promise<{ router: types.Router; host: PoolWorker }>;
   /** A router on a live worker outside `avoid`, or undefined when there is none. */
   createRouterElsewhere(avoid: ReadonlySet<number>): Promise<{ router: types.Router; host: PoolWorker } | undefined>;
   isBusy(host: PoolWorker): boolean;
@@ -60,16 +60,19 @@ export class RouterSet {
   }
 
   /** The first router whose worker has room; else a router on a worker the room does not use yet; else the least busy. */
-  place(): Promise<RouterSlot> {
+  place(waitMs?: number): Promise<RouterSlot> {
     const placed = this.placing.then(async () => {
       const open = this.slots.find((slot) => !slot.router.closed && !this.placement.isBusy(slot.host));
       if (open) return open;
-      const fresh = await this.placement.createRouterElsewhere(new Set(this.slots.map((slot) => slot.host.index)));
+      const live = this.slots.filter((slot) => !slot.router.closed);
+      const fresh = await this.placement.createRouterElsewhere(new Set(live.map((slot) => slot.host.index)));
       if (fresh) {
         this.log.info({ worker: fresh.host.index, routers: this.slots.length + 1 }, 'room spreads to another worker');
         return this.addSlot(fresh);
       }
-      return this.slots.reduce((best, slot) => (slot.host.consumers < best.host.consumers ? slot : best));
+      // Every router is busy (or dead, as when all workers died together): the least busy live one, else a new one.
+      if (live.length > 0) return live.reduce((best, slot) => (slot.host.consumers < best.host.consumers ? slot : best));
+      return this.addSlot(await this.placement.createRouter(waitMs));
     });
     this.placing = placed.catch(() => undefined);
     return placed;
@@ -95,9 +98,9 @@ export class RouterSet {
     return true;
   }
 
-  /** The home router died: another router (or a new one) becomes home. */
-  async newHome(): Promise<RouterSlot> {
-    this.homeSlot = this.slots[0] ?? this.addSlot(await this.placement.createRouter());
+  /** The home router died: another live router (or a new one) becomes home. */
+  async newHome(waitMs?: number): Promise<RouterSlot> {
+    this.homeSlot = this.slots.find((slot) => !slot.router.closed) ?? this.addSlot(await this.placement.createRouter(waitMs));
     return this.homeSlot;
   }
 

@@ -134,9 +134,13 @@ export class Session implements PeerSession {
     this.room.leave(this.peer);
   }
 
-  /** Its peer closed, however that came about: nothing is pending any more. */
+  /**
+   * Its peer closed, however that came about (left, removed, its room lost): nothing is pending
+   * any more, and a connection still speaking for it is back in the lobby, free to join again.
+   */
   ended(): void {
     clearTimeout(this.graceTimer);
+    if (this.line?.session === this) this.line.release();
     if (this.place) this.registry.remove(this.place.peer.id, this);
   }
 }

@@ -4,6 +4,7 @@ import { ConclaveError, type ErrorCode, type Result } from '../../../shared/erro
 import { firstIssue } from '../../../shared/identity.js';
 import { Requests, type ParsedRequestOf, type RequestName } from '../../../shared/protocol.js';
 import type { Logger } from '../logger.js';
+import { NoWorkerError } from '../media/WorkerPool.js';
 import type { Connection } from './connection.js';
 import type { Handler, HandlerTable } from './handlers.js';
 
@@ -71,6 +72,7 @@ function toFailure(error: unknown, log: Logger, request: string): Result<never> 
   // UnsupportedError; both are the client's doing, not the server's.
   if (error instanceof TypeError) return failure('BAD_REQUEST', `${request}: ${error.message}`);
   if (error instanceof UnsupportedError) return failure('UNSUPPORTED', `${request}: ${error.message}`);
+  if (error instanceof NoWorkerError) return failure('UNAVAILABLE', 'No media server is available right now; try again in a moment');
   log.error({ err: error, request }, 'request failed');
   return failure('INTERNAL', `${request} failed on the server`);
 }
