@@ -83,14 +83,16 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
       const before = await viewer.stats();
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const after = await viewer.stats();
-      const framesAfterWindow = await presented();
       for (const peerId of others) {
         const mic = (stats: typeof before) => stats.consumers.find((c) => c.peerId === peerId && c.source === 'mic');
         expect(mic(after)?.totalSamplesReceived ?? 0, `${viewer.name} hears ${peerId}`).toBeGreaterThan(mic(before)?.totalSamplesReceived ?? 0);
         expect(mic(after)?.bytesReceived ?? 0).toBeGreaterThan(mic(before)?.bytesReceived ?? 0);
-        // The fake camera runs at ~20 fps or more; a few frames in 1.5 s is enough on a loaded machine.
-        expect(framesAfterWindow[peerId], `${viewer.name}’s <video> of ${peerId} presents frames`).toBeGreaterThanOrEqual(3);
       }
+      // The fake camera runs at ~20 fps; a loaded machine may present few of them, but it presents them.
+      await expect
+        .poll(() => presented(), { timeout: 10_000, message: `${viewer.name}’s remote <video> elements present frames` })
+        .toSatisfy((counts: Record<string, number>) => others.every((peerId) => (counts[peerId] ?? 0) >= 3));
+      const framesAfterWindow = await presented();
       // …and keeps presenting them: the count still rises.
       await expect
         .poll(

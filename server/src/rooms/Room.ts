@@ -8,8 +8,10 @@ import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
 import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
-import { RouterSet, type RouterPlacement, type RouterSlot } from './RouterSet.js';
-import { Peer, transportInfo, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role } from './Peer.js';
+import { Failover } from './Failover.js';
+import { RouterSet, type RouterPlacement } from './RouterSet.js';
+import { SpeakerWatch } from './SpeakerWatch.js';
+import { Peer, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role } from './Peer.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -31,6 +33,16 @@ export interface JoinParams {
   session: PeerSession;
 }
 
+/** Tries a join makes when workers die under it, before answering UNAVAILABLE. */
+const JOIN_ATTEMPTS = 3;
+
+/** The router a join was placing someone on closed (its worker died): the join waits for the move and tries again. */
+class RouterLost extends Error {
+  constructor() {
+    super('the router closed during the join');
+  }
+}
+
 type RoomEvents = {
   /** The room closed: its last participant left, or it could not be moved off a dead worker. */
   closed: [];
@@ -47,25 +59,35 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly data: DataHub;
   private closed = false;
   private readonly routerSet: RouterSet;
-  /** On the home router: every microphone is piped there. */
-  private activeSpeaker: types.ActiveSpeakerObserver;
+  private readonly speakers: SpeakerWatch;
   /** Resolves when no slot is being rebuilt after a worker death. */
   private settled: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly id: string,
     home: { router: types.Router; host: PoolWorker },
-    activeSpeaker: types.ActiveSpeakerObserver,
+    speakerObserver: types.ActiveSpeakerObserver,
     placement: RouterPlacement,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
     super();
+    const failover = new Failover(
+      {
+        routers: () => this.routerSet,
+        isMember: (peer) => !this.closed && this.peers.get(peer.id) === peer,
+        isClosed: () => this.closed,
+        newHome: (waitMs) => this.newHome(waitMs),
+        consumeExisting: (peer) => this.consumeExisting(peer),
+        lose: (message) => this.lose(message),
+      },
+      options.moveTimeoutMs,
+      log,
+    );
     this.routerSet = new RouterSet(home, placement, options.initialOutgoingBitrate, log, (slot) => {
-      this.settled = this.settled.then(() => this.moveOffDeadWorker(slot));
+      this.settled = this.settled.then(() => failover.moveOff(slot));
     });
-    this.activeSpeaker = activeSpeaker;
-    this.watchSpeakers(activeSpeaker);
+    this.speakers = new SpeakerWatch(speakerObserver, this.routerSet, (peerId) => this.broadcast('activeSpeaker', { peerId }), log);
     this.data = new DataHub(
       {
         home: () => this.routerSet.home.router,
@@ -81,8 +103,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   static async create(id: string, placement: RouterPlacement, options: RoomOptions, log: Logger): Promise<Room> {
     const home = await placement.createRouter();
     try {
-      const activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
-      const room = new Room(id, home, activeSpeaker, placement, options, log.child({ room: id }));
+      const speakerObserver = await SpeakerWatch.observe(home.router);
+      const room = new Room(id, home, speakerObserver, placement, options, log.child({ room: id }));
       await room.data.start();
       return room;
     } catch (error) {
@@ -109,22 +131,47 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.closed;
   }
 
-  /** Admits a participant: picks its router, creates its transports and tells the others. */
-  async join({ displayName, role, rtpCapabilities, dataChannels = false, session }: JoinParams): Promise<Peer> {
+  /**
+   * Admits a participant: picks its router, creates its transports and tells the others. A worker
+   * that dies under the join (its router closing before the transports are made, or right after)
+   * is waited out: the room moves first, and the join tries again on the new router.
+   */
+  async join(params: JoinParams): Promise<Peer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admit(params);
+      } catch (error) {
+        if (!(error instanceof RouterLost) || this.closed || attempt >= JOIN_ATTEMPTS) {
+          throw error instanceof RouterLost ? new ConclaveError('UNAVAILABLE', 'The media server failed during your join; try again') : error;
+        }
+        this.log.warn({ attempt }, 'a worker died during a join; joining again once the room has moved');
+      }
+    }
+  }
+
+  private async admit({ displayName, role, rtpCapabilities, dataChannels = false, session }: JoinParams): Promise<Peer> {
     await this.settled;
+    if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed; try again');
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
     }
     const slot = await this.routerSet.place();
     const peerId = randomUUID();
-    const [sendTransport, recvTransport] = await this.routerSet.createTransports(slot, peerId, dataChannels);
+    let transports: Awaited<ReturnType<RouterSet['createTransports']>>;
+    try {
+      transports = await this.routerSet.createTransports(slot, peerId, dataChannels);
+    } catch (error) {
+      if (slot.router.closed) throw new RouterLost();
+      throw error;
+    }
+    const [sendTransport, recvTransport] = transports;
     const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
-      throw this.peers.size >= this.options.maxPeers
-        ? new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`)
-        : new ConclaveError('INTERNAL', 'The room changed while joining; please retry');
+      if (this.peers.size >= this.options.maxPeers) throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
+      if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed; try again');
+      throw new RouterLost();
     }
     this.broadcast('participantJoined', peer.info);
     this.peers.set(peerId, peer);
@@ -133,85 +180,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     return peer;
   }
 
-  private watchSpeakers(activeSpeaker: types.ActiveSpeakerObserver): void {
-    activeSpeaker.on('dominantspeaker', ({ producer }) => {
-      const { peerId } = producer.appData as ProducerAppData;
-      this.broadcast('activeSpeaker', { peerId });
-    });
-  }
-
-  /**
-   * A worker died with one of the room's routers: its participants get transports on a live
-   * router and publish again; everyone else keeps going (what came from the dead router is
-   * closed and returns when republished). Further faults during the move (the target worker
-   * dying too, every worker dying at once) are retried on whatever is live, waiting for
-   * replacement workers, until `moveTimeoutMs`; only then is the room given up, and its
-   * participants told so they rejoin by themselves.
-   */
-  private async moveOffDeadWorker(dead: RouterSlot): Promise<void> {
-    if (this.closed || !this.routerSet.drop(dead)) return;
-    const movers = [...dead.peers];
-    const deadline = Date.now() + this.options.moveTimeoutMs;
-    this.log.warn({ worker: dead.host.index, peers: movers.length }, 'worker died; moving its participants');
-    const moved =
-      (dead !== this.routerSet.home || (await this.retryUntil(deadline, 'a new home router', () => this.newHome(deadline - Date.now())))) &&
-      (
-        await Promise.all(movers.map((peer) => this.retryUntil(deadline, `participant ${peer.id}`, () => this.moveParticipant(peer, deadline - Date.now()))))
-      ).every(Boolean);
-    if (this.closed) return;
-    if (moved) this.log.info({ routers: this.routerSet.count }, 'participants moved');
-    else this.lose('The media server failed and the call could not be kept; rejoining…');
-  }
-
-  /** Runs `step` until it succeeds, backing off between tries; false when `deadline` passed first. */
-  private async retryUntil(deadline: number, what: string, step: () => Promise<void>): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.closed) return false;
-      try {
-        await step();
-        return true;
-      } catch (error) {
-        if (this.closed) return false;
-        const waitMs = Math.min(1000, 100 * 2 ** attempt);
-        if (Date.now() + waitMs > deadline) {
-          this.log.error({ err: error, what, attempts: attempt + 1 }, 'giving up moving off the dead worker');
-          return false;
-        }
-        this.log.warn({ err: error, what, attempt: attempt + 1, retryInMs: waitMs }, 'moving off the dead worker failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-    }
-  }
-
-  /** One participant of a dead router: new transports on a live one, told to publish again. */
-  private async moveParticipant(peer: Peer, waitMs: number): Promise<void> {
-    if (peer.isClosed || this.peers.get(peer.id) !== peer) return;
-    const slot = await this.routerSet.place(waitMs);
-    const transports = await this.routerSet.createTransports(slot, peer.id, peer.dataChannels);
-    // That router's worker may have died meanwhile (its own move is queued): try another.
-    if (slot.router.closed || peer.isClosed) {
-      for (const transport of transports) transport.close();
-      if (peer.isClosed) return;
-      throw new Error(`router ${slot.router.id} closed while moving a participant to it`);
-    }
-    const [sendTransport, recvTransport] = transports;
-    peer.replaceTransports(sendTransport, recvTransport);
-    this.routerSet.seat(peer, slot);
-    peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
-    // Seated: if this router dies too, that death's own move takes the participant on.
-    await this.consumeExisting(peer).catch((error: unknown) => this.log.warn({ err: error, peer: peer.id }, 'consuming after a move failed'));
-  }
-
   /** The home router died: the active speaker observer moves to a live router, with every microphone. */
   private async newHome(waitMs: number): Promise<void> {
-    const home = await this.routerSet.newHome(waitMs);
-    this.activeSpeaker = await home.router.createActiveSpeakerObserver({ interval: 300 });
-    this.watchSpeakers(this.activeSpeaker);
-    for (const peer of this.peers.values()) {
-      for (const producer of peer.producers.values()) {
-        if (producer.appData.source === 'mic' && !producer.closed) void this.observeSpeaker(peer, producer);
-      }
-    }
+    await this.routerSet.newHome(waitMs);
+    await this.speakers.moveHome(this.peers.values());
     await this.data.moveHome();
   }
 
@@ -295,20 +267,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (other !== peer) void this.consume(other, producer);
     }
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
-    if (request.source === 'mic') await this.observeSpeaker(peer, producer);
+    if (request.source === 'mic') await this.speakers.add(peer, producer);
     return producer;
-  }
-
-  /** Feeds a microphone to the active speaker observer on the home router. */
-  private async observeSpeaker(peer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
-    try {
-      const slot = this.routerSet.slotOf(peer);
-      const { home } = this.routerSet;
-      if (slot && slot !== home) await this.routerSet.pipe({ producerId: producer.id }, slot.router, home.router);
-      await this.activeSpeaker.addProducer({ producerId: producer.id });
-    } catch (error) {
-      this.log.warn({ err: error, producer: producer.id }, 'active speaker observer could not take a microphone');
-    }
   }
 
   /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
