@@ -37,6 +37,8 @@ const TOOLS = {
   'loadtest:merge': { entry: 'dist/scripts/loadtest/merge-cli.js', packages: [] },
   // Signing a token needs no media: no worker build.
   token: { entry: 'dist/server/src/tools/token.js', packages: [], mediaWorker: false },
+  // Runs the chaos suite N times and prints recovery medians: the browser and TURN-free.
+  'bench:chaos': { entry: 'scripts/chaos-bench.mjs', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'bench:sfu': {
     entry: 'dist/scripts/bench/sfu/cli.js',
     packages: [
