@@ -81,9 +81,8 @@ describe('data channels in the browser', () => {
   /** Ana, Ben and Cy in a room of their own. */
   async function trio(room: string, benViewport?: { width: number; height: number }) {
     const gathered = gathering(room);
-    const ana = await gathered.arrive('Ana');
-    const ben = await gathered.arrive('Ben', benViewport);
-    const cy = await gathered.arrive('Cy');
+    // Side by side: the order people arrive in does not matter to these cases, and pages load faster together.
+    const [ana, ben, cy] = await Promise.all([gathered.arrive('Ana'), gathered.arrive('Ben', benViewport), gathered.arrive('Cy')]);
     return { ...gathered, ana, ben, cy };
   }
 

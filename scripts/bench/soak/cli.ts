@@ -1,0 +1,3 @@
+import { soakCli } from './soak.js';
+
+process.exit(await soakCli(process.argv.slice(2)));
