@@ -187,6 +187,7 @@ export async function soakCli(argv: string[]): Promise<number> {
     NODE_ENV: 'production',
     PORT: '0',
     HTTP_HOST: '127.0.0.1',
+    LISTEN_IP: '127.0.0.1',
     RTC_PORT: '0',
     NUM_WORKERS: '2',
     LOG_LEVEL: 'warn',
