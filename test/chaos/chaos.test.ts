@@ -311,3 +311,64 @@ describe('chaos: the whole server restarts on the same port', () => {
     await expectRecovered(server, { ...c, anaId, benId }, before, faultAt, 'whole server restart');
   });
 });
+
+describe('chaos: a room that cannot be kept', () => {
+  // One worker, and a room that may wait only 1 s for it: a crash loop's delayed replacement (2 s)
+  // is too late, so the room is given up. Nobody publishes media, so nobody is blamed for the deaths.
+  const server = useServer({ CLIENT_DIST, NUM_WORKERS: '1', ROOM_MOVE_TIMEOUT_SECONDS: '1' });
+  const open: ParticipantPage[] = [];
+
+  afterAll(async () => {
+    await Promise.all(open.splice(0).map((participant) => leaveAndClose(participant).catch(() => undefined)));
+  });
+
+  it('everyone is told what happened and rejoins by themselves once a worker is back; chat works again', async () => {
+    const [ana, ben] = await Promise.all(
+      ['Ana', 'Ben'].map((name) => openParticipant(browser, server.url, 'chaos-lost', name, { query: { cam: '0', mic: '0' } })),
+    );
+    open.push(ana!, ben!);
+    const oldIds = await Promise.all([ana!, ben!].map(async (participant) => (await participant.state()).self!.id));
+    // What the status line says, as it changes.
+    await ana!.page.evaluate(() => {
+      const status = document.querySelector('[role="status"]')!;
+      const seen: string[] = [];
+      (window as unknown as { __statusLog: string[] }).__statusLog = seen;
+      new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    for (let death = 1; death <= 4; death++) {
+      const replaced = new Promise((resolve) => server.pool.once('workerReplaced', resolve));
+      const faultAt = Date.now();
+      process.kill(server.pool.workerPids()[0]!, 'SIGKILL');
+      await replaced;
+      if (death === 4) {
+        // The fourth death within a minute is a crash loop: the room is given up, people rejoin.
+        const back = await Promise.all(
+          [ana!, ben!].map((participant, i) =>
+            eventually(
+              async () => {
+                const state = await participant.state();
+                return state.connection === 'joined' && state.self && state.self.id !== oldIds[i] ? state.self.id : undefined;
+              },
+              { what: `${participant.name} to rejoin by itself`, timeoutMs: RECOVERY_MS },
+            ),
+          ),
+        );
+        console.log(`[chaos] a room that cannot be kept: fault → both rejoined: ${Date.now() - faultAt} ms`);
+        const seen = await ana!.page.evaluate(() => (window as unknown as { __statusLog: string[] }).__statusLog);
+        expect(seen.some((text) => /could not be kept; rejoining/.test(text))).toBe(true);
+        expect((await ana!.state()).participants.map((participant) => participant.id)).toEqual([back[1]]);
+        await Promise.all([ana!, ben!].map((participant) => participant.page.evaluate(() => window.conclave!.dataReady())));
+        await ana!.page.evaluate(() => window.conclave!.chat.send('still here'));
+        await eventually(async () => (await ben!.page.evaluate(() => window.conclave!.chat.messages())).some((message) => message.text === 'still here'), {
+          what: 'Ben to get Ana’s message in the new room',
+        });
+        expect((await server.health()).status).toBe('ok');
+      } else {
+        // Deaths below the crash-loop threshold are survived in place.
+        await eventually(async () => (await server.rooms.list()).some((room) => room.id === 'chaos-lost' && !room.host.worker.closed), {
+          what: 'the room to move',
+        });
+      }
+    }
+  });
+});
