@@ -211,7 +211,7 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
     expect(await cy.page.page.locator('.ended h1').textContent()).toBe('You left the room');
   });
 
-  it('a tab closed while its socket cannot send still leaves at once (the leave beacon), not after the reconnect grace', async () => {
+  it('a tab closed, or Leave pressed, while its socket cannot send still leaves at once (the leave beacon), not after the reconnect grace', async () => {
     const room = newRoom('beacon');
     const ana = await arrive(room, 'Ana', watching);
     const fay = await arrive(room, 'Fay', watching);
@@ -225,6 +225,16 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
     // The server keeps a dropped connection's place for RECONNECT_GRACE_SECONDS (30 here).
     await expect.poll(() => remoteTile(ana.page, fay.id, 'camera').count(), { timeout: 10_000 }).toBe(0);
     console.log(`[conference] tab closed with a silenced socket → tile gone: ${Date.now() - closed} ms`);
+
+    // The same for the Leave button: its request gets no answer, so the beacon says it.
+    const gus = await arrive(room, 'Gus', watching);
+    await expect.poll(() => remoteTile(ana.page, gus.id, 'camera').count()).toBe(1);
+    await gus.page.page.evaluate(() => {
+      WebSocket.prototype.send = () => undefined;
+    });
+    await gus.page.page.click('[data-action="leave"]');
+    await expect.poll(() => remoteTile(ana.page, gus.id, 'camera').count(), { timeout: 10_000 }).toBe(0);
+    await gus.page.close();
   });
 
   it('closing the tab removes the participant for the others, and the last one out closes the room', async () => {

@@ -89,23 +89,35 @@ export class Session {
    * the reconnect grace period and everyone would see a frozen tile.
    */
   leaveOnUnload(): void {
-    if (this.connection !== 'left' && this.self && this.resumeToken && typeof navigator.sendBeacon === 'function') {
-      const beacon: LeaveBeacon = { peerId: this.self.id, resumeToken: this.resumeToken };
-      navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.serverUrl).href, JSON.stringify(beacon));
-    }
+    if (this.connection !== 'left') this.sendLeaveBeacon();
     void this.leave();
   }
 
-  /** Leaves the room, releases camera and microphone, and closes the connection. */
+  /**
+   * Leaves the room, releases camera and microphone, and closes the connection. When the server
+   * does not answer in time (a slow link, a busy machine), the leave beacon says it instead, so our
+   * place does not linger as a frozen tile for the reconnect grace period.
+   */
   async leave(): Promise<void> {
     if (this.connection === 'left') return;
     if (this.connection === 'joined') {
-      await Promise.race([
-        this.context.signaling.request('leave', {}, { immediate: true }).catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, LEAVE_TIMEOUT_MS)),
+      const answered = await Promise.race([
+        this.context.signaling.request('leave', {}, { immediate: true }).then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LEAVE_TIMEOUT_MS)),
       ]);
+      if (!answered) this.sendLeaveBeacon();
     }
     this.end();
+  }
+
+  /** Tells the server we left, over HTTP, in a way the browser delivers even after the page is gone. */
+  private sendLeaveBeacon(): void {
+    if (!this.self || !this.resumeToken || typeof navigator.sendBeacon !== 'function') return;
+    const beacon: LeaveBeacon = { peerId: this.self.id, resumeToken: this.resumeToken };
+    navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.serverUrl).href, JSON.stringify(beacon));
   }
 
   private listen(): void {

@@ -115,13 +115,18 @@ interface Person {
 
 async function join(browser: Browser, url: string, room: string, name: string, query: Record<string, string> = {}): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 960, height: 540 } });
-  const page = await context.newPage();
-  await page.goto(`${url}/?${new URLSearchParams({ room, name, ...query }).toString()}`);
-  await page.waitForFunction(() => window.conclave !== undefined);
-  await page.evaluate(() => window.conclave!.ready);
-  await page.evaluate(() => window.conclave!.dataReady());
-  const id = await page.evaluate(() => window.conclave!.state().self!.id);
-  return { context, page, id };
+  try {
+    const page = await context.newPage();
+    await page.goto(`${url}/?${new URLSearchParams({ room, name, ...query }).toString()}`);
+    await page.waitForFunction(() => window.conclave !== undefined);
+    await page.evaluate(() => window.conclave!.ready);
+    await page.evaluate(() => window.conclave!.dataReady());
+    const id = await page.evaluate(() => window.conclave!.state().self!.id);
+    return { context, page, id };
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
 }
 
 async function leave(person: Person): Promise<void> {
@@ -145,18 +150,26 @@ async function decodes(viewer: Person, peerId: string, screen = false, timeoutMs
 
 /** One cycle: two join the residents' room and use everything, two meet in a room of their own, all four leave. */
 async function cycle(browser: Browser, url: string, n: number, residents: Person[]): Promise<void> {
-  const [cy, dee, eve, fay] = await Promise.all([
+  const arrivals = await Promise.allSettled([
     join(browser, url, 'soak', `Cy ${n}`),
     join(browser, url, 'soak', `Dee ${n}`, { cam: '0' }),
     join(browser, url, `soak-side-${n}`, `Eve ${n}`),
     join(browser, url, `soak-side-${n}`, `Fay ${n}`, { mic: '0' }),
   ]);
-  await cy.page.evaluate(() => window.conclave!.shareScreen());
-  await dee.page.evaluate((text) => window.conclave!.chat.send(text), `hello from cycle ${n}`);
-  await cy.page.evaluate(() => window.conclave!.sendFile({ name: 'notes.bin', type: 'application/octet-stream', bytes: new Uint8Array(256 * 1024) }));
-  await Promise.all([decodes(residents[0]!, cy.id, true), decodes(cy, residents[1]!.id), decodes(eve, fay.id), decodes(fay, eve.id)]);
-  await sleep(3000);
-  await Promise.all([cy, dee, eve, fay].map(leave));
+  const people = arrivals.flatMap((arrival) => (arrival.status === 'fulfilled' ? [arrival.value] : []));
+  try {
+    const failed = arrivals.find((arrival) => arrival.status === 'rejected');
+    if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    const [cy, dee, eve, fay] = people as [Person, Person, Person, Person];
+    await cy.page.evaluate(() => window.conclave!.shareScreen());
+    await dee.page.evaluate((text) => window.conclave!.chat.send(text), `hello from cycle ${n}`);
+    await cy.page.evaluate(() => window.conclave!.sendFile({ name: 'notes.bin', type: 'application/octet-stream', bytes: new Uint8Array(256 * 1024) }));
+    await Promise.all([decodes(residents[0]!, cy.id, true), decodes(cy, residents[1]!.id), decodes(eve, fay.id), decodes(fay, eve.id)]);
+    await sleep(3000);
+  } finally {
+    // Whatever went wrong, they leave: a cycle's failure must not look like a leak in the next.
+    await Promise.all(people.map(leave));
+  }
 }
 
 const differences = (a: ObjectCounts, b: ObjectCounts): string[] =>
@@ -240,7 +253,7 @@ export async function soakCli(argv: string[]): Promise<number> {
       );
       // Back to the residents alone: every object the cycle made must be gone (give closing a moment).
       let counts = await countObjects(server);
-      for (let wait = 0; wait < 20 && differences(baseline, counts).length > 0; wait++) {
+      for (let wait = 0; wait < 40 && differences(baseline, counts).length > 0; wait++) {
         await sleep(250);
         counts = await countObjects(server);
       }
