@@ -46,6 +46,24 @@ describe('Conclave signalling', () => {
     return `${label}-${rooms}`;
   }
 
+  it('a newcomer gets one consumer of each producer, even one published while it was joining', async () => {
+    // The fan-out at publish time and the newcomer's consumeExisting (after its join answer) both
+    // reach a producer made in between; twenty tries give the race every chance.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const room = newRoom('join-race');
+      const ana = await arrive('Ana');
+      const ben = await arrive('Ben');
+      await ana.join(room);
+      await ana.connectSendTransport();
+      const [, producerId] = await Promise.all([ben.join(room), ana.produce('camera')]);
+      await ben.waitFor('newConsumer', (consumer) => consumer.producerId === producerId);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(ben.notifications('newConsumer').filter((consumer) => consumer.producerId === producerId)).toHaveLength(1);
+      expect((await peerOnServer(room, ben)).consumers.size).toBe(1);
+      await Promise.all([ana.close(), ben.close()]);
+    }
+  });
+
   async function roomOnServer(roomId: string): Promise<Room | undefined> {
     return (await server.rooms.list()).find((room) => room.id === roomId);
   }

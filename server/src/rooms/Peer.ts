@@ -42,6 +42,8 @@ export class Peer {
   readonly consumers = new Map<string, types.Consumer<ConsumerAppData>>();
   /** Sources with a producer open or being created. */
   readonly publishing = new Set<MediaSource>();
+  /** Producers it has, or is getting, a consumer of (one each), with the claim of the consume that holds it. */
+  readonly receiving = new Map<string, object>();
   private closed = false;
 
   constructor(
@@ -66,6 +68,7 @@ export class Peer {
     this.producers.clear();
     this.consumers.clear();
     this.publishing.clear();
+    this.receiving.clear();
     this.sendTransport = sendTransport;
     this.recvTransport = recvTransport;
   }

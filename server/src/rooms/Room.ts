@@ -273,15 +273,23 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
   private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
+    // One consumer per producer and participant: the fan-out at publish time and a newcomer's
+    // consumeExisting (which runs after its join answer) can both reach the same pair.
+    if (consumerPeer.receiving.has(producer.id)) return;
+    const claim = {};
+    consumerPeer.receiving.set(producer.id, claim);
+    const release = (): void => {
+      if (consumerPeer.receiving.get(producer.id) === claim) consumerPeer.receiving.delete(producer.id);
+    };
     const target = this.routerSet.slotOf(consumerPeer);
     const source = this.routerSet.slotOf(this.peers.get(producer.appData.peerId) ?? consumerPeer);
-    if (!target || !source) return;
+    if (!target || !source) return release();
     let consumer: types.Consumer<ConsumerAppData>;
     try {
       if (source !== target) await this.routerSet.pipe({ producerId: producer.id }, source.router, target.router);
       if (!target.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
         this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
-        return;
+        return release();
       }
       consumer = await consumerPeer.recvTransport.consume<ConsumerAppData>({
         producerId: producer.id,
@@ -292,19 +300,23 @@ export class Room extends TypedEmitter<RoomEvents> {
     } catch (error) {
       // A transport, router or the producer closed meanwhile: nothing to deliver.
       this.log.debug({ err: error, peer: consumerPeer.id }, 'consume abandoned');
-      return;
+      return release();
     }
     // The participant may have left (or moved after a worker death) while the consumer was made.
     if (consumerPeer.isClosed || consumer.closed || this.routerSet.slotOf(consumerPeer) !== target) {
       consumer.close();
-      return;
+      return release();
     }
     consumerPeer.consumers.set(consumer.id, consumer);
     const notifyClosed = (): void => {
       consumerPeer.consumers.delete(consumer.id);
+      release();
       if (!consumerPeer.isClosed) consumerPeer.notify('consumerClosed', { consumerId: consumer.id });
     };
-    consumer.on('transportclose', () => consumerPeer.consumers.delete(consumer.id));
+    consumer.on('transportclose', () => {
+      consumerPeer.consumers.delete(consumer.id);
+      release();
+    });
     consumer.on('producerclose', notifyClosed);
     consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
     consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
