@@ -27,6 +27,7 @@ interface Options {
 
 const HELP = `Usage: npm run bench:soak -- [--minutes N (default 30)] [--sample-seconds S (default 10)] [--out DIR]`;
 const GROWTH_LIMIT = 0.05;
+const STEP_TIMEOUT_MS = 60_000;
 
 export interface ObjectCounts {
   rooms: number;
@@ -119,8 +120,14 @@ async function join(browser: Browser, url: string, room: string, name: string, q
     const page = await context.newPage();
     await page.goto(`${url}/?${new URLSearchParams({ room, name, ...query }).toString()}`);
     await page.waitForFunction(() => window.conclave !== undefined);
-    await page.evaluate(() => window.conclave!.ready);
-    await page.evaluate(() => window.conclave!.dataReady());
+    await step(
+      `${name} joins`,
+      page.evaluate(() => window.conclave!.ready),
+    );
+    await step(
+      `${name}'s data channels open`,
+      page.evaluate(() => window.conclave!.dataReady()),
+    );
     const id = await page.evaluate(() => window.conclave!.state().self!.id);
     return { context, page, id };
   } catch (error) {
@@ -148,6 +155,19 @@ async function decodes(viewer: Person, peerId: string, screen = false, timeoutMs
   );
 }
 
+/** A page call that must finish within STEP_TIMEOUT_MS; a page stuck in one fails the cycle and says where. */
+async function step<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${STEP_TIMEOUT_MS / 1000} s`)), STEP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One cycle: two join the residents' room and use everything, two meet in a room of their own, all four leave. */
 async function cycle(browser: Browser, url: string, n: number, residents: Person[]): Promise<void> {
   const arrivals = await Promise.allSettled([
@@ -161,11 +181,26 @@ async function cycle(browser: Browser, url: string, n: number, residents: Person
     const failed = arrivals.find((arrival) => arrival.status === 'rejected');
     if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     const [cy, dee, eve, fay] = people as [Person, Person, Person, Person];
-    await cy.page.evaluate(() => window.conclave!.shareScreen());
-    await dee.page.evaluate((text) => window.conclave!.chat.send(text), `hello from cycle ${n}`);
-    await cy.page.evaluate(() => window.conclave!.sendFile({ name: 'notes.bin', type: 'application/octet-stream', bytes: new Uint8Array(256 * 1024) }));
-    await Promise.all([decodes(residents[0]!, cy.id, true), decodes(cy, residents[1]!.id), decodes(eve, fay.id), decodes(fay, eve.id)]);
-    await sleep(3000);
+    const steps = async (): Promise<void> => {
+      await step(
+        'Cy shares her screen',
+        cy.page.evaluate(() => window.conclave!.shareScreen()),
+      );
+      await step(
+        'Dee chats',
+        dee.page.evaluate((text) => window.conclave!.chat.send(text), `hello from cycle ${n}`),
+      );
+      await step(
+        'Cy offers a file',
+        cy.page.evaluate(() => window.conclave!.sendFile({ name: 'notes.bin', type: 'application/octet-stream', bytes: new Uint8Array(256 * 1024) })),
+      );
+      await step(
+        'everyone decodes everyone',
+        Promise.all([decodes(residents[0]!, cy.id, true), decodes(cy, residents[1]!.id), decodes(eve, fay.id), decodes(fay, eve.id)]),
+      );
+      await sleep(3000);
+    };
+    await steps();
   } finally {
     // Whatever went wrong, they leave: a cycle's failure must not look like a leak in the next.
     await Promise.all(people.map(leave));
