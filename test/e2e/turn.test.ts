@@ -14,7 +14,8 @@ type TestServer = Awaited<ReturnType<typeof startTestServer>>;
  * everything through a real coturn (`relay=1`), which holds only the secret the server signs
  * short-lived credentials with.
  */
-describe('media through TURN', () => {
+// A loaded CI machine once took 38 s for the TURN-over-TCP call to decode both ways: 120 s per case.
+describe('media through TURN', { timeout: 120_000 }, () => {
   let coturn: Coturn;
   let browser: Browser;
   const servers: TestServer[] = [];
@@ -57,8 +58,14 @@ describe('media through TURN', () => {
   async function callThroughTurn(server: TestServer, room: string): Promise<{ relayed: TransportStats[]; direct: TransportStats[] }> {
     const ana = await open(server, room, 'Ana', { relay: '1' });
     const ben = await open(server, room, 'Ben');
-    await Promise.all([waitForVideoFrom(ana.page, [ben.id]), waitForVideoFrom(ben.page, [ana.id])]);
-    console.log(`[turn] ${room}: second page load → video decoding both ways: ${Date.now() - ben.page.loadedAt} ms (includes the 2 stats samples)`);
+    await Promise.all([waitForVideoFrom(ana.page, [ben.id], 'camera', 60_000), waitForVideoFrom(ben.page, [ana.id], 'camera', 60_000)]);
+    const took = Date.now() - ben.page.loadedAt;
+    console.log(`[turn] ${room}: second page load → video decoding both ways: ${took} ms (includes the 2 stats samples)`);
+    if (took > 20_000) {
+      // Slow enough to look into: which paths were chosen, and what coturn saw (allocations, errors).
+      console.log(`[turn] ${room}: Ana's transports ${JSON.stringify((await ana.page.stats()).transports)}`);
+      console.log(coturn.output().split('\n').filter((line) => /ALLOCATE|error|closed/i.test(line)).slice(-40).join('\n'));
+    }
 
     const before = await Promise.all([ana.page.stats(), ben.page.stats()]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
