@@ -16,6 +16,8 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** No media worker can take the request right now (all of them restarting): retry shortly. */
   UNAVAILABLE: 'UNAVAILABLE',
+  /** The room is locked: this connection now waits in its lobby (see `knockAnswered`). */
+  IN_LOBBY: 'IN_LOBBY',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,8 @@ import type { types as client } from 'mediasoup-client';
 import { DataLabel, FileName, FileType, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';
 import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
+import { ModerationRequests, type ModerationNotifications, type ModerationResponses, type RoomPolicy } from './moderation.js';
+import type { Role } from './roles.js';
 import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
 
 /**
@@ -14,8 +16,9 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
 /**
  * 2: `join` asks for data channels with `dataChannels` (mediasoup 3.20+ has no SCTP capabilities).
  * 3: `roomLost` (rejoin by yourself) and `removed` (do not); join may fail with UNAVAILABLE.
+ * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 const Id = z.string().min(1).max(64);
 
@@ -49,6 +52,8 @@ export const JoinRequest = z.object({
   token: z.string().max(4096).optional(),
   /** The client wants data channels (chat, files, whiteboard); a receive-only tool may not. */
   dataChannels: z.boolean().default(false),
+  /** Whoever creates the room may ask that everyone after them waits in the lobby. */
+  lobby: z.boolean().default(false),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
@@ -145,6 +150,7 @@ export const Requests = {
   dataSync: EmptyRequest,
   offerFile: OfferFileRequest,
   cancelFile: FileRequest,
+  ...ModerationRequests,
 } as const;
 export type RequestName = keyof typeof Requests;
 export type RequestOf<K extends RequestName> = z.input<(typeof Requests)[K]>;
@@ -158,6 +164,9 @@ export interface ParticipantInfo {
   joinedAt: number;
   /** Their connection dropped; they keep their place for the grace period. */
   reconnecting: boolean;
+  role: Role;
+  /** When they raised their hand (the queue's order), or null. */
+  handRaisedAt: number | null;
 }
 
 export interface TransportInfo {
@@ -187,6 +196,8 @@ export interface JoinResponse {
   resumeToken: string;
   /** How long the server keeps the place of a dropped connection. */
   reconnectGraceMs: number;
+  /** The room's rules now; `policy` notifications follow when they change. */
+  policy: RoomPolicy;
 }
 
 export interface ConsumerInfo {
@@ -221,7 +232,7 @@ export interface DataSyncResponse {
   maxFileBytes: number;
 }
 
-export interface Responses {
+export interface Responses extends ModerationResponses {
   join: JoinResponse;
   leave: Record<string, never>;
   connectTransport: Record<string, never>;
@@ -241,13 +252,15 @@ export interface Responses {
 
 // ---- Notifications (server → client) ----
 
-export const RemovalReason = z.enum(['mediaCrashes']);
+export const RemovalReason = z.enum(['mediaCrashes', 'removed', 'banned', 'ended']);
 export type RemovalReason = z.infer<typeof RemovalReason>;
 
-export interface Notifications {
+export interface Notifications extends ModerationNotifications {
   /** Sent once on connect: what a client needs to load its device before joining. */
   welcome: { protocolVersion: number; serverVersion: string; routerRtpCapabilities: client.RtpCapabilities };
   participantJoined: ParticipantInfo;
+  /** Their role or hand changed (also sent to them). */
+  participantUpdated: ParticipantInfo;
   participantLeft: { peerId: string };
   newConsumer: ConsumerInfo;
   consumerClosed: { consumerId: string };
@@ -277,7 +290,8 @@ export interface Notifications {
   roomLost: { message: string };
   /**
    * This participant was taken out of the room and should not rejoin by itself. `mediaCrashes`:
-   * the media workers kept dying while its media was on them.
+   * the media workers kept dying while its media was on them; `removed` / `banned`: by a host or
+   * moderator (banned: not again until the room closes); `ended`: the meeting was ended.
    */
   removed: { reason: RemovalReason; message: string };
   newDataConsumer: DataConsumerInfo;

@@ -1,4 +1,6 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, redactConfig } from '../server/src/config.js';
@@ -128,5 +130,54 @@ describe('deployment settings', () => {
     const garbage = path.join(tls.dir, 'garbage.pem');
     writeFileSync(garbage, 'not a certificate\n');
     expect(configErrorOf({ TLS_CERT: garbage, TLS_KEY: tls.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS/);
+  });
+});
+
+describe('join token keys (AUTH_PUBLIC_KEY, AUTH_JWKS_FILE)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'conclave-auth-keys-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ed25519 = generateKeyPairSync('ed25519');
+  const pem = (key: KeyObject): string => key.export({ type: key.type === 'public' ? 'spki' : 'pkcs8', format: 'pem' }).toString();
+  const publicPem = pem(es256.publicKey);
+  const file = (name: string, content: string): string => {
+    const where = path.join(dir, name);
+    writeFileSync(where, content);
+    return where;
+  };
+  const jwks = (...keys: object[]): string => JSON.stringify({ keys });
+
+  it('takes a P-256 or Ed25519 public key as PEM text (also on one line with \\n), as a PEM file, or a key set file', () => {
+    expect(parseConfig({ AUTH_PUBLIC_KEY: publicPem }).AUTH_PUBLIC_KEY).toBe(publicPem);
+    expect(() => parseConfig({ AUTH_PUBLIC_KEY: publicPem.replaceAll('\n', '\\n') })).not.toThrow();
+    expect(() => parseConfig({ AUTH_PUBLIC_KEY: file('ed25519.pem', pem(ed25519.publicKey)) })).not.toThrow();
+    const keySet = file('jwks.json', jwks({ ...ed25519.publicKey.export({ format: 'jwk' }), kid: 'a' }, { kty: 'RSA', n: 'AQAB', e: 'AQAB', kid: 'ignored' }));
+    expect(parseConfig({ AUTH_JWKS_FILE: keySet }).AUTH_JWKS_FILE).toBe(keySet);
+  });
+
+  it('refuses a public key it cannot verify tokens with, in one line naming AUTH_PUBLIC_KEY', () => {
+    expect(configErrorOf({ AUTH_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n' })).toMatch(
+      /^Invalid AUTH_PUBLIC_KEY="-----BEGIN PUBLIC KEY-----\\nbm90IGEga2V5.*": cannot verify join tokens with it: not a valid PEM public key/,
+    );
+    expect(configErrorOf({ AUTH_PUBLIC_KEY: path.join(dir, 'nope.pem') })).toMatch(/^Invalid AUTH_PUBLIC_KEY=.*: neither PEM text nor a readable PEM file$/);
+    const privatePem = pem(es256.privateKey);
+    expect(configErrorOf({ AUTH_PUBLIC_KEY: privatePem })).toMatch(/^Invalid AUTH_PUBLIC_KEY=.*: not a PEM public key/);
+    const rsa = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
+    expect(configErrorOf({ AUTH_PUBLIC_KEY: rsa })).toMatch(
+      /^Invalid AUTH_PUBLIC_KEY=.*: rsa key: only EC P-256 \(ES256\) and Ed25519 \(EdDSA\) keys are accepted$/,
+    );
+    const p384 = pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey);
+    expect(configErrorOf({ AUTH_PUBLIC_KEY: p384 })).toMatch(/: ec secp384r1 key: only EC P-256/);
+  });
+
+  it('refuses a key set file that is missing, not JSON, not a key set, without a usable key or with a private key', () => {
+    expect(configErrorOf({ AUTH_JWKS_FILE: path.join(dir, 'nope.json') })).toMatch(/^Invalid AUTH_JWKS_FILE=.*: no such file, or not readable/);
+    const refusal = (content: string): string => configErrorOf({ AUTH_JWKS_FILE: file('bad.json', content) });
+    expect(refusal('{"keys": [')).toMatch(/^Invalid AUTH_JWKS_FILE=.*: cannot verify join tokens with it: not JSON/);
+    expect(refusal('[]')).toMatch(/: not a JSON Web Key Set/);
+    expect(refusal(jwks())).toMatch(/: not a JSON Web Key Set .*has no keys/);
+    expect(refusal(jwks({ kty: 'RSA', n: 'AQAB', e: 'AQAB' }))).toMatch(/: no EC P-256 \(ES256\) or Ed25519 \(EdDSA\) key in the set$/);
+    expect(refusal(jwks({ ...es256.privateKey.export({ format: 'jwk' }), kid: 'oops' }))).toMatch(/: key "oops" is a private key: publish only public keys$/);
+    expect(refusal(jwks({ kty: 'OKP', crv: 'Ed25519', x: 'short' }))).toMatch(/: key 1 is not a valid key/);
   });
 });

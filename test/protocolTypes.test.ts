@@ -3,6 +3,7 @@ import { ProduceRequest, Requests, type RequestOf } from '../shared/protocol.js'
 import { dataHandlers } from '../server/src/signaling/data.js';
 import { composeHandlers } from '../server/src/signaling/handlers.js';
 import { mediaHandlers } from '../server/src/signaling/media.js';
+import { moderationHandlers } from '../server/src/signaling/moderation.js';
 import { roomHandlers } from '../server/src/signaling/room.js';
 import { transportHandlers } from '../server/src/signaling/transports.js';
 
@@ -11,15 +12,15 @@ import { transportHandlers } from '../server/src/signaling/transports.js';
 
 describe('the protocol is whole', () => {
   it('has one handler for every request, and a table missing a domain or repeating one does not compile', () => {
-    const table = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers);
+    const table = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers);
     expect(Object.keys(table).sort()).toEqual(Object.keys(Requests).sort());
 
     // @ts-expect-error produceData, dataSync, offerFile and cancelFile have no handler
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers);
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, moderationHandlers);
     // @ts-expect-error connectTransport and restartIce would be handled twice
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, transportHandlers);
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, transportHandlers);
     // @ts-expect-error a handler for a request the protocol does not define
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, { ping: () => ({}) });
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, { ping: () => ({}) });
   });
 
   it('a produce request whose kind is not its source’s neither compiles nor parses', () => {

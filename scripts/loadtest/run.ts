@@ -71,7 +71,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
 
   // Valid for the whole run: every join, the measured window, and reconnections within it.
   const tokenSeconds = Math.ceil(plans.length / options.joinRate + options.settleSeconds + options.durationSeconds + 600);
-  const joinToken = (plan: BotPlan): string | undefined =>
+  const joinToken = async (plan: BotPlan): Promise<string | undefined> =>
     options.authSecret ? signToken(options.authSecret, { room: plan.room, name: plan.name }, tokenSeconds) : undefined;
 
   const bots: Bot[] = [];
@@ -110,7 +110,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       bots.push(bot);
       joins.push(
         browserFor(index).then(
-          (browser) => bot.join(browser, options, joinToken(plan)),
+          async (browser) => bot.join(browser, options, await joinToken(plan)),
           (error: unknown) => {
             bot.record.error = `Chromium did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
           },

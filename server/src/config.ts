@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import os from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
+import { parseDuration, readKeySet, readPublicKey } from './auth/token.js';
 
 const PortNumber = z.coerce.number().int().min(0).max(65535);
 const CsvList = z.string().transform((value) =>
@@ -71,6 +72,10 @@ export const ConfigSchema = z
     CLIENT_DIST: z.string().min(1).default('client/dist'),
     /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, only this machine may read it. */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Receivers of room and participant events (docs/webhooks.md); each gets every event. */
+    WEBHOOK_URLS: CsvList.pipe(z.array(z.url({ protocol: /^https?$/, error: (issue) => `not an http(s) URL: ${String(issue.input)}` }))).default([]),
+    /** Signs every webhook request (HMAC-SHA256 in X-Conclave-Signature); unset, they go unsigned. */
+    WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Limits: each answers with its own error code. */
     MAX_PEERS_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
     MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(500),
@@ -88,10 +93,44 @@ export const ConfigSchema = z
     RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
     /** Largest file a participant may send to the room, in MB (MiB); the server stops larger transfers. */
     MAX_FILE_MB: z.coerce.number().positive().max(4096).default(50),
-    /** When set, joining needs a JWT (HS256) signed with it: `npm run token`. */
+    /** When set, joining needs a JWT signed with this HS256 secret (or one of the keys below): `npm run token`. */
     AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** A login service's ES256 (P-256) or Ed25519 public key, PEM text or a PEM file: its tokens admit (docs/tokens.md). */
+    AUTH_PUBLIC_KEY: z.string().min(1).optional(),
+    /** A JSON Web Key Set file of such public keys; the token's `kid` picks one. */
+    AUTH_JWKS_FILE: ReadableFile.optional(),
     /** Origins allowed to open a Socket.IO connection besides the server's own (production behind other sites). */
     CORS_ORIGINS: CsvList.default([]),
+    /** How long someone waits in a locked meeting's lobby before being told nobody let them in ("90s", "5m", or seconds). */
+    LOBBY_TIMEOUT: z
+      .string()
+      .transform((text, context) => {
+        try {
+          return parseDuration(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(10, 'at least 10 seconds')
+          .max(24 * 3600, 'at most 24 hours'),
+      )
+      .default(300),
+    /** At most this many people wait in one lobby. */
+    MAX_LOBBY: z.coerce.number().int().min(1).max(10_000).default(100),
+    /** Knocks on locked meetings per client address and minute (a short burst of 5 comes on top). */
+    LOBBY_KNOCKS_PER_MINUTE: z.coerce.number().positive().max(10_000).default(10),
+    /**
+     * Proxies (IP addresses, or `loopback`) whose X-Forwarded-For is believed for the client's
+     * address: the shipped Caddy on the same machine is `loopback`. Unset, the socket's peer is the client.
+     */
+    TRUST_PROXY: CsvList.default([]),
+    /** Enables the admin HTTP API (/api/v1, docs/admin-api.md) for `Authorization: Bearer <ADMIN_API_KEY>`. */
+    ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     /** How long a participant whose connection dropped keeps its place and media. */
     RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
     /**
@@ -119,6 +158,21 @@ export const ConfigSchema = z
     if (env.TLS_CERT === undefined || env.TLS_KEY === undefined) return;
     const problem = tlsPairProblem(env.TLS_CERT, env.TLS_KEY);
     if (problem) context.addIssue({ code: 'custom', path: ['TLS_CERT'], message: `cannot serve TLS with TLS_CERT and TLS_KEY: ${problem}` });
+  })
+  .superRefine((env, context) => {
+    const keys = [
+      ['AUTH_PUBLIC_KEY', env.AUTH_PUBLIC_KEY, readPublicKey],
+      ['AUTH_JWKS_FILE', env.AUTH_JWKS_FILE, readKeySet],
+    ] as const;
+    for (const [variable, value, read] of keys) {
+      if (value === undefined) continue;
+      try {
+        read(value);
+      } catch (error) {
+        const problem = error instanceof Error ? error.message : String(error);
+        context.addIssue({ code: 'custom', path: [variable], message: `cannot verify join tokens with it: ${problem}` });
+      }
+    }
   })
   .transform((env) => ({
     ...env,
@@ -171,7 +225,17 @@ export function loadConfig(envFile = '.env'): Config {
 
 const SECRET_KEYS = /SECRET|TOKEN|PASSWORD|KEY/;
 
-/** The configuration as it is safe to log: secrets replaced. */
+/** The configuration as it is safe to log: secrets replaced, webhook URLs without credentials or query (either may hold a token). */
 export function redactConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, SECRET_KEYS.test(key) && value ? '***' : value]));
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [
+      key,
+      key === 'WEBHOOK_URLS' ? config.WEBHOOK_URLS.map(withoutCredentials) : SECRET_KEYS.test(key) && value ? '***' : value,
+    ]),
+  );
+}
+
+function withoutCredentials(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return `${origin}${pathname}`;
 }

@@ -5,15 +5,22 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { isClientHeaderExtension } from '../../shared/rtp.js';
+import { tokenVerifierFor } from './auth/token.js';
 import type { Config } from './config.js';
+import { trustedProxies } from './http/clientAddress.js';
+import { adminApi } from './http/admin.js';
 import { createHttpApp, type Health } from './http/app.js';
 import { createMetricsHandler } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { mediaCodecs } from './media/codecs.js';
 import { CrashWatch } from './media/CrashWatch.js';
 import { WorkerPool } from './media/WorkerPool.js';
+import { knockLimiter } from './moderation/knockLimiter.js';
+import { Meetings } from './moderation/Meetings.js';
+import { MemoryRoomState } from './moderation/RoomState.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
+import type { SignalingContext } from './signaling/connection.js';
 import { attachSignaling } from './signaling/index.js';
 import { leaveByBeacon } from './signaling/room.js';
 
@@ -88,7 +95,24 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
 
   const sessions = new SessionRegistry();
   const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN });
-  const app = createHttpApp({ clientDist: config.CLIENT_DIST, health, metrics, leaveBeacon: (beacon) => leaveByBeacon(sessions, beacon) });
+  const meetings = new Meetings(
+    rooms,
+    new MemoryRoomState(),
+    { timeoutMs: config.LOBBY_TIMEOUT * 1000, maxKnocks: config.MAX_LOBBY, autoHost: tokenVerifierFor(config) === undefined },
+    { removed: () => undefined },
+    log,
+  );
+  const admin = config.ADMIN_API_KEY
+    ? adminApi({ apiKey: config.ADMIN_API_KEY, rooms, meetings, authSecret: config.AUTH_SECRET, log: log.child({ api: 'admin' }) })
+    : undefined;
+  const app = createHttpApp({
+    clientDist: config.CLIENT_DIST,
+    health,
+    metrics,
+    leaveBeacon: (beacon) => leaveByBeacon(sessions, beacon),
+    admin,
+    trustProxy: config.TRUST_PROXY,
+  });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
@@ -103,7 +127,19 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       ? { cors: { origin: config.CORS_ORIGINS }, allowRequest: originCheck(config.CORS_ORIGINS) }
       : {}),
   });
-  const signaling = { config, log, pool, rooms, sessions, routerRtpCapabilities, version: VERSION, draining: false };
+  const signaling: SignalingContext = {
+    config,
+    log,
+    pool,
+    rooms,
+    sessions,
+    meetings,
+    knockLimiter: knockLimiter(config.LOBBY_KNOCKS_PER_MINUTE, 5),
+    trustedProxies: trustedProxies(config.TRUST_PROXY),
+    routerRtpCapabilities,
+    version: VERSION,
+    draining: false,
+  };
   attachSignaling(io, signaling);
 
   await new Promise<void>((resolve, reject) => {

@@ -64,7 +64,14 @@ describe('media through TURN', { timeout: 120_000 }, () => {
     if (took > 20_000) {
       // Slow enough to look into: which paths were chosen, and what coturn saw (allocations, errors).
       console.log(`[turn] ${room}: Ana's transports ${JSON.stringify((await ana.page.stats()).transports)}`);
-      console.log(coturn.output().split('\n').filter((line) => /ALLOCATE|error|closed/i.test(line)).slice(-40).join('\n'));
+      console.log(
+        coturn
+          .output()
+          .split('\n')
+          .filter((line) => /ALLOCATE|error|closed/i.test(line))
+          .slice(-40)
+          .join('\n'),
+      );
     }
 
     const before = await Promise.all([ana.page.stats(), ben.page.stats()]);

@@ -172,7 +172,7 @@ export class ConclavePath implements FanoutPath {
     // eslint-disable-next-line prefer-const -- notify can run before join() returns, when a const would still be uninitialized
     peer = await room.join({
       displayName: name,
-      role: 'participant',
+      role: () => 'participant',
       rtpCapabilities: this.link.capabilities(room.router.rtpCapabilities),
       session: {
         connected: true,

@@ -41,6 +41,8 @@ export interface DataHubHost {
   pipeData(dataProducerId: string, from: types.Router, to: types.Router): Promise<void>;
   /** Everyone in the room now. */
   peers(): Iterable<Peer>;
+  /** Whether the room's rules let this participant chat or send files. */
+  permits(peer: Peer, what: 'chat' | 'files'): boolean;
 }
 
 export interface DataHubOptions {
@@ -201,6 +203,7 @@ export class DataHub {
   }
 
   offerFile(peer: Peer, request: ParsedRequestOf<'offerFile'>): Responses['offerFile'] {
+    if (!this.host.permits(peer, 'files')) throw new ConclaveError('FORBIDDEN', 'Only hosts and moderators may send files in this room');
     return this.files.offer(peer, request, [...this.host.peers()]);
   }
 
@@ -331,6 +334,10 @@ export class DataHub {
       if (nonce !== undefined) rememberRefusedNonce(member, nonce);
       this.refuse(peer, member, 'chat', code, reason, nonce);
     };
+    if (!this.host.permits(peer, 'chat')) {
+      refuseChat('FORBIDDEN', 'Only hosts and moderators may chat in this room');
+      return;
+    }
     if (!member.limiters.chat.take()) {
       refuseChat('RATE_LIMITED', 'Too many chat messages; slow down');
       return;

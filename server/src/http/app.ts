@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import { firstIssue } from '../../../shared/identity.js';
 import { LEAVE_BEACON_PATH, LeaveBeacon } from '../../../shared/protocol.js';
+import { ADMIN_API_PATH } from './admin.js';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -21,12 +22,23 @@ export interface HttpAppOptions {
   metrics?: RequestHandler;
   /** A closing tab's leave (see LeaveBeacon): true when that participant was there and has left. */
   leaveBeacon?: (beacon: LeaveBeacon) => boolean;
+  /** The admin API (ADMIN_API_KEY set); without it, its paths answer 404. */
+  admin?: Router;
+  /** TRUST_PROXY, for req.ip. */
+  trustProxy?: readonly string[];
 }
 
 /** Static client, health endpoint; everything else about a call goes over Socket.IO. */
-export function createHttpApp({ clientDist, health, metrics, leaveBeacon }: HttpAppOptions): Express {
+export function createHttpApp({ clientDist, health, metrics, leaveBeacon, admin, trustProxy = [] }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (trustProxy.length > 0) app.set('trust proxy', [...trustProxy]);
+  if (admin) app.use(ADMIN_API_PATH, admin);
+  else
+    app.use(
+      ADMIN_API_PATH,
+      (_req, res) => void res.status(404).json({ code: 'NOT_FOUND', message: 'The admin API is off on this server (ADMIN_API_KEY is not set)' }),
+    );
 
   app.get('/healthz', async (_req, res) => {
     const report = await health();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { MediaSource, Notifications, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
+import type { Role } from '../../../shared/roles.js';
 
 export interface ProducerAppData extends types.AppData {
   peerId: string;
@@ -22,7 +23,7 @@ export interface TransportAppData extends types.AppData {
   connectRequested?: boolean;
 }
 
-export type Role = 'participant' | 'moderator';
+export type { Role };
 
 /** What a peer needs of its participant's session (server/src/session/Session.ts on a real server). */
 export interface PeerSession {
@@ -44,12 +45,17 @@ export class Peer {
   readonly publishing = new Set<MediaSource>();
   /** Producers it has, or is getting, a consumer of (one each), with the claim of the consume that holds it. */
   readonly receiving = new Map<string, object>();
+  /** When their hand went up (mirrors the room's shared state), or null. */
+  handRaisedAt: number | null = null;
+  /** What a ban on them bars from coming back: their name, and their token's subject if any. */
+  banKeys: string[] = [];
   private closed = false;
 
   constructor(
     readonly id: string,
     readonly displayName: string,
-    readonly role: Role,
+    /** Mirrors the room's shared state (moderation/RoomState), for the notifications that carry it. */
+    public role: Role,
     readonly rtpCapabilities: types.RtpCapabilities,
     public sendTransport: types.WebRtcTransport<TransportAppData>,
     public recvTransport: types.WebRtcTransport<TransportAppData>,
@@ -74,7 +80,14 @@ export class Peer {
   }
 
   get info(): ParticipantInfo {
-    return { id: this.id, displayName: this.displayName, joinedAt: this.joinedAt, reconnecting: !this.session.connected };
+    return {
+      id: this.id,
+      displayName: this.displayName,
+      joinedAt: this.joinedAt,
+      reconnecting: !this.session.connected,
+      role: this.role,
+      handRaisedAt: this.handRaisedAt,
+    };
   }
 
   get isClosed(): boolean {

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
-import type { ConsumerInfo, Notifications, ProduceRequest } from '../../../shared/protocol.js';
-import { isClientHeaderExtension, isMediasoupHeaderExtension } from '../../../shared/rtp.js';
+import type { Notifications, ProduceRequest } from '../../../shared/protocol.js';
+import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataHub } from '../data/DataHub.js';
 import type { Logger } from '../logger.js';
 import { refusedAsBadRequest } from '../media/refusals.js';
 import type { PoolWorker } from '../media/WorkerPool.js';
+import { consume, type FanoutRoom } from './consume.js';
 import { Failover } from './Failover.js';
 import { RouterSet, type RouterPlacement } from './RouterSet.js';
 import { SpeakerWatch } from './SpeakerWatch.js';
-import { Peer, type ConsumerAppData, type PeerSession, type ProducerAppData, type Role } from './Peer.js';
+import { Peer, type PeerSession, type ProducerAppData, type Role } from './Peer.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -25,7 +26,8 @@ export interface RoomOptions {
 
 export interface JoinParams {
   displayName: string;
-  role: Role;
+  /** Decided in the tick the participant is seated, so two first arrivals cannot both be first. */
+  role: () => Role;
   rtpCapabilities: types.RtpCapabilities;
   /** The client wants data channels: its transports get SCTP. */
   dataChannels?: boolean;
@@ -46,7 +48,13 @@ class RouterLost extends Error {
 type RoomEvents = {
   /** The room closed: its last participant left, or it could not be moved off a dead worker. */
   closed: [];
+  /** Seated (everyone else was told); `left` follows however they go. */
+  joined: [peer: Peer];
+  left: [peer: Peer];
 };
+
+/** What the room's rules let a participant do beyond speaking for themself (RoomPolicy). */
+export type Permits = (peer: Peer, what: 'chat' | 'files' | 'screenShare') => boolean;
 
 /**
  * A conference room: the participants, and the fan-out of every producer to every other
@@ -55,8 +63,11 @@ type RoomEvents = {
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
+  readonly createdAt = Date.now();
   /** Chat, files, whiteboard and fast messages: the room's data channels. */
   readonly data: DataHub;
+  /** The meeting's rules (server/src/moderation): everyone may do everything until it says otherwise. */
+  permits: Permits = () => true;
   private closed = false;
   private readonly routerSet: RouterSet;
   private readonly speakers: SpeakerWatch;
@@ -94,6 +105,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         routerOf: (peer) => this.routerSet.slotOf(peer)?.router,
         pipeData: (dataProducerId, from, to) => this.routerSet.pipe({ dataProducerId }, from, to),
         peers: () => this.peers.values(),
+        permits: (peer, what) => this.permits(peer, what),
       },
       { maxFileBytes: options.maxFileBytes },
       this.log,
@@ -131,6 +143,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.closed;
   }
 
+  private get fanout(): FanoutRoom {
+    return { routerSet: this.routerSet, peers: this.peers, log: this.log };
+  }
+
   /**
    * Admits a participant: picks its router, creates its transports and tells the others. A worker
    * that dies under the join (its router closing before the transports are made, or right after)
@@ -165,7 +181,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       throw error;
     }
     const [sendTransport, recvTransport] = transports;
-    const peer = new Peer(peerId, displayName, role, rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
+    const peer = new Peer(peerId, displayName, role(), rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
@@ -177,6 +193,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.peers.set(peerId, peer);
     this.routerSet.seat(peer, slot);
     this.log.info({ peer: peerId, name: displayName, peers: this.peers.size, worker: slot.host.index }, 'participant joined');
+    this.emit('joined', peer);
     return peer;
   }
 
@@ -205,7 +222,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const pending: Promise<void>[] = [];
     for (const other of this.peers.values()) {
       if (other === peer) continue;
-      for (const producer of other.producers.values()) pending.push(this.consume(peer, producer));
+      for (const producer of other.producers.values()) pending.push(consume(this.fanout, peer, producer));
     }
     await Promise.all(pending);
     await this.data.connect(peer);
@@ -218,6 +235,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.routerSet.unseat(peer);
     this.log.info({ peer: peer.id, peers: this.peers.size }, 'participant left');
     this.broadcast('participantLeft', { peerId: peer.id });
+    this.emit('left', peer);
     if (this.peers.size === 0) this.close();
   }
 
@@ -225,6 +243,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     const transport = peer.transport(request.transportId);
     if (transport.appData.direction !== 'send') {
       throw new ConclaveError('FORBIDDEN', 'Produce on your send transport');
+    }
+    if (request.source === 'screen' && !this.permits(peer, 'screenShare')) {
+      throw new ConclaveError('FORBIDDEN', 'Only hosts and moderators may share their screen in this room');
     }
     const mismatched = request.rtpParameters.codecs.find((codec) => !codec.mimeType.toLowerCase().startsWith(`${request.kind}/`));
     if (mismatched) {
@@ -264,81 +285,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     // Registered and fanned out in the same tick, so a participant joining meanwhile gets it exactly once.
     peer.producers.set(producer.id, producer);
     for (const other of this.peers.values()) {
-      if (other !== peer) void this.consume(other, producer);
+      if (other !== peer) void consume(this.fanout, other, producer);
     }
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
     if (request.source === 'mic') await this.speakers.add(peer, producer);
     return producer;
-  }
-
-  /** Gives `consumer` a paused consumer of `producer`; resumed when the client has it. */
-  private async consume(consumerPeer: Peer, producer: types.Producer<ProducerAppData>): Promise<void> {
-    // One consumer per producer and participant: the fan-out at publish time and a newcomer's
-    // consumeExisting (which runs after its join answer) can both reach the same pair.
-    if (consumerPeer.receiving.has(producer.id)) return;
-    const claim = {};
-    consumerPeer.receiving.set(producer.id, claim);
-    const release = (): void => {
-      if (consumerPeer.receiving.get(producer.id) === claim) consumerPeer.receiving.delete(producer.id);
-    };
-    const target = this.routerSet.slotOf(consumerPeer);
-    const source = this.routerSet.slotOf(this.peers.get(producer.appData.peerId) ?? consumerPeer);
-    if (!target || !source) return release();
-    let consumer: types.Consumer<ConsumerAppData>;
-    try {
-      if (source !== target) await this.routerSet.pipe({ producerId: producer.id }, source.router, target.router);
-      if (!target.router.canConsume({ producerId: producer.id, rtpCapabilities: consumerPeer.rtpCapabilities })) {
-        this.log.warn({ peer: consumerPeer.id, producer: producer.id }, 'participant cannot decode this producer');
-        return release();
-      }
-      consumer = await consumerPeer.recvTransport.consume<ConsumerAppData>({
-        producerId: producer.id,
-        rtpCapabilities: consumerPeer.rtpCapabilities,
-        paused: true,
-        appData: { peerId: producer.appData.peerId, source: producer.appData.source },
-      });
-    } catch (error) {
-      // A transport, router or the producer closed meanwhile: nothing to deliver.
-      this.log.debug({ err: error, peer: consumerPeer.id }, 'consume abandoned');
-      return release();
-    }
-    // The participant may have left (or moved after a worker death) while the consumer was made.
-    if (consumerPeer.isClosed || consumer.closed || this.routerSet.slotOf(consumerPeer) !== target) {
-      consumer.close();
-      return release();
-    }
-    consumerPeer.consumers.set(consumer.id, consumer);
-    const notifyClosed = (): void => {
-      consumerPeer.consumers.delete(consumer.id);
-      release();
-      if (!consumerPeer.isClosed) consumerPeer.notify('consumerClosed', { consumerId: consumer.id });
-    };
-    consumer.on('transportclose', () => {
-      consumerPeer.consumers.delete(consumer.id);
-      release();
-    });
-    consumer.on('producerclose', notifyClosed);
-    consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
-    consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
-    consumer.on('layerschange', (layers) =>
-      consumerPeer.notify('consumerLayers', {
-        consumerId: consumer.id,
-        spatialLayer: layers?.spatialLayer ?? null,
-        temporalLayer: layers?.temporalLayer ?? null,
-      }),
-    );
-    // When bandwidth is short, the estimator serves a shared screen before cameras.
-    if (producer.appData.source === 'screen') await consumer.setPriority(2).catch(() => undefined);
-    const info: ConsumerInfo = {
-      id: consumer.id,
-      producerId: producer.id,
-      peerId: producer.appData.peerId,
-      kind: consumer.kind,
-      source: producer.appData.source,
-      rtpParameters: { ...consumer.rtpParameters, headerExtensions: consumer.rtpParameters.headerExtensions?.filter(isClientHeaderExtension) },
-      producerPaused: consumer.producerPaused,
-    };
-    consumerPeer.notify('newConsumer', info);
   }
 
   broadcast<K extends keyof Notifications>(event: K, payload: Notifications[K], except?: Peer): void {
@@ -351,8 +302,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.closed) return;
     this.closed = true;
     this.data.close();
-    for (const peer of this.peers.values()) peer.close();
+    const present = [...this.peers.values()];
     this.peers.clear();
+    for (const peer of present) {
+      peer.close();
+      this.emit('left', peer);
+    }
     this.routerSet.close();
     this.log.info('room closed');
     this.emit('closed');

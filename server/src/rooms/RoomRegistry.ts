@@ -1,5 +1,6 @@
 import { ConclaveError } from '../../../shared/errors.js';
 import type { RemovalReason } from '../../../shared/protocol.js';
+import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import type { Logger } from '../logger.js';
 import { mediaCodecs } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -16,7 +17,7 @@ export interface RegistryOptions extends RoomOptions {
  * Rooms by id. A room is created on first join (on the least-loaded worker) and forgotten when
  * it closes. Concurrent first joins share one creation.
  */
-export class RoomRegistry {
+export class RoomRegistry extends TypedEmitter<{ created: [room: Room] }> {
   private readonly rooms = new Map<string, Promise<Room>>();
   /** Rooms whose creation finished, for what must happen in this tick (no await). */
   private readonly open = new Set<Room>();
@@ -25,7 +26,9 @@ export class RoomRegistry {
     private readonly pool: WorkerPool,
     private readonly options: RegistryOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   async getOrCreate(roomId: string): Promise<Room> {
     const existing = this.rooms.get(roomId);
@@ -48,6 +51,12 @@ export class RoomRegistry {
   async list(): Promise<Room[]> {
     const settled = await Promise.allSettled(this.rooms.values());
     return settled.flatMap((result) => (result.status === 'fulfilled' && !result.value.isClosed ? [result.value] : []));
+  }
+
+  /** The open room with this id, now (no await: the admin API acts on what is there). */
+  get(roomId: string): Room | undefined {
+    for (const room of this.open) if (room.id === roomId && !room.isClosed) return room;
+    return undefined;
   }
 
   /** The room and peer with this id, wherever it is (for a reconnecting client). */
@@ -103,6 +112,7 @@ export class RoomRegistry {
       if (this.rooms.get(roomId) === creation) this.rooms.delete(roomId);
     });
     this.log.info({ room: roomId, worker: room.host.index }, 'room created');
+    this.emit('created', room);
     return room;
   }
 }

@@ -4,6 +4,9 @@ import type { ClientToServerEvents, Notifications, ServerToClientEvents } from '
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
+import type { Lobby, Waiter } from '../moderation/Lobby.js';
+import type { Meetings } from '../moderation/Meetings.js';
+import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
@@ -19,6 +22,11 @@ export interface SignalingContext {
   pool: WorkerPool;
   rooms: RoomRegistry;
   sessions: SessionRegistry;
+  meetings: Meetings;
+  /** Knocks per client address, so a lobby cannot be flooded from one place. */
+  knockLimiter: (address: string) => boolean;
+  /** TRUST_PROXY: whose X-Forwarded-For names the client. */
+  trustedProxies: ReadonlySet<string>;
   routerRtpCapabilities: Notifications['welcome']['routerRtpCapabilities'];
   version: string;
   /** Set when shutting down: no new joins. */
@@ -32,11 +40,17 @@ export class Connection {
   /** Bumped by every join/resume and by leaving, so a join finishing after a leave knows it is stale. */
   attempt = 0;
   readonly rateLimiter: RateLimiter;
+  /** Waiting in a room's lobby. */
+  private knock: { lobby: Lobby; knockId: string | undefined } | undefined;
+  /** Let in from that room's lobby: its next join goes straight in. */
+  private admittedTo: Room | undefined;
 
   constructor(
     readonly socket: ConclaveSocket,
     readonly context: SignalingContext,
     readonly log: Logger,
+    /** The client's address (behind a trusted proxy, from X-Forwarded-For). */
+    readonly address: string,
   ) {
     this.rateLimiter = new RateLimiter(context.config.RATE_LIMIT_PER_SECOND, context.config.RATE_LIMIT_BURST);
   }
@@ -52,6 +66,42 @@ export class Connection {
       throw new ConclaveError('NOT_JOINED', 'Join a room first');
     }
     return this.session;
+  }
+
+  /** Whether this connection was let into `room` from its lobby (once). */
+  takeAdmission(room: Room): boolean {
+    const admitted = this.admittedTo === room;
+    this.admittedTo = undefined;
+    return admitted;
+  }
+
+  /**
+   * How `room`'s lobby reaches this connection if it has to knock. A connection waits in one
+   * lobby at a time, and knocks no faster than its address may.
+   */
+  waiter(room: Room, lobby: Lobby): Waiter {
+    const cancelPrevious = this.knock && this.knock.lobby !== lobby ? this.knock : undefined;
+    if (cancelPrevious?.knockId) void cancelPrevious.lobby.cancel(cancelPrevious.knockId);
+    return {
+      notify: (event, payload) => this.notify(event, payload),
+      admit: () => (this.admittedTo = room),
+      forget: () => (this.knock = undefined),
+      knocking: () => {
+        if (this.knock?.lobby === lobby) throw new ConclaveError('IN_LOBBY', 'You are already waiting in the lobby of this meeting');
+        if (!this.context.knockLimiter(this.address)) throw new ConclaveError('RATE_LIMITED', 'Too many attempts to enter locked meetings; wait a minute');
+        this.knock = { lobby, knockId: undefined };
+      },
+      knocked: (knockId) => {
+        if (this.knock?.lobby === lobby) this.knock.knockId = knockId;
+      },
+    };
+  }
+
+  /** Leaving or disconnecting while in a lobby takes the knock back. */
+  leaveLobby(): void {
+    const knock = this.knock;
+    this.knock = undefined;
+    if (knock?.knockId) void knock.lobby.cancel(knock.knockId);
   }
 
   /** The session left, ended or moved to another connection: this one is back in the lobby. */

@@ -4,16 +4,19 @@ import { Connection, type ConclaveServer, type SignalingContext } from './connec
 import { dataHandlers } from './data.js';
 import { failure, registerHandlers, splitArgs } from './dispatch.js';
 import { composeHandlers } from './handlers.js';
+import { clientAddress } from '../http/clientAddress.js';
 import { mediaHandlers } from './media.js';
+import { moderationHandlers } from './moderation.js';
 import { connectionLost, leaveRoom, roomHandlers } from './room.js';
 import { transportHandlers } from './transports.js';
 
-const handlers = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers);
+const handlers = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers);
 
 /** Wires every signalling domain onto each new socket. */
 export function attachSignaling(io: ConclaveServer, context: SignalingContext): void {
   io.on('connection', (socket) => {
-    const connection = new Connection(socket, context, context.log.child({ socket: socket.id }));
+    const address = clientAddress(socket.request, context.trustedProxies);
+    const connection = new Connection(socket, context, context.log.child({ socket: socket.id }), address);
     registerHandlers(connection, handlers);
 
     (socket as unknown as Socket).onAny((event: unknown, ...args: unknown[]) => {
@@ -26,6 +29,7 @@ export function attachSignaling(io: ConclaveServer, context: SignalingContext): 
 
     socket.on('disconnect', (reason) => {
       connection.log.debug({ reason }, 'socket disconnected');
+      connection.leaveLobby();
       // A client that disconnects on purpose has left; anything else may come back.
       if (reason === 'client namespace disconnect') leaveRoom(connection);
       else connectionLost(connection);

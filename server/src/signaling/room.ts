@@ -1,8 +1,9 @@
 import { ConclaveError } from '../../../shared/errors.js';
 import type { JoinResponse, LeaveBeacon, ParsedRequestOf } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
-import { TokenError, verifyToken } from '../auth/token.js';
+import { TokenError, tokenVerifierFor } from '../auth/token.js';
 import { iceServersFor } from '../media/iceServers.js';
+import { nameKey } from '../moderation/Meeting.js';
 import { transportInfo, type Role } from '../rooms/Peer.js';
 import { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
@@ -17,12 +18,22 @@ export const roomHandlers = {
     if (connection.state !== 'lobby') {
       throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
     }
-    const { displayName, role } = admit(connection, request);
+    const identity = await admit(connection, request);
+    const { displayName } = identity;
     connection.state = 'joining';
     const attempt = ++connection.attempt;
     const session = new Session(connection, context.sessions, connection.log);
     try {
       const room = await context.rooms.getOrCreate(request.roomId);
+      const meeting = context.meetings.of(room);
+      const { role } = await meeting.checkEntry({
+        displayName,
+        tokenRole: identity.tokenRole,
+        banKeys: identity.banKeys,
+        wantsLobby: request.lobby || identity.lobby,
+        admitted: connection.takeAdmission(room),
+        waiter: connection.waiter(room, meeting.lobby),
+      });
       const peer = await room.join({
         displayName,
         role,
@@ -41,6 +52,7 @@ export const roomHandlers = {
       connection.session = session;
       connection.state = 'joined';
       scope.afterReply(() => {
+        meeting.welcome(peer, identity.banKeys).catch((error: unknown) => connection.log.error({ err: error }, 'welcoming to the meeting failed'));
         room.consumeExisting(peer).catch((error: unknown) => connection.log.error({ err: error }, 'consuming existing producers failed'));
       });
       return {
@@ -52,6 +64,7 @@ export const roomHandlers = {
         participants: [...room.peers.values()].filter((other) => other !== peer).map((other) => other.info),
         resumeToken: peer.resumeToken,
         reconnectGraceMs: context.config.RECONNECT_GRACE_SECONDS * 1000,
+        policy: meeting.policy,
       };
     } catch (error) {
       if (connection.attempt === attempt) connection.state = 'lobby';
@@ -95,20 +108,31 @@ export const roomHandlers = {
   },
 } satisfies Domain;
 
-/** Display name and role for a join: from the token when the server requires one. */
-function admit(connection: Connection, request: ParsedRequestOf<'join'>): { displayName: string; role: Role } {
-  const secret = connection.context.config.AUTH_SECRET;
-  if (!secret) return { displayName: request.displayName, role: 'participant' };
+interface Identity {
+  displayName: string;
+  /** The token's role; undefined without tokens (the meeting decides). */
+  tokenRole: Role | undefined;
+  /** The token asks for the lobby when its holder creates the room. */
+  lobby: boolean;
+  /** What a ban on this person bars: their name, and their token's subject and id. */
+  banKeys: string[];
+}
+
+/** Who is joining: from the token when the server requires one, else from the request. */
+async function admit(connection: Connection, request: ParsedRequestOf<'join'>): Promise<Identity> {
+  const verifier = tokenVerifierFor(connection.context.config);
+  if (!verifier) return { displayName: request.displayName, tokenRole: undefined, lobby: false, banKeys: [nameKey(request.displayName)] };
   if (!request.token) throw new ConclaveError('NOT_AUTHORIZED', 'This server requires a join token');
   let claims;
   try {
-    claims = verifyToken(secret, request.token);
+    claims = await verifier.verify(request.token);
   } catch (error) {
     if (error instanceof TokenError) throw new ConclaveError('NOT_AUTHORIZED', error.message);
     throw error;
   }
   if (claims.room !== request.roomId) throw new ConclaveError('NOT_AUTHORIZED', `This token is for another room`);
-  return { displayName: claims.name, role: claims.role ?? 'participant' };
+  const banKeys = [nameKey(claims.name), ...(claims.sub ? [`sub:${claims.sub}`] : []), ...(claims.jti ? [`jti:${claims.jti}`] : [])];
+  return { displayName: claims.name, tokenRole: claims.role ?? 'participant', lobby: claims.lobby ?? false, banKeys };
 }
 
 /** Leaves whatever room the connection is in, now; safe to call twice. */

@@ -1,31 +1,35 @@
 import { parseArgs } from 'node:util';
 import { DisplayName, firstIssue, RoomId } from '../../../shared/identity.js';
+import { Role } from '../../../shared/roles.js';
 import { loadConfig } from '../config.js';
 import { parseDuration, signToken } from '../auth/token.js';
 
-/** `npm run token -- --room R --name N [--ttl 1h] [--role moderator]`: prints a join token. */
-function main(): void {
+const USAGE = 'usage: npm run token -- --room <room> --name <name> [--ttl 1h] [--role host|moderator|participant] [--lobby]\n';
+
+/** `npm run token -- --room R --name N [--ttl 1h] [--role host] [--lobby]`: prints an HS256 join token. */
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       room: { type: 'string' },
       name: { type: 'string' },
       ttl: { type: 'string', default: '1h' },
       role: { type: 'string' },
+      lobby: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help || !values.room || !values.name) {
-    process.stderr.write('usage: npm run token -- --room <room> --name <name> [--ttl 1h] [--role participant|moderator]\n');
+    process.stderr.write(USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const { AUTH_SECRET } = loadConfig();
   if (!AUTH_SECRET) {
-    process.stderr.write('AUTH_SECRET is not set (environment or .env): tokens are only needed when it is.\n');
+    process.stderr.write('AUTH_SECRET is not set (environment or .env): this tool signs HS256 tokens with it (docs/tokens.md).\n');
     process.exit(2);
   }
-  const role = values.role === 'moderator' || values.role === 'participant' ? values.role : undefined;
-  if (values.role !== undefined && role === undefined) {
-    process.stderr.write(`Unknown role "${values.role}" (participant or moderator)\n`);
+  const role = values.role === undefined ? undefined : Role.safeParse(values.role);
+  if (role?.success === false) {
+    process.stderr.write(`Unknown role "${values.role}" (${Role.options.join(', ')})\n`);
     process.exit(2);
   }
   const room = RoomId.safeParse(values.room);
@@ -38,12 +42,13 @@ function main(): void {
     process.stderr.write(`--name: ${firstIssue(name.error)}\n`);
     process.exit(2);
   }
-  const token = signToken(AUTH_SECRET, { room: room.data, name: name.data, ...(role ? { role } : {}) }, parseDuration(values.ttl));
+  const claims = { room: room.data, name: name.data, ...(role ? { role: role.data } : {}), ...(values.lobby ? { lobby: true } : {}) };
+  const token = await signToken(AUTH_SECRET, claims, parseDuration(values.ttl));
   process.stdout.write(`${token}\n`);
 }
 
 try {
-  main();
+  await main();
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);

@@ -230,6 +230,27 @@ export class Fuzzer extends MessageGenerator {
       case 'cancelFile':
         // Transfers are numbered room-wide, so any id may be one this fuzzer is receiving (cancelling that is allowed).
         return { outcome: 'either', codes: ['NOT_FOUND'], why: 'cancelFile' };
+      // A fuzzer is host of its own rooms, where it is alone, and a participant in the real call's:
+      // nothing it does there may touch the real call, and nobody else is in its own rooms.
+      case 'muteParticipant':
+      case 'askToUnmute':
+      case 'removeParticipant':
+      case 'setRole':
+        return this.options.foreign.peers.includes(String(data.peerId))
+          ? { outcome: 'error', codes: ['FORBIDDEN', 'NOT_FOUND'], why: `${parsed.event} on the real call` }
+          : { outcome: 'error', codes: ['FORBIDDEN', 'NOT_FOUND', 'BAD_REQUEST'], why: `${parsed.event} on itself or nobody` };
+      case 'muteAll':
+      case 'setPolicy':
+      case 'answerKnocks':
+      case 'endMeeting':
+      case 'lowerAllHands':
+        return { outcome: 'either', codes: ['FORBIDDEN'], why: `${parsed.event} (allowed to the host of its own room only)` };
+      case 'lowerHand':
+        return { outcome: 'either', codes: ['FORBIDDEN', 'NOT_FOUND'], why: 'lowerHand' };
+      case 'raiseHand':
+        return { outcome: 'ok', why: 'anyone may raise a hand' };
+      case 'react':
+        return { outcome: 'either', codes: ['RATE_LIMITED'], why: 'react' };
       default:
         break;
     }

@@ -170,6 +170,7 @@ export abstract class MessageGenerator extends FuzzerState {
           displayName: rng.chance(0.7) ? `${this.name}-${rng.int(0, 99)}` : hostileString(rng, 45),
           rtpCapabilities: participant.joinCapabilities(),
           ...(rng.chance(0.5) ? { dataChannels: true } : {}),
+          ...(rng.chance(0.1) ? { lobby: true } : {}),
           ...(rng.chance(0.2) ? { token: rng.chance(0.5) ? 'eyJhbGciOiJub25lIn0.eyJyb29tIjoiKiJ9.' : hostileString(rng, 100) } : {}),
         };
       case 'leave':
@@ -235,11 +236,47 @@ export abstract class MessageGenerator extends FuzzerState {
             [1, () => hostileString(rng, 40) || 'x'],
           ])(),
         };
+      case 'muteParticipant':
+        return { peerId: this.somePeer(), source: rng.pick<MediaSource>(['mic', 'camera', 'screen']) };
+      case 'askToUnmute':
+        return { peerId: this.somePeer() };
+      case 'removeParticipant':
+        return { peerId: this.somePeer(), ...(rng.chance(0.5) ? { ban: rng.chance(0.5) } : {}) };
+      case 'setRole':
+        return { peerId: this.somePeer(), role: rng.pick(['moderator', 'participant', 'host']) };
+      case 'setPolicy':
+        return {
+          ...(rng.chance(0.5) ? { locked: rng.chance(0.5) } : {}),
+          ...(rng.chance(0.3) ? { screenShare: rng.pick(['everyone', 'moderators', 'nobody']) } : {}),
+          ...(rng.chance(0.3) ? { chat: rng.pick(['everyone', 'moderators']) } : {}),
+          ...(rng.chance(0.3) ? { joinMuted: rng.chance(0.5) } : {}),
+        };
+      case 'answerKnocks':
+        return { admit: rng.chance(0.5), ...(rng.chance(0.5) ? { knockIds: [randomId(rng)] } : {}) };
+      case 'lowerHand':
+        return rng.chance(0.5) ? {} : { peerId: this.somePeer() };
+      case 'react':
+        return { reaction: rng.pick(['👍', '🎉', 'x', '👍👍']) };
+      case 'muteAll':
+      case 'endMeeting':
+      case 'lowerAllHands':
+      case 'raiseHand':
+        return {};
     }
   }
 
   protected pickFile(): number {
     return this.files.length > 0 ? this.rng.pick(this.files) : this.rng.int(1, 50);
+  }
+
+  /** A participant of another room (which no moderator here may touch), of this one, or nobody. */
+  protected somePeer(): string {
+    return this.rng.weighted<() => string>([
+      [3, () => this.rng.pick(this.options.foreign.peers)],
+      [2, () => this.current.peerId || randomId(this.rng)],
+      [1, () => this.pickOr(this.stale.peers)],
+      [1, () => randomId(this.rng)],
+    ])();
   }
 
   protected pickOr(pool: readonly string[]): string {

@@ -73,19 +73,8 @@ export class FuzzerState {
         }
         break;
       case 'leave':
-        if (this.state === 'joined') {
-          this.stale.peers.push(this.current.peerId);
-          this.stale.tokens.push(this.current.resumeToken);
-          this.stale.transports.push(...this.current.transports);
-          this.stale.producers.push(...this.current.producers);
-          this.stale.consumers.push(...this.current.consumers);
-        }
-        this.state = 'lobby';
-        this.current.peerId = '';
-        this.current.resumeToken = '';
-        this.current.transports = [];
-        this.current.producers = [];
-        this.current.consumers = [];
+      case 'endMeeting': // alone in its own rooms, a fuzzer is their host: ending the meeting takes it out
+        this.left();
         break;
       case 'produce':
         if ('producerId' in data && typeof data.producerId === 'string') this.current.producers.push(data.producerId);
@@ -96,5 +85,22 @@ export class FuzzerState {
       default:
         break;
     }
+  }
+
+  /** Out of the room (left, or its meeting ended): what it had is stale now. */
+  private left(): void {
+    if (this.state === 'joined') {
+      this.stale.peers.push(this.current.peerId);
+      this.stale.tokens.push(this.current.resumeToken);
+      this.stale.transports.push(...this.current.transports);
+      this.stale.producers.push(...this.current.producers);
+      this.stale.consumers.push(...this.current.consumers);
+    }
+    this.state = 'lobby';
+    this.current.peerId = '';
+    this.current.resumeToken = '';
+    this.current.transports = [];
+    this.current.producers = [];
+    this.current.consumers = [];
   }
 }
