@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -22,6 +23,8 @@ import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
 import type { SignalingContext } from './signaling/connection.js';
 import { attachSignaling } from './signaling/index.js';
+import { reportRoomEvents } from './webhooks/roomEvents.js';
+import { Webhooks } from './webhooks/Webhooks.js';
 import { leaveByBeacon } from './signaling/room.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string })
@@ -94,12 +97,13 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
 
   const sessions = new SessionRegistry();
-  const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN });
+  const webhooks = new Webhooks({ urls: config.WEBHOOK_URLS, secret: config.WEBHOOK_SECRET, server: os.hostname(), log: log.child({ webhooks: true }) });
+  const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN, webhooks: () => webhooks.stats() });
   const meetings = new Meetings(
     rooms,
     new MemoryRoomState(),
     { timeoutMs: config.LOBBY_TIMEOUT * 1000, maxKnocks: config.MAX_LOBBY, autoHost: tokenVerifierFor(config) === undefined },
-    { removed: () => undefined },
+    reportRoomEvents(rooms, webhooks),
     log,
   );
   const admin = config.ADMIN_API_KEY
@@ -166,6 +170,9 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       const closed = io.close();
       httpServer.closeAllConnections();
       await closed;
+      // The rooms' last events (participants left, rooms finished) get a moment to reach receivers.
+      if (config.WEBHOOK_URLS.length > 0) await webhooks.flush(3000);
+      webhooks.close();
       pool.close();
     })();
     return closing;

@@ -78,16 +78,19 @@ export function adminApi({ apiKey, rooms, meetings, authSecret, log }: AdminApiO
   };
   const act = (what: string, handler: (req: Request, res: Response) => Promise<unknown>): RequestHandler => {
     return (req, res, next: NextFunction) => {
-      handler(req, res).then(
-        (body) => {
-          if (!res.headersSent) res.json(body ?? {});
-        },
-        (error: unknown) => {
-          if (error instanceof ConclaveError) return fail(res, error.code, error.message);
-          log.error({ err: error, what }, 'admin API call failed');
-          next(error);
-        },
-      );
+      // A handler that throws before its first await is answered like one that rejects.
+      Promise.resolve()
+        .then(() => handler(req, res))
+        .then(
+          (body) => {
+            if (!res.headersSent) res.json(body ?? {});
+          },
+          (error: unknown) => {
+            if (error instanceof ConclaveError) return fail(res, error.code, error.message);
+            log.error({ err: error, what }, 'admin API call failed');
+            next(error);
+          },
+        );
     };
   };
 

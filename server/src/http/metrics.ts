@@ -5,6 +5,7 @@ import { version as mediasoupVersion } from 'mediasoup';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { WebhookStats } from '../webhooks/Webhooks.js';
 
 export interface MetricsOptions {
   pool: WorkerPool;
@@ -13,6 +14,8 @@ export interface MetricsOptions {
   version: string;
   /** When set, scrapes need `Authorization: Bearer <token>`; unset, only direct requests from this machine are served. */
   token: string | undefined;
+  /** The webhook queue's counters (server/src/webhooks), when webhooks are configured. */
+  webhooks?: () => WebhookStats;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface MetricsOptions {
  * worker saturates), producers and consumers per worker, rooms and peers, and prom-client's Node
  * process metrics (CPU, RSS, event loop). Its own registry, so several servers can share a process (tests).
  */
-export function createMetricsHandler({ pool, rooms, version, token }: MetricsOptions): RequestHandler {
+export function createMetricsHandler({ pool, rooms, version, token, webhooks }: MetricsOptions): RequestHandler {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -129,6 +132,7 @@ export function createMetricsHandler({ pool, rooms, version, token }: MetricsOpt
       this.set((await rooms.list()).reduce((sum, room) => sum + room.peers.size, 0));
     },
   });
+  if (webhooks) registerWebhookMetrics(registry, webhooks);
 
   return async (req, res) => {
     if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
@@ -145,6 +149,48 @@ export function createMetricsHandler({ pool, rooms, version, token }: MetricsOpt
     res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   };
+}
+
+/** Webhook delivery, read from the queue's own counters at each scrape. A growing drop count means a receiver is down or too slow. */
+export function registerWebhookMetrics(registry: Registry, stats: () => WebhookStats): void {
+  new Counter({
+    name: 'conclave_webhook_events_delivered_total',
+    help: 'Webhook events a receiver answered with 2xx (each receiver counts)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().delivered);
+    },
+  });
+  new Counter({
+    name: 'conclave_webhook_delivery_failures_total',
+    help: 'Webhook delivery attempts that failed (non-2xx, network error or timeout) and were retried or given up',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().failedAttempts);
+    },
+  });
+  new Counter({
+    name: 'conclave_webhook_events_dropped_total',
+    help: 'Webhook events never delivered: the queue was full (overflow, oldest dropped) or the retries ran out (gave_up)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { dropped } = stats();
+      this.inc({ reason: 'overflow' }, dropped.overflow);
+      this.inc({ reason: 'gave_up' }, dropped.gaveUp);
+    },
+  });
+  new Gauge({
+    name: 'conclave_webhook_events_queued',
+    help: 'Webhook events waiting for delivery over all receivers',
+    registers: [registry],
+    collect() {
+      this.set(stats().queued);
+    },
+  });
 }
 
 /** A room can span workers: each of its routers counts the producers of the participants placed on it. */
