@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { Role } from './roles.js';
+import { EmptyRequest, Id } from './schemas.js';
 
 /**
  * Running a meeting: roles, the lobby, moderation, hands and reactions. The requests join the
  * protocol's request map (shared/protocol.ts); hosts and moderators may send the moderation ones,
  * and the server checks the role on every one of them.
  */
-
-const Id = z.string().min(1).max(64);
 
 /** Who may do something in a room: everyone, or only its hosts and moderators. */
 export const Permission = z.enum(['everyone', 'moderators']);
@@ -49,7 +48,7 @@ export const ModerationRequests = {
   /** Turns someone's microphone or camera off, or stops their screen share. Never turns anything on. */
   muteParticipant: z.object({ peerId: Id, source: ModeratedSource }),
   /** Every microphone but the sender's own. */
-  muteAll: z.object({}),
+  muteAll: EmptyRequest,
   /** Shows "asked to unmute" to someone muted: only they can turn their microphone on. */
   askToUnmute: z.object({ peerId: Id }),
   /** With `ban`, the same name (or token subject) cannot come back until the room closes. */
@@ -67,11 +66,11 @@ export const ModerationRequests = {
   /** Lets people in from the lobby, or turns them away; without `knockIds`, everyone waiting. */
   answerKnocks: z.object({ admit: z.boolean(), knockIds: z.array(Id).min(1).max(200).optional() }),
   /** Ends the meeting for everyone. */
-  endMeeting: z.object({}),
+  endMeeting: EmptyRequest,
   /** Lowers someone's hand (anyone may lower their own with `lowerHand` and no peerId). */
   lowerHand: z.object({ peerId: Id.optional() }),
-  lowerAllHands: z.object({}),
-  raiseHand: z.object({}),
+  lowerAllHands: EmptyRequest,
+  raiseHand: EmptyRequest,
   react: z.object({ reaction: Reaction }),
 } as const;
 

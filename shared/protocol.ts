@@ -5,6 +5,7 @@ import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
 import { ModerationRequests, type ModerationNotifications, type ModerationResponses, type RoomPolicy } from './moderation.js';
 import type { Role } from './roles.js';
+import { EmptyRequest, Id } from './schemas.js';
 import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
 
 /**
@@ -19,8 +20,6 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
  */
 export const PROTOCOL_VERSION = 4;
-
-const Id = z.string().min(1).max(64);
 
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;
@@ -57,7 +56,7 @@ export const JoinRequest = z.object({
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
-export const EmptyRequest = z.object({});
+export { EmptyRequest };
 
 export const ConnectTransportRequest = z.object({
   transportId: Id,

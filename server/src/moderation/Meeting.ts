@@ -120,6 +120,7 @@ export class Meeting {
   }
 
   askToUnmute(by: Actor, target: Peer): void {
+    this.mayActOn(by, target);
     target.notify('unmuteRequested', { by });
     this.audit(by, 'askToUnmute', target);
   }

@@ -126,7 +126,8 @@ export class Fuzzer extends MessageGenerator {
     if (parsed.status === 'valid' && parsed.event === 'join') this.ownRoom(message);
     if (parsed.status === 'valid' && parsed.event === 'produce' && !this.options.regressions) this.freshRtpIdentifiers(message);
     if (parsed.status === 'valid' && parsed.event === 'produceData' && !this.options.regressions) this.freshStreamId(message);
-    const changesPlace = parsed.status === 'valid' && (parsed.event === 'join' || parsed.event === 'leave' || parsed.event === 'resume');
+    // endMeeting too: in its own room a fuzzer is host, and ending the meeting takes it out.
+    const changesPlace = parsed.status === 'valid' && ['join', 'leave', 'resume', 'endMeeting'].includes(parsed.event);
     if (changesPlace) message.ack = true;
     return { message, changesPlace, expected: this.expectation(parsed) };
   }

@@ -57,6 +57,12 @@ function successShapeProblem(event: string, data: unknown): string | undefined {
       return keys === 'board,chat,maxFileBytes,seq' ? undefined : 'dataSync answer without the history';
     case 'offerFile':
       return keys === 'chunkBytes,fileId,windowBytes' ? undefined : 'offerFile answer without a fileId';
+    case 'muteAll':
+      return keys === 'muted' ? undefined : 'muteAll answer without a count';
+    case 'setPolicy':
+      return keys === 'policy' ? undefined : 'setPolicy answer without the policy';
+    case 'answerKnocks':
+      return keys === 'answered' ? undefined : 'answerKnocks answer without a count';
     default:
       return keys === '' ? undefined : `unexpected data for ${event}`;
   }
