@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
 import { eventually, useServer } from './helpers/server.js';
 
@@ -137,6 +140,32 @@ describe('the admin API', () => {
     expect((await call('DELETE', '/rooms/locked')).status).toBe(200);
     for (const participant of [ana, ben, cy!]) expect(await participant.waitFor('removed')).toMatchObject({ reason: 'ended' });
     await eventually(async () => (await call('GET', '/rooms/locked')).status === 404, { what: 'the room to be gone' });
+  });
+});
+
+describe('the admin API’s OpenAPI description', () => {
+  const server = useServer({ ADMIN_API_KEY: KEY });
+
+  it('names only endpoints the server has', async () => {
+    const spec = parseYaml(readFileSync(path.resolve(import.meta.dirname, '../docs/admin-api.openapi.yaml'), 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const methods = ['get', 'post', 'delete'];
+    let checked = 0;
+    for (const [route, operations] of Object.entries(spec.paths)) {
+      for (const method of Object.keys(operations).filter((key) => methods.includes(key))) {
+        const url = `${server.url}/api/v1${route.replaceAll(/\{\w+\}/g, 'unknown')}`;
+        const response = await fetch(url, {
+          method: method.toUpperCase(),
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body: method === 'get' ? undefined : '{}',
+        });
+        const body = (await response.json()) as { message?: string };
+        expect(body.message ?? '', `${method.toUpperCase()} ${route}`).not.toMatch(/No such admin API endpoint/);
+        checked++;
+      }
+    }
+    expect(checked).toBe(11);
   });
 });
 
