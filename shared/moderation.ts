@@ -112,7 +112,7 @@ export interface ModerationNotifications {
   /** To someone waiting: whether anyone who can let them in is in the room. */
   lobbyStatus: { moderatorsPresent: boolean };
   /** To someone waiting: the answer. Admitted: send `join` again. */
-  knockAnswered: { admitted: boolean; reason?: 'denied' | 'timeout' | 'ended' | 'full'; message: string };
+  knockAnswered: { admitted: boolean; reason?: 'denied' | 'timeout' | 'ended'; message: string };
   /** A host or moderator turned this participant's source off (mic/camera paused, screen closed). */
   mutedBy: { source: z.infer<typeof ModeratedSource>; by: Actor };
   /** A host or moderator asks this participant to turn their microphone on. */

@@ -1,12 +1,13 @@
 import type { ConferenceClient } from './conference/ConferenceClient.js';
 import type { ConferenceSnapshot, ConferenceStats } from './conference/types.js';
 import { dataAutomation, type DataAutomation } from './dataAutomation.js';
+import { meetingAutomation, type MeetingAutomation } from './meetingAutomation.js';
 
 /**
  * `window.conclave`: the stable automation contract used by the browser tests and the load-test
- * tool (documented in README). Keep it backwards compatible.
+ * tool (documented in README; the meeting part in docs/moderation.md). Keep it backwards compatible.
  */
-export interface ConclaveAutomation extends DataAutomation {
+export interface ConclaveAutomation extends DataAutomation, MeetingAutomation {
   state(): ConferenceSnapshot;
   stats(): Promise<ConferenceStats>;
   setMic(on: boolean): Promise<void>;
@@ -14,7 +15,7 @@ export interface ConclaveAutomation extends DataAutomation {
   shareScreen(): Promise<void>;
   stopScreen(): Promise<void>;
   leave(): Promise<void>;
-  /** Resolves once joined (or rejects with the join error). */
+  /** Resolves once joined, after any wait in the lobby (or rejects with the join error). */
   ready: Promise<void>;
 }
 
@@ -35,5 +36,6 @@ export function exposeAutomation(client: ConferenceClient, joined: Promise<unkno
     leave: () => client.leave(),
     ready: joined.then(() => undefined),
     ...dataAutomation(client.data),
+    ...meetingAutomation(client),
   };
 }

@@ -2,7 +2,8 @@ import { DisplayName, firstIssue, RoomId } from '../../shared/identity.js';
 import { exposeAutomation } from './automation.js';
 import { ConferenceClient } from './conference/ConferenceClient.js';
 import { insecureContextMessage } from './conference/media.js';
-import { h } from './ui/dom.js';
+import { endedView } from './ui/EndedView.js';
+import { LobbyView } from './ui/LobbyView.js';
 import { PrejoinView, savedDevice } from './ui/PrejoinView.js';
 import { RoomView } from './ui/RoomView.js';
 import { DEFAULT_LAST_N } from './ui/TileArea.js';
@@ -12,13 +13,6 @@ const params = new URLSearchParams(location.search);
 
 function showPrejoin(error?: string): void {
   app.replaceChildren(new PrejoinView({ room: params.get('room') ?? '', name: params.get('name') ?? '', error }).element);
-}
-
-function showEnded(title: string, detail?: string): void {
-  const rejoin = h('button', { class: 'primary' }, 'Rejoin');
-  rejoin.addEventListener('click', () => location.reload());
-  const home = h('a', { href: '/' }, 'Choose another room');
-  app.replaceChildren(h('div', { class: 'ended' }, h('h1', {}, title), detail ? h('p', {}, detail) : null, h('div', { class: 'actions' }, rejoin, home)));
 }
 
 /** A whole number ≥ 1 from the URL, or null when absent or not one. */
@@ -37,6 +31,7 @@ function startConference(roomId: string, displayName: string): void {
     cameraDeviceId: savedDevice('camera'),
     relayOnly: params.get('relay') === '1',
     token: params.get('token') ?? undefined,
+    lobby: params.get('lobby') === '1',
     adaptiveVideo: params.get('adaptive') !== '0',
   });
   // Closing the tab is leaving: tell the server now rather than letting the reconnect grace run.
@@ -45,15 +40,28 @@ function startConference(roomId: string, displayName: string): void {
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) location.reload();
   });
-  const view = new RoomView(client, (reason) => showEnded(reason ? 'Could not join' : 'You left the room', reason), {
+  const view = new RoomView(client, (reason) => app.replaceChildren(endedView(client.farewell, reason)), {
     lastN: positiveInteger(params.get('lastN')) ?? DEFAULT_LAST_N,
     pageSize: positiveInteger(params.get('pageSize')),
   });
   app.replaceChildren(view.element);
+  // A locked meeting: the lobby's waiting screen until someone lets us in (the room view's own
+  // listener, registered first, has shown the end by the time a 'left' gets here).
+  let lobby: LobbyView | null = null;
+  client.on('connectionState', (state) => {
+    if (state === 'waiting' && !lobby) {
+      lobby = new LobbyView(client);
+      app.replaceChildren(lobby.element);
+    } else if (state !== 'waiting' && lobby) {
+      lobby.destroy();
+      lobby = null;
+      if (state !== 'left') app.replaceChildren(view.element);
+    }
+  });
   document.title = `${roomId} · Conclave`;
   const joined = client.join();
   exposeAutomation(client, joined);
-  // The view shows join failures (the client moves to 'left' with the reason).
+  // The view shows join failures and refusals (the client moves to 'left' with the reason).
   joined.catch(() => undefined);
 }
 

@@ -30,9 +30,11 @@ export interface OpenOptions {
   /** Make getUserMedia fail as if the user clicked "Block". */
   denyMedia?: boolean;
   viewport?: { width: number; height: number };
+  /** False: do not wait until joined (someone who will wait in a locked meeting's lobby). */
+  waitUntilJoined?: boolean;
 }
 
-/** Opens the app as a new person (own browser context) and waits until joined. */
+/** Opens the app as a new person (own browser context) and waits until joined (unless told not to). */
 export async function openParticipant(browser: Browser, baseUrl: string, room: string, name: string, options: OpenOptions = {}): Promise<ParticipantPage> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 720 } });
   await context.addInitScript((deny: boolean) => {
@@ -53,7 +55,7 @@ export async function openParticipant(browser: Browser, baseUrl: string, room: s
   const loadedAt = Date.now();
   await page.goto(`${baseUrl}/?${query.toString()}`);
   await page.waitForFunction(() => window.conclave !== undefined);
-  await page.evaluate(() => window.conclave!.ready);
+  if (options.waitUntilJoined ?? true) await page.evaluate(() => window.conclave!.ready);
   return {
     name,
     context,

@@ -4,13 +4,14 @@ import { DataChannels } from './data/DataChannels.js';
 import { toProtocolError, type ConferenceEvents } from './events.js';
 import { LocalMedia } from './LocalMedia.js';
 import { MediaTransports } from './MediaTransports.js';
+import { Meeting } from './Meeting.js';
 import type { ConferenceOptions } from './options.js';
 import type { VideoDemand } from './reception.js';
 import { RemoteMedia } from './RemoteMedia.js';
 import { Session } from './Session.js';
 import { Signaling } from './Signaling.js';
 import { collectStats } from './stats.js';
-import type { ConferenceSnapshot, ConferenceStats, ConnectionState, DeviceSource, LocalSource, RemoteParticipant } from './types.js';
+import type { ConferenceSnapshot, ConferenceStats, ConnectionState, DeviceSource, Farewell, LocalSource, RemoteParticipant } from './types.js';
 
 export type { ConferenceEvents } from './events.js';
 export type { ConferenceOptions } from './options.js';
@@ -18,13 +19,16 @@ export type { ConferenceOptions } from './options.js';
 /**
  * The conference as a UI-free object: join a room, publish camera, microphone and screen, and
  * receive everyone else. Views subscribe to its events and call its methods; nothing here
- * touches the DOM. The work is done by its parts: Session (join, leave, reconnect, resume),
- * LocalMedia (what we send), RemoteMedia (what we receive) and DataChannels (chat, files,
- * whiteboard), over one Signaling channel and one pair of MediaTransports.
+ * touches the DOM. The work is done by its parts: Session (join, the lobby, leave, reconnect,
+ * resume), LocalMedia (what we send), RemoteMedia (what we receive), Meeting (roles, rules,
+ * moderation, hands, reactions) and DataChannels (chat, files, whiteboard), over one Signaling
+ * channel and one pair of MediaTransports.
  */
 export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   /** Chat, files, whiteboard and fast messages, over SCTP data channels through the SFU. */
   readonly data: DataChannels;
+  /** Roles, the room's rules, the lobby, moderation, hands and reactions. */
+  readonly meeting: Meeting;
   private readonly session: Session;
   private readonly localMedia: LocalMedia;
   private readonly remote: RemoteMedia;
@@ -44,7 +48,9 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       { mic: options.micDeviceId, camera: options.cameraDeviceId },
     );
     this.remote = new RemoteMedia({ signaling, transports, selfId: () => this.self?.id ?? null, emit, report, adaptiveVideo: options.adaptiveVideo ?? true });
-    this.session = new Session({ signaling, transports, local: this.localMedia, remote: this.remote, data: this.data, emit, report }, options, serverUrl);
+    this.meeting = new Meeting({ signaling, local: this.localMedia, self: () => this.self, participants: () => this.remote.participants, emit, report });
+    const parts = { signaling, transports, local: this.localMedia, remote: this.remote, data: this.data, meeting: this.meeting, emit, report };
+    this.session = new Session(parts, options, serverUrl);
   }
 
   get connectionState(): ConnectionState {
@@ -57,6 +63,16 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   get self(): ParticipantInfo | null {
     return this.session.self;
+  }
+
+  /** While we wait in a locked room's lobby: whether anyone who can let us in is in the room. */
+  get waiting(): { moderatorsPresent: boolean } | null {
+    return this.session.waiting;
+  }
+
+  /** Why the call ended, when we were removed or not let in (null otherwise). */
+  get farewell(): Farewell | null {
+    return this.session.farewell;
   }
 
   /** Everyone else in the room, by participant id. */
@@ -125,13 +141,17 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
 
   /** A plain, serialisable picture of the conference (for automation and debugging). */
   snapshot(): ConferenceSnapshot {
+    const { meeting, self } = this;
     return {
       connection: this.connectionState,
       room: this.options.roomId,
-      self: this.self,
+      self: self && { ...self },
       participants: [...this.participants.values()].map((participant) => ({
         id: participant.id,
         displayName: participant.displayName,
+        role: participant.role,
+        handRaisedAt: participant.handRaisedAt,
+        reconnecting: participant.reconnecting,
         tracks: Object.values(participant.tracks).map((track) => ({ source: track.source, kind: track.kind, paused: track.paused })),
       })),
       producers: this.localMedia.producers().map(({ producer, source }) => ({ id: producer.id, source, kind: producer.kind, paused: producer.paused })),
@@ -143,6 +163,12 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
         paused: this.remote.isPaused(entry),
       })),
       activeSpeaker: this.activeSpeakerId,
+      role: meeting.role,
+      hand: self ? meeting.handPosition(self.id) : null,
+      hands: meeting.hands,
+      policy: self ? { ...meeting.policy } : null,
+      knocks: meeting.knocks.map((knock) => ({ ...knock })),
+      waiting: this.waiting,
     };
   }
 }

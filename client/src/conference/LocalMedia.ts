@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup-client';
+import { ConclaveError } from '../../../shared/errors.js';
 import { MediaSource } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
@@ -91,15 +92,24 @@ export class LocalMedia {
     await this.publish('screen', track);
   }
 
-  async stopScreen(): Promise<void> {
+  /** Stops sharing; `closedByServer`: a host or moderator stopped it and the server closed the producer already. */
+  async stopScreen(closedByServer = false): Promise<void> {
     const { producer, track } = this.sources.screen;
     this.sources.screen = off();
     track?.stop();
     if (producer && !producer.closed) {
       producer.close();
-      await this.context.signaling.request('closeProducer', { producerId: producer.id }).catch((error: unknown) => this.context.report(error));
+      if (!closedByServer) await this.context.signaling.request('closeProducer', { producerId: producer.id }).catch(this.reportUnlessGone);
     }
     this.context.emit('localMediaChanged', 'screen');
+  }
+
+  /** The room asks newcomers to arrive muted: the microphone, if we have one, is published paused. */
+  arriveMuted(): void {
+    const mic = this.sources.mic;
+    if (!mic.enabled) return;
+    mic.enabled = false;
+    this.context.emit('localMediaChanged', 'mic');
   }
 
   /** Switches camera or microphone without renegotiation (replaceTrack). */
@@ -174,8 +184,13 @@ export class LocalMedia {
   }
 
   private async setPaused(producer: types.Producer, paused: boolean): Promise<void> {
-    await this.context.signaling.request('setProducerPaused', { producerId: producer.id, paused }).catch((error: unknown) => this.context.report(error));
+    await this.context.signaling.request('setProducerPaused', { producerId: producer.id, paused }).catch(this.reportUnlessGone);
   }
+
+  /** A producer the server closed meanwhile (a media reset, a moderator) needs nothing more. */
+  private readonly reportUnlessGone = (error: unknown): void => {
+    if (!(error instanceof ConclaveError && error.code === 'NOT_FOUND')) this.context.report(error);
+  };
 
   private capture(source: DeviceSource): Promise<MediaStreamTrack | undefined> {
     const deviceId = this.deviceIds[source];

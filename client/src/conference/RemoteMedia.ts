@@ -53,6 +53,13 @@ export class RemoteMedia {
       this.activeSpeakerId = peerId;
       emit('activeSpeaker', peerId);
     });
+    // Their role or raised hand changed (our own is the Meeting's).
+    signaling.on('participantUpdated', ({ id, role, handRaisedAt }) => {
+      const participant = this.participants.get(id);
+      if (!participant) return;
+      Object.assign(participant, { role, handRaisedAt });
+      emit('participantUpdated', participant);
+    });
     signaling.on('participantConnection', ({ peerId, reconnecting }) => {
       const participant = this.participants.get(peerId);
       if (!participant) return;

@@ -1,14 +1,17 @@
 import { ConclaveError } from '../../../shared/errors.js';
 import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type ParticipantInfo, type TransportInfo } from '../../../shared/protocol.js';
+import { moderates } from '../../../shared/roles.js';
 import type { DataChannels } from './data/DataChannels.js';
 import type { Emit, Report } from './events.js';
 import type { LocalMedia } from './LocalMedia.js';
+import { LobbyWait } from './LobbyWait.js';
+import type { Meeting } from './Meeting.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { ConferenceOptions } from './options.js';
 import { protocolMismatch } from './protocolVersion.js';
 import type { RemoteMedia } from './RemoteMedia.js';
 import type { Signaling } from './Signaling.js';
-import type { ConnectionState, DeviceSource } from './types.js';
+import type { ConnectionState, DeviceSource, Farewell } from './types.js';
 
 export interface SessionContext {
   signaling: Signaling;
@@ -16,6 +19,7 @@ export interface SessionContext {
   local: LocalMedia;
   remote: RemoteMedia;
   data: DataChannels;
+  meeting: Meeting;
   emit: Emit;
   report: Report;
 }
@@ -32,13 +36,17 @@ const REJOIN_FIRST_DELAY_MS = 250;
 const REJOIN_MAX_DELAY_MS = 4000;
 
 /**
- * Our place in the room, as a state machine: idle → connecting → joined ⇄ reconnecting → left.
- * A dropped connection resumes the same place (or, past the grace period, joins afresh with the
- * same tracks); a media reset from the server brings new transports; leaving releases everything.
+ * Our place in the room, as a state machine: idle → connecting (⇄ waiting in a locked room's
+ * lobby) → joined ⇄ reconnecting → left. A dropped connection resumes the same place (or, past
+ * the grace period, joins afresh with the same tracks); a media reset from the server brings new
+ * transports; leaving releases everything. Taken out of the room (`removed`), we stay out.
  */
 export class Session {
   self: ParticipantInfo | null = null;
+  /** Set when the call ended because we were removed or not let in. */
+  farewell: Farewell | null = null;
   private connection: ConnectionState = 'idle';
+  private readonly lobby: LobbyWait;
   /** Proof for `resume` after a dropped connection. */
   private resumeToken: string | null = null;
   private shutdownNotice: string | null = null;
@@ -48,11 +56,17 @@ export class Session {
     private readonly options: ConferenceOptions,
     private readonly serverUrl: string,
   ) {
+    this.lobby = new LobbyWait(context.signaling, (present) => context.emit('lobbyStatus', present));
     this.listen();
   }
 
   get state(): ConnectionState {
     return this.connection;
+  }
+
+  /** While we wait in a lobby: whether anyone who can let us in is in the room. */
+  get waiting(): { moderatorsPresent: boolean } | null {
+    return this.connection === 'waiting' ? { moderatorsPresent: this.lobby.moderatorsPresent } : null;
   }
 
   /**
@@ -74,10 +88,12 @@ export class Session {
       await transports.load(routerRtpCapabilities);
       const joined = await this.enterRoom();
       await localTracks;
+      // The room asks newcomers to arrive muted: the microphone is published paused (they may unmute).
+      if (joined.policy.joinMuted && !moderates(joined.self.role)) local.arriveMuted();
       await this.publishAll();
       return joined;
     } catch (error) {
-      this.end(error instanceof Error ? error.message : String(error));
+      if (this.connection !== 'left') this.end(error instanceof Error ? error.message : String(error));
       throw error;
     }
   }
@@ -130,8 +146,17 @@ export class Session {
       this.setConnection('reconnecting', message);
       void this.rejoin();
     });
-    signaling.on('removed', ({ message }) => this.end(message));
+    signaling.on('removed', ({ reason, message }) => {
+      if (this.connection === 'left') return;
+      this.farewell = { reason, message };
+      this.end(message);
+    });
     signaling.onDisconnect(({ reason, retrying }) => {
+      // The server forgot our knock with the connection; we knock again once it is back (welcome).
+      if (this.connection === 'waiting') {
+        if (!retrying) setTimeout(() => this.connection === 'waiting' && signaling.connect(), RECONNECT_DELAY_MS);
+        return;
+      }
       if (this.connection === 'joined') {
         signaling.hold();
         this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
@@ -143,6 +168,7 @@ export class Session {
     // The server greets every new connection: that is the moment to take our place back, unless
     // it came back speaking another protocol (upgraded while we were away).
     signaling.on('welcome', ({ protocolVersion }) => {
+      if (this.connection === 'waiting') this.lobby.interrupt('again');
       if (this.connection !== 'reconnecting') return;
       const mismatch = protocolMismatch(protocolVersion);
       if (mismatch) this.end(mismatch);
@@ -150,9 +176,43 @@ export class Session {
     });
   }
 
-  /** Joins with the loaded device; shared by the first join and a rejoin after a lost place. */
+  /**
+   * Joins with the loaded device; shared by the first join and a rejoin after a lost place. A
+   * locked room puts us in its lobby (IN_LOBBY): we wait there, and once let in, join again on the
+   * same connection, which goes straight in.
+   */
   private async enterRoom(): Promise<JoinResponse> {
-    const { signaling, transports, remote } = this.context;
+    const before = this.connection;
+    for (;;) {
+      this.lobby.begin();
+      try {
+        return await this.requestJoin();
+      } catch (error) {
+        if (!(error instanceof ConclaveError) || error.code !== 'IN_LOBBY') {
+          // A knock again after a dropped connection failed: the caller decides as before the lobby.
+          if (this.connection === 'waiting') this.setConnection(before);
+          throw error;
+        }
+      }
+      await this.waitInLobby();
+    }
+  }
+
+  /** Returns when we may join (again); throws when we are not let in, or left meanwhile. */
+  private async waitInLobby(): Promise<void> {
+    if (this.connection !== 'waiting') this.setConnection('waiting');
+    const outcome = await this.lobby.wait();
+    if (outcome === 'left' || this.connection !== 'waiting') throw new ConclaveError('NOT_JOINED', 'Left the lobby');
+    if (outcome !== 'again' && !outcome.answer.admitted) {
+      const { reason = 'denied', message } = outcome.answer;
+      this.farewell = { reason, message };
+      this.end(message);
+      throw new ConclaveError('FORBIDDEN', message);
+    }
+  }
+
+  private async requestJoin(): Promise<JoinResponse> {
+    const { signaling, transports, remote, meeting } = this.context;
     const device = transports.device;
     if (!device) throw new Error('The device is not loaded');
     const joined = await signaling.request(
@@ -162,12 +222,14 @@ export class Session {
         displayName: this.options.displayName,
         rtpCapabilities: device.rtpCapabilities,
         dataChannels: true,
+        lobby: this.options.lobby ?? false,
         ...(this.options.token ? { token: this.options.token } : {}),
       },
       { immediate: true },
     );
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;
+    meeting.joined(joined.policy);
     this.setTransports(joined.sendTransport, joined.recvTransport, joined.iceServers);
     signaling.release();
     this.setConnection('joined');
@@ -261,6 +323,7 @@ export class Session {
     this.dropMedia();
     this.context.remote.removeAll();
     this.context.data.reset();
+    this.context.meeting.clear();
     this.self = null;
     this.resumeToken = null;
   }
@@ -274,10 +337,12 @@ export class Session {
   private end(reason?: string): void {
     this.teardown();
     this.setConnection('left', reason);
+    this.lobby.interrupt('left');
   }
 
   private teardown(): void {
-    const { local, remote, data, transports, signaling } = this.context;
+    const { local, remote, data, transports, signaling, meeting } = this.context;
+    meeting.clear();
     local.release();
     transports.close();
     data.close();

@@ -1,5 +1,6 @@
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
-import type { MediaSource } from '../../../shared/protocol.js';
+import type { Actor, Knock, Reaction, RoomPolicy } from '../../../shared/moderation.js';
+import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
 import type { MediaAccessError } from './media.js';
 import type { ConnectionState, RemoteParticipant } from './types.js';
 
@@ -16,6 +17,20 @@ export type ConferenceEvents = {
   mediaError: [error: MediaAccessError];
   /** A request failed in the background (e.g. a consumer could not resume). */
   error: [error: ProtocolError];
+  /** Our own role or raised hand changed. */
+  selfUpdated: [self: ParticipantInfo];
+  /** The room's rules changed (lock, who may share the screen, chat, send files, join muted). */
+  policyChanged: [policy: RoomPolicy];
+  /** Who waits in the lobby changed (hosts and moderators only). */
+  lobbyChanged: [knocks: Knock[]];
+  /** While we wait in the lobby: whether anyone who can let us in is in the room. */
+  lobbyStatus: [moderatorsPresent: boolean];
+  /** A host or moderator turned our microphone or camera off, or stopped our screen share (already done here). */
+  mutedBy: [source: MediaSource, by: Actor];
+  /** A host or moderator asks us to turn our microphone on (only we can). */
+  unmuteRequested: [by: Actor];
+  /** Someone (perhaps we) reacted; it floats over their tile for a few seconds. */
+  reaction: [peerId: string, reaction: Reaction];
 };
 
 /** How the client's parts raise the client's events (the emitter keeps `emit` to itself). */

@@ -12,6 +12,8 @@ export interface ConferenceOptions {
   relayOnly?: boolean;
   /** Join token, when the server requires one. */
   token?: string;
+  /** Creating the room: everyone after us waits in its lobby until a host or moderator lets them in. */
+  lobby?: boolean;
   /**
    * Ask the server for only what the view shows (layers sized to each tile, hidden tiles paused);
    * default on. Off receives every video at full quality, for comparison.

@@ -1,5 +1,7 @@
 import type { types } from 'mediasoup-client';
-import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
+import type { Knock, RoomPolicy } from '../../../shared/moderation.js';
+import type { MediaSource, Notifications, ParticipantInfo, RemovalReason } from '../../../shared/protocol.js';
+import type { Role } from '../../../shared/roles.js';
 import type { ReceptionState } from './reception.js';
 
 export type { MediaSource };
@@ -7,8 +9,14 @@ export type { MediaSource };
 /** A source backed by a capture device the user can choose (the screen is picked per share). */
 export type DeviceSource = Exclude<MediaSource, 'screen'>;
 
-/** Where the client is in its life cycle. */
-export type ConnectionState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left';
+/** Where the client is in its life cycle; 'waiting': in a locked room's lobby until someone lets us in. */
+export type ConnectionState = 'idle' | 'connecting' | 'waiting' | 'joined' | 'reconnecting' | 'left';
+
+/** Why the call ended without our leaving: taken out of the room, or not let in from its lobby. */
+export interface Farewell {
+  reason: RemovalReason | NonNullable<Notifications['knockAnswered']['reason']>;
+  message: string;
+}
 
 /** A track received from another participant. */
 export interface RemoteTrack {
@@ -86,13 +94,40 @@ export interface ConferenceStats {
   transports: TransportStats[];
 }
 
+/** Someone with their hand up, in the order hands went up. */
+export interface RaisedHand {
+  peerId: string;
+  displayName: string;
+  raisedAt: number;
+  /** 1 for the first hand up. */
+  position: number;
+}
+
 /** A plain, serialisable picture of the conference (for automation and debugging). */
 export interface ConferenceSnapshot {
   connection: ConnectionState;
   room: string;
   self: ParticipantInfo | null;
-  participants: { id: string; displayName: string; tracks: { source: MediaSource; kind: string; paused: boolean }[] }[];
+  participants: {
+    id: string;
+    displayName: string;
+    role: Role;
+    handRaisedAt: number | null;
+    reconnecting: boolean;
+    tracks: { source: MediaSource; kind: string; paused: boolean }[];
+  }[];
   producers: { id: string; source: MediaSource; kind: string; paused: boolean }[];
   consumers: { id: string; peerId: string; source: MediaSource; kind: string; paused: boolean }[];
   activeSpeaker: string | null;
+  /** Our role (null before joining). */
+  role: Role | null;
+  /** Our place in the queue of raised hands (1 first), or null. */
+  hand: number | null;
+  hands: RaisedHand[];
+  /** The room's rules (null before joining). */
+  policy: RoomPolicy | null;
+  /** Who waits in the lobby (hosts and moderators only; empty for others). */
+  knocks: Knock[];
+  /** While we wait in a lobby: whether anyone who can let us in is in the room. */
+  waiting: { moderatorsPresent: boolean } | null;
 }

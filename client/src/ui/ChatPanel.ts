@@ -17,15 +17,21 @@ export interface ChatPanelHooks {
  * (Enter sends, Shift+Enter is a new line) and a button to attach files. Messages are rendered
  * as text, never as HTML. Automation hooks: `[data-chat-panel]`, `li[data-chat-message]` (with
  * `data-from`, `data-seq`, `data-own`), `[data-chat-input]`, `[data-action="chat-send"]`,
- * `[data-action="attach"]`, `input[data-file-input]`.
+ * `[data-action="attach"]`, `input[data-file-input]`, `[data-chat-notice]` (shown when only hosts
+ * and moderators may chat).
  */
 export class ChatPanel {
   readonly element: HTMLElement;
   private readonly list: HTMLOListElement;
   private readonly input: HTMLTextAreaElement;
   private readonly fileInput: HTMLInputElement;
+  private readonly composer: HTMLFormElement;
+  private readonly attach: HTMLButtonElement;
+  private readonly send: HTMLButtonElement;
+  private readonly notice: HTMLElement;
   private readonly cards = new Map<FileTransfer, FileCard>();
   private unread = 0;
+  private filesAllowed = true;
 
   constructor(
     private readonly data: DataChannels,
@@ -42,29 +48,31 @@ export class ChatPanel {
       maxlength: '2000',
     });
     this.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'data-file-input': '' });
-    const attach = h(
+    this.attach = h(
       'button',
       { type: 'button', class: 'chat-button', title: 'Share a file', 'aria-label': 'Share a file', 'data-action': 'attach' },
       icon('attach'),
     );
-    const send = h('button', { type: 'submit', class: 'chat-button', title: 'Send', 'aria-label': 'Send', 'data-action': 'chat-send' }, icon('send'));
+    this.send = h('button', { type: 'submit', class: 'chat-button', title: 'Send', 'aria-label': 'Send', 'data-action': 'chat-send' }, icon('send'));
     const close = h('button', { type: 'button', class: 'panel-close', title: 'Close chat', 'aria-label': 'Close chat' }, icon('close'));
-    const composer = h('form', { class: 'chat-composer' }, attach, this.fileInput, this.input, send);
+    this.composer = h('form', { class: 'chat-composer' }, this.attach, this.fileInput, this.input, this.send);
+    this.notice = h('p', { class: 'chat-notice', 'data-chat-notice': '', hidden: true }, 'Only hosts and moderators can send messages in this meeting.');
     this.element = h(
       'aside',
       { class: 'chat-panel', 'aria-label': 'Chat', 'data-chat-panel': '', hidden: true },
       h('header', { class: 'panel-header' }, h('h2', {}, 'Chat'), close),
       this.list,
-      composer,
+      this.notice,
+      this.composer,
     );
 
     close.addEventListener('click', onClose);
-    attach.addEventListener('click', () => this.fileInput.click());
+    this.attach.addEventListener('click', () => this.fileInput.click());
     this.fileInput.addEventListener('change', () => {
       this.share([...(this.fileInput.files ?? [])]);
       this.fileInput.value = '';
     });
-    composer.addEventListener('submit', (event) => {
+    this.composer.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.sendMessage();
     });
@@ -89,8 +97,19 @@ export class ChatPanel {
     this.input.focus();
   }
 
+  /** The room's rules: who may chat and send files (the server refuses the rest anyway). */
+  setAllowed(chat: boolean, files: boolean): void {
+    this.input.hidden = !chat;
+    this.send.hidden = !chat;
+    this.notice.hidden = chat;
+    this.attach.hidden = !files;
+    this.composer.hidden = !chat && !files;
+    this.filesAllowed = files;
+  }
+
   /** Sends files to the room (picked, or dropped anywhere on the call). */
   share(files: File[]): void {
+    if (!this.filesAllowed) return;
     for (const file of files) {
       this.data.files.send(file).catch((error: unknown) => this.hooks.failed(`${file.name}: ${error instanceof Error ? error.message : String(error)}`));
     }

@@ -65,6 +65,11 @@ export class Collaboration {
     });
   }
 
+  /** What the room's rules let us do: without chat the composer goes, without files the attach button and drops. */
+  setAllowed(chat: boolean, files: boolean): void {
+    this.chat.setAllowed(chat, files);
+  }
+
   destroy(): void {
     this.board.destroy();
   }

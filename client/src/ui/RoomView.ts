@@ -3,6 +3,7 @@ import { listDevices } from '../conference/media.js';
 import type { ConferenceStats, MediaSource, RemoteParticipant } from '../conference/types.js';
 import { Collaboration } from './Collaboration.js';
 import { h, icon, toolbarButton, type IconName } from './dom.js';
+import { MeetingUi } from './MeetingUi.js';
 import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
 import { Toasts } from './Toasts.js';
@@ -27,6 +28,8 @@ export class RoomView {
   private readonly statsButton: HTMLButtonElement;
   /** Chat, files and whiteboard (the data channels), beside the tiles. */
   private readonly collaboration: Collaboration;
+  /** Hands, reactions, the participants panel and the moderators' controls. */
+  private readonly meeting: MeetingUi;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -54,16 +57,25 @@ export class RoomView {
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
     this.collaboration = new Collaboration(client, this.toasts);
+    this.meeting = new MeetingUi(client, this.toasts, () => this.tiles.values());
     const leave = toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
     leave.classList.add('danger');
 
     this.element = h(
       'div',
       { class: 'room' },
-      h('header', { class: 'room-header' }, h('span', { class: 'room-name', title: 'Room' }, client.roomId), this.count, this.area.pager),
+      h(
+        'header',
+        { class: 'room-header' },
+        h('span', { class: 'room-name', title: 'Room' }, client.roomId),
+        this.count,
+        this.meeting.waitingIndicator,
+        this.area.pager,
+      ),
       this.status,
-      h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels),
+      h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels, this.meeting.panel),
       this.audioBanner,
+      this.meeting.banner,
       h(
         'footer',
         { class: 'toolbar', role: 'toolbar' },
@@ -74,6 +86,7 @@ export class RoomView {
         this.buttons.screen,
         this.layoutButton,
         this.statsButton,
+        ...this.meeting.buttons,
         ...this.collaboration.buttons,
         leave,
       ),
@@ -103,6 +116,8 @@ export class RoomView {
       for (const tile of this.tiles.values()) tile.setSpeaking(tile.kind === 'camera' && tile.peerId === peerId);
       this.area.setActiveSpeaker(peerId);
     });
+    client.on('policyChanged', () => this.applyRules());
+    client.on('selfUpdated', () => this.applyRules());
     client.on('mediaError', (error) => this.toasts.show(error.message, 'warning'));
     client.on('error', (error) => this.toasts.show(`${error.code}: ${error.message}`, 'error'));
     client.on('connectionState', (state, reason) => {
@@ -133,6 +148,7 @@ export class RoomView {
     // A camera turned on or off changes who gets one of the last-N video places.
     this.area.arrange();
     this.updateCount();
+    this.meeting.renderHands();
   }
 
   private renderLocal(): void {
@@ -150,6 +166,14 @@ export class RoomView {
     if (screen.track) this.ensureTile(id, 'screen', name, true).setVideo(screen.track);
     else this.removeTile(id, 'screen');
     this.updateCount();
+    this.meeting.renderHands();
+  }
+
+  /** What the room's rules let us do: share the screen, chat, send files. */
+  private applyRules(): void {
+    const { meeting } = this.client;
+    this.collaboration.setAllowed(meeting.may('chat'), meeting.may('files'));
+    this.renderToolbar();
   }
 
   private renderToolbar(): void {
@@ -157,7 +181,8 @@ export class RoomView {
     this.setButton(this.buttons.mic, mic.enabled, mic.enabled ? 'mic' : 'micOff', mic.enabled ? 'Mute microphone' : 'Unmute microphone');
     this.setButton(this.buttons.camera, camera.enabled, camera.enabled ? 'camera' : 'cameraOff', camera.enabled ? 'Turn camera off' : 'Turn camera on');
     this.setButton(this.buttons.screen, screen.enabled, 'screen', screen.enabled ? 'Stop sharing' : 'Share screen', false);
-    this.buttons.screen.hidden = !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
+    const canShare = this.client.meeting.may('screenShare') || screen.enabled;
+    this.buttons.screen.hidden = !canShare || !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
     const speaker = this.area.layout === 'speaker';
     this.setButton(this.layoutButton, speaker, speaker ? 'grid' : 'speaker', speaker ? 'Grid view' : 'Speaker view', false);
     this.setButton(this.statsButton, this.statsTimer !== undefined, 'stats', this.statsTimer === undefined ? 'Show statistics' : 'Hide statistics', false);

@@ -2,9 +2,13 @@ import { h, hueFor, icon, initials } from './dom.js';
 
 export type TileKind = 'camera' | 'screen';
 
+/** How long a reaction floats over the tile (the animation in meeting.css lasts as long). */
+const REACTION_MS = 4000;
+
 /**
- * One participant's video (or avatar when there is none), name, and mute indicators. Automation
- * hooks: `data-peer-id`, `data-kind`, and `data-local` on the local participant's tiles.
+ * One participant's video (or avatar when there is none), name, mute indicator, raised hand and
+ * reactions. Automation hooks: `data-peer-id`, `data-kind`, and `data-local` on the local
+ * participant's tiles; `.hand-badge[data-hand]` (the queue position), `[data-reaction]`.
  */
 export class Tile {
   readonly element: HTMLElement;
@@ -14,6 +18,8 @@ export class Tile {
   private readonly micIndicator: HTMLElement;
   private readonly audio: HTMLAudioElement | null;
   private readonly statsOverlay: HTMLElement;
+  private readonly handBadge: HTMLElement;
+  private readonly reactions: HTMLElement;
   private videoTrack: MediaStreamTrack | null = null;
   /** The track to show when the layout allows video (last-N may show the avatar instead). */
   private offeredTrack: MediaStreamTrack | null = null;
@@ -35,12 +41,16 @@ export class Tile {
     this.micIndicator = h('span', { class: 'indicator mic-off', title: 'Microphone off', hidden: true }, icon('micOff'));
     this.audio = isLocal || kind === 'screen' ? null : h('audio', { autoplay: true });
     this.statsOverlay = h('pre', { class: 'tile-stats', hidden: true });
+    this.handBadge = h('span', { class: 'hand-badge', title: 'Hand raised', hidden: true });
+    this.reactions = h('div', { class: 'tile-reactions', 'aria-live': 'polite' });
     this.element = h(
       'div',
       { class: `tile ${kind}`, 'data-peer-id': peerId, 'data-kind': kind, 'data-local': isLocal },
       this.video,
       this.avatar,
       h('div', { class: 'label' }, this.micIndicator, this.nameLabel),
+      this.handBadge,
+      this.reactions,
       this.statsOverlay,
       this.audio,
     );
@@ -93,6 +103,21 @@ export class Tile {
       }
     }
     this.micIndicator.hidden = this.kind === 'screen' || (track !== null && !paused);
+  }
+
+  /** Their place in the queue of raised hands (1 first), or null when their hand is down. */
+  setHand(position: number | null): void {
+    this.handBadge.hidden = position === null;
+    this.handBadge.replaceChildren(...(position === null ? [] : [icon('hand'), String(position)]));
+    if (position === null) this.handBadge.removeAttribute('data-hand');
+    else this.handBadge.dataset.hand = String(position);
+  }
+
+  /** A reaction floats up over the tile for a few seconds. */
+  showReaction(reaction: string): void {
+    const bubble = h('span', { class: 'reaction', 'data-reaction': reaction }, reaction);
+    this.reactions.append(bubble);
+    setTimeout(() => bubble.remove(), REACTION_MS);
   }
 
   setSpeaking(speaking: boolean): void {

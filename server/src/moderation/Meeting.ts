@@ -109,10 +109,9 @@ export class Meeting {
     for (const peer of [...this.room.peers.values()]) {
       if ('peerId' in by && peer.id === by.peerId) continue;
       const mic = [...peer.producers.values()].find((producer) => producer.appData.source === 'mic');
-      if (mic && !mic.paused) {
-        await mic.pause();
-        muted++;
-      }
+      if (!mic || mic.paused) continue;
+      await mic.pause();
+      muted++;
       peer.notify('mutedBy', { source: 'mic', by });
     }
     this.audit(by, 'muteAll', null, { muted });

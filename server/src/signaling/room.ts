@@ -73,6 +73,7 @@ export const roomHandlers = {
   },
 
   leave(connection) {
+    connection.leaveLobby();
     leaveRoom(connection);
     return {};
   },

@@ -1,7 +1,9 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WebhookActor, WebhookEvent, WebhookEventName, WebhookParticipant, WebhookPayload } from '../../../shared/webhooks.js';
+import type { WebhookEvent, WebhookEventName, WebhookPayload } from '../../../shared/webhooks.js';
 import type { Logger } from '../logger.js';
+import { fieldsOf, signature } from './body.js';
+import { Receiver } from './Receiver.js';
 
 /** How a failed delivery is tried again. */
 export interface WebhookRetry {
@@ -61,49 +63,9 @@ interface Delivery {
 }
 
 /** One room's events for one receiver, oldest first: only the first is ever on its way. */
-interface Lane {
+export interface Lane {
   readonly room: string;
   readonly queue: Delivery[];
-}
-
-/** A receiver URL, its rooms' lanes, and how many requests are on their way to it. */
-class Receiver {
-  readonly lanes = new Map<string, Lane>();
-  /** For the log: without credentials or query, which may hold a token. */
-  readonly label: string;
-  private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(
-    readonly url: string,
-    private readonly concurrency: number,
-  ) {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`webhook URL ${parsed.origin} is not http(s)`);
-    this.label = `${parsed.origin}${parsed.pathname}`;
-  }
-
-  /** Resolves when this caller may send: fewer than `concurrency` requests are out. */
-  async turn(): Promise<void> {
-    if (this.inFlight < this.concurrency) {
-      this.inFlight++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  /** The caller's request is over: its turn goes to the next one waiting. */
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight--;
-  }
-
-  /** On close: everyone waiting goes on, to find the queue closed. */
-  releaseAll(): void {
-    this.inFlight += this.waiting.length;
-    for (const next of this.waiting.splice(0)) next();
-  }
 }
 
 /**
@@ -317,47 +279,6 @@ export class Webhooks {
     this.warned.set(key, { at: now, unsaid: 0 });
     this.log.warn({ ...fields, ...(last?.unsaid ? { alsoSinceLastWarning: last.unsaid } : {}) }, message);
   }
-}
-
-/**
- * Only the documented fields, copied: a caller passing a richer object (a participant with its
- * connection or token) cannot leak it to the receiver. A new event needs its case here.
- */
-function fieldsOf(payload: WebhookPayload): WebhookPayload {
-  switch (payload.event) {
-    case 'room_started':
-    case 'room_finished':
-      return { event: payload.event, room: payload.room };
-    case 'participant_joined':
-    case 'participant_left':
-      return { event: payload.event, room: payload.room, participant: participantOf(payload.participant) };
-    case 'participant_removed':
-      return {
-        event: payload.event,
-        room: payload.room,
-        participant: participantOf(payload.participant),
-        by: actorOf(payload.by),
-        reason: payload.reason,
-        ban: payload.ban,
-      };
-  }
-}
-
-function participantOf({ id, name, role }: WebhookParticipant): WebhookParticipant {
-  return { id, name, role };
-}
-
-function actorOf(by: WebhookActor): WebhookActor {
-  if (by === null) return null;
-  return 'admin' in by ? { admin: true } : { id: by.id, name: by.name };
-}
-
-/**
- * `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>` under the secret (docs/webhooks.md). The
- * timestamp is signed with the body, so a captured request cannot be replayed later as a new one.
- */
-function signature(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 /** A network error says why in its cause (ECONNREFUSED, ENOTFOUND…). */
