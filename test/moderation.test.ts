@@ -266,6 +266,26 @@ describe('a lobby nobody answers (join tokens decide roles)', () => {
     return participant.request('join', { roomId: room, displayName: participant.name, rtpCapabilities: participant.joinCapabilities(), token });
   }
 
+  it('a join and a resume sent together on one connection cannot both take a place', async () => {
+    const ana = await TestParticipant.connect(server.url, 'Ana');
+    const again = await TestParticipant.connect(server.url, 'Ana');
+    try {
+      const room = 'one-place';
+      const joined = unwrap(await joinWithToken(ana, room, 'participant'), 'join') as { self: { id: string }; resumeToken: string };
+      await ana.dropConnection();
+      // The join verifies its token asynchronously; the resume, sent right behind it, must not slip in meanwhile.
+      const token = await signToken(secret, { room, name: 'Ana', role: 'participant' }, 600);
+      const [join, resume] = await Promise.all([
+        again.request('join', { roomId: room, displayName: 'Ana', rtpCapabilities: again.joinCapabilities(), token }),
+        again.request('resume', { peerId: joined.self.id, resumeToken: joined.resumeToken }),
+      ]);
+      expect(join.ok, JSON.stringify(join)).toBe(true);
+      expect(failureOf(resume).code).toBe('ALREADY_JOINED');
+    } finally {
+      await Promise.all([ana.close(), again.close()]);
+    }
+  });
+
   it('says when no host or moderator is there, and gives up after LOBBY_TIMEOUT', async () => {
     const [ana, ben, cy] = await Promise.all(['Ana', 'Ben', 'Cy'].map((name) => TestParticipant.connect(server.url, name)));
     try {

@@ -128,7 +128,9 @@ export const ConfigSchema = z
      * Proxies (IP addresses, or `loopback`) whose X-Forwarded-For is believed for the client's
      * address: the shipped Caddy on the same machine is `loopback`. Unset, the socket's peer is the client.
      */
-    TRUST_PROXY: CsvList.default([]),
+    TRUST_PROXY: CsvList.pipe(
+      z.array(z.union([z.ipv4(), z.ipv6(), z.literal('loopback')], { error: (issue) => `not an IP address or "loopback": ${String(issue.input)}` })),
+    ).default([]),
     /** Enables the admin HTTP API (/api/v1, docs/admin-api.md) for `Authorization: Bearer <ADMIN_API_KEY>`. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     /** How long a participant whose connection dropped keeps its place and media. */

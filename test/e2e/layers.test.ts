@@ -9,7 +9,7 @@ import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
  * Receiving only what is needed: each viewer gets the simulcast layer its tile is drawn at, and
  * nothing for tiles nobody can see (another page, scrolled away), while every voice is heard.
  */
-describe('video sized to each tile, paused when nobody sees it', () => {
+describe('video sized to each tile, paused when nobody sees it', { timeout: 150_000 }, () => {
   const server = useServer({ CLIENT_DIST });
   let browser: Browser;
   const open: ParticipantPage[] = [];
@@ -50,14 +50,30 @@ describe('video sized to each tile, paused when nobody sees it', () => {
     stats.consumers.find((consumer) => consumer.peerId === peerId && consumer.source === source);
 
   /** The viewer's camera stats of `peerId` once `check` holds for them. */
+  /**
+   * The viewer's consumer of `peerId`'s camera once `check` holds. A loaded machine can take long:
+   * the sender's encoder drops its top simulcast layer while its CPU is short (Chromium's overuse
+   * detection) and brings it back later, so this waits up to 60 s and says what it last saw.
+   */
   async function cameraWhen(viewer: ParticipantPage, peerId: string, check: (camera: ConsumerStats) => boolean, what: string): Promise<ConsumerStats> {
-    return eventually(
-      async () => {
-        const camera = consumerOf(await viewer.stats(), peerId, 'camera');
-        return camera && check(camera) ? camera : undefined;
-      },
-      { what: `${viewer.name}: ${what}`, timeoutMs: 20_000, intervalMs: 500 },
-    );
+    let last: ConsumerStats | undefined;
+    try {
+      return await eventually(
+        async () => {
+          last = consumerOf(await viewer.stats(), peerId, 'camera');
+          return last && check(last) ? last : undefined;
+        },
+        { what: `${viewer.name}: ${what}`, timeoutMs: 60_000, intervalMs: 500 },
+      );
+    } catch (error) {
+      const seen = last && {
+        spatialLayer: last.spatialLayer,
+        preferredSpatialLayer: last.preferredSpatialLayer,
+        frameWidth: last.frameWidth,
+        framesDecoded: last.framesDecoded,
+      };
+      throw new Error(`${String(error)}; last seen ${JSON.stringify(seen)}`, { cause: error });
+    }
   }
 
   /** Asserts that `peerId`'s microphone keeps arriving at the viewer (samples rising). */

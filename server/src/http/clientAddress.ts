@@ -13,7 +13,8 @@ export function trustedProxies(configured: readonly string[]): Set<string> {
  * in that header, so only hops through trusted proxies are believed.
  */
 export function clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'>, trusted: ReadonlySet<string>): string {
-  let address = request.socket.remoteAddress ?? 'unknown';
+  // A server listening on :: sees IPv4 clients as ::ffff:a.b.c.d.
+  let address = (request.socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
   if (!trusted.has(address)) return address;
   const header = request.headers['x-forwarded-for'];
   const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))

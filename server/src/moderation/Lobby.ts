@@ -11,8 +11,10 @@ export interface Waiter {
   /** About to knock: throws if it already waits here or knocks too often. */
   knocking(): void;
   knocked(knockId: string): void;
-  /** Its next join to this room goes straight in. */
-  admit(): void;
+  /** The client's address (one address may not fill a lobby). */
+  readonly address: string;
+  /** Its next join to this room under this name goes straight in. */
+  admit(displayName: string): void;
   /** The knock is over (answered, timed out, cancelled): the connection forgets it. */
   forget(): void;
 }
@@ -30,6 +32,9 @@ interface Waiting {
 
 type Answer = Notifications['knockAnswered'];
 
+/** People waiting at once from one address (an office behind one NAT is several; a flood is many). */
+const KNOCKS_PER_ADDRESS = 10;
+
 /**
  * The people waiting to be let into a locked room: each knock waits at most `timeoutMs`, the
  * lobby holds at most `maxKnocks`, and hosts and moderators are told whenever it changes.
@@ -39,6 +44,7 @@ export class Lobby {
   private moderatorsPresent = false;
 
   constructor(
+    /** The room's key in the store (RoomStateStore). */
     private readonly roomId: string,
     private readonly store: RoomStateStore,
     private readonly options: LobbyOptions,
@@ -62,11 +68,15 @@ export class Lobby {
       waiter.forget();
       throw new ConclaveError('ROOM_FULL', 'The lobby of this room is full; try again later');
     }
+    if ([...this.waiting.values()].filter((other) => other.waiter.address === waiter.address).length >= KNOCKS_PER_ADDRESS) {
+      waiter.forget();
+      throw new ConclaveError('RATE_LIMITED', 'Too many people from your network are waiting here already');
+    }
     const knock: Knock = { id: randomUUID(), displayName, since: Date.now() };
-    const timer = setTimeout(
-      () => void this.finish(knock.id, { admitted: false, reason: 'timeout', message: 'Nobody let you in in time; try again later' }),
-      this.options.timeoutMs,
-    );
+    const timeout = { admitted: false, reason: 'timeout', message: 'Nobody let you in in time; try again later' } as const;
+    const timer = setTimeout(() => {
+      this.finish(knock.id, timeout).catch((error: unknown) => this.log.error({ err: error }, 'ending a knock failed'));
+    }, this.options.timeoutMs);
     timer.unref();
     this.waiting.set(knock.id, { knock, waiter, timer });
     waiter.knocked(knock.id);
@@ -109,7 +119,7 @@ export class Lobby {
     this.waiting.delete(knockId);
     clearTimeout(waiting.timer);
     waiting.waiter.forget();
-    if (answer?.admitted) waiting.waiter.admit();
+    if (answer?.admitted) waiting.waiter.admit(waiting.knock.displayName);
     if (answer) waiting.waiter.notify('knockAnswered', answer);
     this.log.info({ knock: knockId, answer: answer ? (answer.admitted ? 'admitted' : answer.reason) : 'cancelled' }, 'knock finished');
     this.changed(this.knocks);

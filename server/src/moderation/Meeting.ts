@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConclaveError } from '../../../shared/errors.js';
 import { DEFAULT_POLICY, type Actor, type Knock, type Reaction, type RoomPolicy } from '../../../shared/moderation.js';
 import type { MediaSource, RemovalReason } from '../../../shared/protocol.js';
@@ -47,7 +48,12 @@ export class Meeting {
   policy: RoomPolicy = { ...DEFAULT_POLICY };
   private readonly ready: Promise<void>;
   private occupied = false;
-  private lockWhenSeated = false;
+  private closedAt: number | null = null;
+  /**
+   * This room's key in the store: a room closed and opened again under the same id is another
+   * meeting, and a late write for the old one (a shared store answers later) cannot touch it.
+   */
+  private readonly stateKey: string;
   private readonly reactionLimiters = new WeakMap<Peer, RateLimiter>();
 
   constructor(
@@ -57,41 +63,38 @@ export class Meeting {
     private readonly observer: MeetingObserver,
     private readonly log: Logger,
   ) {
-    this.lobby = new Lobby(room.id, store, options, (knocks) => this.toModerators(knocks), log);
-    this.ready = store.policy(room.id).then((policy) => void (this.policy = policy));
+    this.stateKey = `${room.id}#${randomUUID()}`;
+    this.lobby = new Lobby(this.stateKey, store, options, (knocks) => this.toModerators(knocks), log);
+    this.ready = store.policy(this.stateKey).then((policy) => void (this.policy = policy));
     room.permits = (peer, what) => this.policy[what] === 'everyone' || moderates(peer.role);
-    room.on('joined', (peer) => void this.seated(peer));
-    room.on('left', (peer) => void this.gone(peer));
-    room.once('closed', () => void this.closed());
+    room.on('joined', (peer) => this.background(this.seated(peer), 'seating a participant'));
+    room.on('left', (peer) => this.background(this.gone(peer), 'a participant leaving'));
+    room.once('closed', () => this.background(this.closed(), 'closing the meeting'));
   }
 
   /**
    * Whether this person may come in now: FORBIDDEN when banned; IN_LOBBY (having knocked) when the
    * room is locked and they are neither let in nor a host or moderator by token.
    */
-  async checkEntry(entry: Entry): Promise<{ role: () => Role }> {
+  async checkEntry(entry: Entry): Promise<{ role: () => Role; lockOnWelcome: boolean }> {
     await this.ready;
-    if (await this.store.isBanned(this.room.id, entry.banKeys)) {
+    if (await this.store.isBanned(this.stateKey, entry.banKeys)) {
       throw new ConclaveError('FORBIDDEN', 'You were removed from this meeting and cannot rejoin until it ends');
     }
-    const first = !this.occupied && this.room.peers.size === 0;
-    if (first && entry.wantsLobby) this.lockWhenSeated = true;
+    // Only the room's creator may lock it on arrival, and only for their own join.
+    const lockOnWelcome = entry.wantsLobby && !this.occupied && this.room.peers.size === 0;
     const privileged = entry.tokenRole !== undefined && moderates(entry.tokenRole);
     if (this.policy.locked && !privileged && !entry.admitted) {
       await this.lobby.knock(entry.displayName, entry.waiter);
       throw new ConclaveError('IN_LOBBY', 'This meeting is locked: you are in the lobby until a host lets you in');
     }
-    return { role: () => entry.tokenRole ?? (this.options.autoHost && !this.hasHost() ? 'host' : 'participant') };
+    return { role: () => entry.tokenRole ?? (this.options.autoHost && !this.hasHost() ? 'host' : 'participant'), lockOnWelcome };
   }
 
-  /** After the join answer: a host or moderator sees who waits; a creator who asked for it gets the lock. */
-  async welcome(peer: Peer, banKeys: string[]): Promise<void> {
-    peer.banKeys = banKeys;
+  /** After the join answer: a host or moderator sees who waits; the creator who asked for it gets the lock. */
+  async welcome(peer: Peer, lockOnWelcome: boolean): Promise<void> {
     if (moderates(peer.role)) peer.notify('lobby', { knocks: this.lobby.knocks });
-    if (this.lockWhenSeated) {
-      this.lockWhenSeated = false;
-      await this.setPolicy({ peerId: peer.id, displayName: peer.displayName }, { locked: true });
-    }
+    if (lockOnWelcome && !peer.isClosed && this.closedAt === null) await this.setPolicy({ peerId: peer.id, displayName: peer.displayName }, { locked: true });
   }
 
   async mute(by: Actor, target: Peer, source: MediaSource): Promise<void> {
@@ -106,8 +109,11 @@ export class Meeting {
   /** Every microphone but the actor's own; returns how many were on. */
   async muteAll(by: Actor): Promise<number> {
     let muted = 0;
+    const actor = 'peerId' in by ? this.room.peers.get(by.peerId) : undefined;
     for (const peer of [...this.room.peers.values()]) {
-      if ('peerId' in by && peer.id === by.peerId) continue;
+      if (peer === actor) continue;
+      // A moderator's "mute all" leaves hosts alone, as muting one host alone would.
+      if (peer.role === 'host' && actor !== undefined && actor.role !== 'host') continue;
       const mic = [...peer.producers.values()].find((producer) => producer.appData.source === 'mic');
       if (!mic || mic.paused) continue;
       await mic.pause();
@@ -127,7 +133,7 @@ export class Meeting {
   /** Takes someone out; with `ban`, their name (and token subject) cannot come back until the room closes. */
   async remove(by: Actor, target: Peer, ban: boolean): Promise<void> {
     this.mayActOn(by, target);
-    if (ban) await this.store.ban(this.room.id, target.banKeys.length > 0 ? target.banKeys : [nameKey(target.displayName)]);
+    if (ban) await this.store.ban(this.stateKey, target.banKeys.length > 0 ? target.banKeys : [nameKey(target.displayName)]);
     const reason = ban ? 'banned' : 'removed';
     const message = ban ? 'You were removed from the meeting and cannot rejoin it' : 'You were removed from the meeting';
     target.notify('removed', { reason, message });
@@ -139,7 +145,7 @@ export class Meeting {
   /** Hosts only: someone becomes moderator or goes back to participant. A host's role stays. */
   async setRole(by: Actor, target: Peer, role: 'moderator' | 'participant'): Promise<void> {
     if (target.role === 'host') throw new ConclaveError('FORBIDDEN', 'A host’s role cannot be changed');
-    await this.store.setRole(this.room.id, target.id, role);
+    await this.store.setRole(this.stateKey, target.id, role);
     target.role = role;
     this.room.broadcast('participantUpdated', target.info);
     if (role === 'moderator') target.notify('lobby', { knocks: this.lobby.knocks });
@@ -148,7 +154,7 @@ export class Meeting {
   }
 
   async setPolicy(by: Actor, patch: Partial<RoomPolicy>): Promise<RoomPolicy> {
-    this.policy = await this.store.updatePolicy(this.room.id, patch);
+    this.policy = await this.store.updatePolicy(this.stateKey, patch);
     this.room.broadcast('policy', this.policy);
     this.audit(by, 'setPolicy', null, { patch });
     // Unlocking opens the door for everyone waiting; a screen no longer allowed stops.
@@ -178,20 +184,20 @@ export class Meeting {
   }
 
   async raiseHand(peer: Peer): Promise<void> {
-    peer.handRaisedAt = await this.store.raiseHand(this.room.id, peer.id, Date.now());
+    peer.handRaisedAt = await this.store.raiseHand(this.stateKey, peer.id, Date.now());
     this.room.broadcast('participantUpdated', peer.info);
   }
 
   async lowerHand(by: Actor, target: Peer): Promise<void> {
     const self = 'peerId' in by && by.peerId === target.id;
-    if (!(await this.store.lowerHand(this.room.id, target.id))) return;
+    if (!(await this.store.lowerHand(this.stateKey, target.id))) return;
     target.handRaisedAt = null;
     this.room.broadcast('participantUpdated', target.info);
     if (!self) this.audit(by, 'lowerHand', target);
   }
 
   async lowerAllHands(by: Actor): Promise<void> {
-    for (const peerId of await this.store.lowerAllHands(this.room.id)) {
+    for (const peerId of await this.store.lowerAllHands(this.stateKey)) {
       const peer = this.room.peers.get(peerId);
       if (!peer) continue;
       peer.handRaisedAt = null;
@@ -221,19 +227,25 @@ export class Meeting {
 
   private async seated(peer: Peer): Promise<void> {
     this.occupied = true;
-    await this.store.setRole(this.room.id, peer.id, peer.role);
     this.updateLobbyStatus();
+    // A ban that landed while this join was making its transports still holds.
+    if (await this.store.isBanned(this.stateKey, peer.banKeys)) {
+      peer.notify('removed', { reason: 'banned', message: 'You were removed from the meeting and cannot rejoin it' });
+      this.room.leave(peer);
+      return;
+    }
+    if (this.closedAt === null && !peer.isClosed) await this.store.setRole(this.stateKey, peer.id, peer.role);
   }
 
   /** Someone left: their role and hand go; without tokens, the host's role passes to the longest present. */
   private async gone(peer: Peer): Promise<void> {
-    await this.store.forget(this.room.id, peer.id);
+    await this.store.forget(this.stateKey, peer.id);
     if (this.room.isClosed) return;
     if (this.options.autoHost && peer.role === 'host' && !this.hasHost()) {
       const successor = [...this.room.peers.values()].sort((a, b) => a.joinedAt - b.joinedAt)[0];
       if (successor) {
         successor.role = 'host';
-        await this.store.setRole(this.room.id, successor.id, 'host');
+        await this.store.setRole(this.stateKey, successor.id, 'host');
         this.room.broadcast('participantUpdated', successor.info);
         successor.notify('lobby', { knocks: this.lobby.knocks });
         this.log.info({ peer: successor.id, name: successor.displayName }, 'host role passed on');
@@ -243,8 +255,14 @@ export class Meeting {
   }
 
   private async closed(): Promise<void> {
+    this.closedAt = Date.now();
     await this.lobby.close({ admitted: false, reason: 'ended', message: 'The meeting ended before you were let in' });
-    await this.store.clear(this.room.id);
+    await this.store.clear(this.stateKey);
+  }
+
+  /** Work the room's events start: a failure is logged, never an unhandled rejection. */
+  private background(task: Promise<void>, what: string): void {
+    task.catch((error: unknown) => this.log.error({ err: error }, `${what} failed`));
   }
 
   private updateLobbyStatus(): void {

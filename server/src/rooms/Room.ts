@@ -33,6 +33,8 @@ export interface JoinParams {
   dataChannels?: boolean;
   /** The participant's connection life, which the peer speaks through. */
   session: PeerSession;
+  /** What a ban on them would bar (moderation). */
+  banKeys?: string[];
 }
 
 /** Tries a join makes when workers die under it, before answering UNAVAILABLE. */
@@ -165,7 +167,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
   }
 
-  private async admit({ displayName, role, rtpCapabilities, dataChannels = false, session }: JoinParams): Promise<Peer> {
+  private async admit({ displayName, role, rtpCapabilities, dataChannels = false, session, banKeys = [] }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed; try again');
     if (this.peers.size >= this.options.maxPeers) {
@@ -182,6 +184,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     const [sendTransport, recvTransport] = transports;
     const peer = new Peer(peerId, displayName, role(), rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
+    peer.banKeys = banKeys;
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();

@@ -42,8 +42,8 @@ export class Connection {
   readonly rateLimiter: RateLimiter;
   /** Waiting in a room's lobby. */
   private knock: { lobby: Lobby; knockId: string | undefined } | undefined;
-  /** Let in from that room's lobby: its next join goes straight in. */
-  private admittedTo: Room | undefined;
+  /** Let in from that room's lobby under that name: its next join as them goes straight in. */
+  private admittedTo: { room: Room; displayName: string } | undefined;
 
   constructor(
     readonly socket: ConclaveSocket,
@@ -68,9 +68,9 @@ export class Connection {
     return this.session;
   }
 
-  /** Whether this connection was let into `room` from its lobby (once). */
-  takeAdmission(room: Room): boolean {
-    const admitted = this.admittedTo === room;
+  /** Whether this connection was let into `room` from its lobby as `displayName` (once). */
+  takeAdmission(room: Room, displayName: string): boolean {
+    const admitted = this.admittedTo?.room === room && this.admittedTo.displayName === displayName;
     this.admittedTo = undefined;
     return admitted;
   }
@@ -81,11 +81,14 @@ export class Connection {
    */
   waiter(room: Room, lobby: Lobby): Waiter {
     const cancelPrevious = this.knock && this.knock.lobby !== lobby ? this.knock : undefined;
-    if (cancelPrevious?.knockId) void cancelPrevious.lobby.cancel(cancelPrevious.knockId);
+    if (cancelPrevious?.knockId) this.cancelKnock(cancelPrevious.lobby, cancelPrevious.knockId);
     return {
       notify: (event, payload) => this.notify(event, payload),
-      admit: () => (this.admittedTo = room),
-      forget: () => (this.knock = undefined),
+      address: this.address,
+      admit: (displayName) => (this.admittedTo = { room, displayName }),
+      forget: () => {
+        if (this.knock?.lobby === lobby) this.knock = undefined;
+      },
       knocking: () => {
         if (this.knock?.lobby === lobby) throw new ConclaveError('IN_LOBBY', 'You are already waiting in the lobby of this meeting');
         if (!this.context.knockLimiter(this.address)) throw new ConclaveError('RATE_LIMITED', 'Too many attempts to enter locked meetings; wait a minute');
@@ -101,7 +104,11 @@ export class Connection {
   leaveLobby(): void {
     const knock = this.knock;
     this.knock = undefined;
-    if (knock?.knockId) void knock.lobby.cancel(knock.knockId);
+    if (knock?.knockId) this.cancelKnock(knock.lobby, knock.knockId);
+  }
+
+  private cancelKnock(lobby: Lobby, knockId: string): void {
+    lobby.cancel(knockId).catch((error: unknown) => this.log.error({ err: error }, 'cancelling a knock failed'));
   }
 
   /** The session left, ended or moved to another connection: this one is back in the lobby. */

@@ -18,20 +18,23 @@ export const roomHandlers = {
     if (connection.state !== 'lobby') {
       throw new ConclaveError('ALREADY_JOINED', 'This connection already joined a room');
     }
-    const identity = await admit(connection, request);
-    const { displayName } = identity;
+    // Joining from here on, before the first await: a resume or a second join meanwhile is refused.
     connection.state = 'joining';
     const attempt = ++connection.attempt;
     const session = new Session(connection, context.sessions, connection.log);
     try {
+      const identity = await admit(connection, request);
+      const { displayName } = identity;
+      if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left while joining');
       const room = await context.rooms.getOrCreate(request.roomId);
       const meeting = context.meetings.of(room);
-      const { role } = await meeting.checkEntry({
+      const { role, lockOnWelcome } = await meeting.checkEntry({
         displayName,
         tokenRole: identity.tokenRole,
         banKeys: identity.banKeys,
-        wantsLobby: request.lobby || identity.lobby,
-        admitted: connection.takeAdmission(room),
+        // With tokens, only the token can ask for the lobby.
+        wantsLobby: identity.tokenRole === undefined ? request.lobby : identity.lobby,
+        admitted: connection.takeAdmission(room, displayName),
         waiter: connection.waiter(room, meeting.lobby),
       });
       const peer = await room.join({
@@ -43,6 +46,7 @@ export const roomHandlers = {
         },
         dataChannels: request.dataChannels,
         session,
+        banKeys: identity.banKeys,
       });
       if (!connection.socket.connected || connection.attempt !== attempt) {
         room.leave(peer);
@@ -52,7 +56,7 @@ export const roomHandlers = {
       connection.session = session;
       connection.state = 'joined';
       scope.afterReply(() => {
-        meeting.welcome(peer, identity.banKeys).catch((error: unknown) => connection.log.error({ err: error }, 'welcoming to the meeting failed'));
+        meeting.welcome(peer, lockOnWelcome).catch((error: unknown) => connection.log.error({ err: error }, 'welcoming to the meeting failed'));
         room.consumeExisting(peer).catch((error: unknown) => connection.log.error({ err: error }, 'consuming existing producers failed'));
       });
       return {
