@@ -3,6 +3,7 @@ import { MODERATOR_REQUESTS } from '../shared/moderation.js';
 import type { RequestOf } from '../shared/protocol.js';
 import { signToken } from '../server/src/auth/token.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
+import { Cast } from './helpers/cast.js';
 import { eventually, useServer } from './helpers/server.js';
 
 /**
@@ -11,30 +12,18 @@ import { eventually, useServer } from './helpers/server.js';
  */
 describe('a meeting', () => {
   const server = useServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', LOBBY_KNOCKS_PER_MINUTE: '10000' });
-  const everyone: TestParticipant[] = [];
-  let rooms = 0;
+  const cast = new Cast(server);
 
   afterEach(async () => {
-    await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+    await cast.dismiss();
     await eventually(async () => (await server.health()).rooms === 0, { what: 'every room to close' });
   });
 
-  async function arrive(name: string): Promise<TestParticipant> {
-    const participant = await TestParticipant.connect(server.url, name);
-    everyone.push(participant);
-    return participant;
-  }
-
-  function newRoom(label: string): string {
-    rooms += 1;
-    return `${label}-${rooms}`;
-  }
-
   /** Ana (host, first in) and Ben, both joined, Ben publishing his microphone. */
   async function hostAndGuest(label: string): Promise<{ room: string; ana: TestParticipant; ben: TestParticipant; micId: string }> {
-    const room = newRoom(label);
-    const ana = await arrive('Ana');
-    const ben = await arrive('Ben');
+    const room = cast.newRoom(label);
+    const ana = await cast.arrive('Ana');
+    const ben = await cast.arrive('Ben');
     await ana.join(room);
     await ben.join(room);
     await ben.connectSendTransport();
@@ -43,10 +32,10 @@ describe('a meeting', () => {
   }
 
   it('the first one in is host; when the host leaves, the longest present takes over', async () => {
-    const room = newRoom('roles');
-    const ana = await arrive('Ana');
-    const ben = await arrive('Ben');
-    const cy = await arrive('Cy');
+    const room = cast.newRoom('roles');
+    const ana = await cast.arrive('Ana');
+    const ben = await cast.arrive('Ben');
+    const cy = await cast.arrive('Cy');
     expect((await ana.join(room)).self.role).toBe('host');
     const benJoined = await ben.join(room);
     expect(benJoined.self.role).toBe('participant');
@@ -90,7 +79,7 @@ describe('a meeting', () => {
 
   it('a host mutes a microphone: everyone sees it off, and only its owner can turn it on again', async () => {
     const { room, ana, ben, micId } = await hostAndGuest('mute');
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     await cy.join(room);
     const atCy = await cy.waitFor('newConsumer', (consumer) => consumer.producerId === micId);
     unwrap(await ana.request('muteParticipant', { peerId: ben.id, source: 'mic' }), 'mute');
@@ -113,25 +102,25 @@ describe('a meeting', () => {
     unwrap(await ana.request('removeParticipant', { peerId: ben.id, ban: true }), 'remove');
     expect(await ben.waitFor('removed')).toMatchObject({ reason: 'banned' });
     await ana.waitFor('participantLeft', (left) => left.peerId === ben.id);
-    const again = await arrive('ben');
+    const again = await cast.arrive('ben');
     const refused = await again.request('join', { roomId: room, displayName: 'BEN', rtpCapabilities: again.joinCapabilities() });
     expect(failureOf(refused)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/removed/) });
     await again.join(room, 'Benjamin');
     // Acting on someone of another room is impossible.
-    const elsewhere = await arrive('Dee');
-    await elsewhere.join(newRoom('elsewhere'));
+    const elsewhere = await cast.arrive('Dee');
+    await elsewhere.join(cast.newRoom('elsewhere'));
     expect(failureOf(await ana.request('removeParticipant', { peerId: elsewhere.id, ban: false })).code).toBe('NOT_FOUND');
     // The room closes, and the ban goes with it.
     await ana.leave();
     await again.leave();
     await eventually(async () => !(await server.rooms.list()).some((open) => open.id === room), { what: 'the room to close' });
-    await (await arrive('Ben')).join(room);
+    await (await cast.arrive('Ben')).join(room);
   });
 
   it('a locked room keeps newcomers in the lobby until a host admits them; denied ones are told', async () => {
     const { room, ana } = await hostAndGuest('lobby');
     unwrap(await ana.request('setPolicy', { locked: true }), 'lock');
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     const knocked = failureOf(await cy.request('join', { roomId: room, displayName: 'Cy', rtpCapabilities: cy.joinCapabilities() }));
     expect(knocked.code).toBe('IN_LOBBY');
     expect(await cy.waitFor('lobbyStatus')).toEqual({ moderatorsPresent: true });
@@ -143,7 +132,7 @@ describe('a meeting', () => {
     expect(joined.participants.map((p) => p.displayName).sort()).toEqual(['Ana', 'Ben']);
     expect(joined.policy.locked).toBe(true);
 
-    const dee = await arrive('Dee');
+    const dee = await cast.arrive('Dee');
     expect(failureOf(await dee.request('join', { roomId: room, displayName: 'Dee', rtpCapabilities: dee.joinCapabilities() })).code).toBe('IN_LOBBY');
     unwrap(await ana.request('answerKnocks', { admit: false }), 'deny all');
     expect(await dee.waitFor('knockAnswered')).toMatchObject({ admitted: false, reason: 'denied' });
@@ -152,12 +141,12 @@ describe('a meeting', () => {
   });
 
   it('the room’s creator may ask for the lobby; unlocking lets everyone waiting in', async () => {
-    const room = newRoom('creator-lobby');
-    const ana = await arrive('Ana');
+    const room = cast.newRoom('creator-lobby');
+    const ana = await cast.arrive('Ana');
     unwrap(await ana.request('join', { roomId: room, displayName: 'Ana', rtpCapabilities: ana.joinCapabilities(), lobby: true }), 'create with lobby');
     await ana.waitFor('policy', (policy) => policy.locked);
     // A second arrival asking for the lobby cannot change anything: the room exists already.
-    const knockers = await Promise.all(['Ben', 'Cy'].map((name) => arrive(name)));
+    const knockers = await Promise.all(['Ben', 'Cy'].map((name) => cast.arrive(name)));
     for (const knocker of knockers) {
       expect(failureOf(await knocker.request('join', { roomId: room, displayName: knocker.name, rtpCapabilities: knocker.joinCapabilities() })).code).toBe(
         'IN_LOBBY',
@@ -188,7 +177,7 @@ describe('a meeting', () => {
 
   it('hands go up in order and come down; reactions reach everyone, a few at a time', async () => {
     const { room, ana, ben } = await hostAndGuest('hands');
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     await cy.join(room);
     unwrap(await cy.request('raiseHand', {}), 'Cy raises');
     unwrap(await ben.request('raiseHand', {}), 'Ben raises');
@@ -212,7 +201,7 @@ describe('a meeting', () => {
   it('ending the meeting tells everyone, including whoever waits in the lobby', async () => {
     const { room, ana, ben } = await hostAndGuest('end');
     unwrap(await ana.request('setPolicy', { locked: true }), 'lock');
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     expect(failureOf(await cy.request('join', { roomId: room, displayName: 'Cy', rtpCapabilities: cy.joinCapabilities() })).code).toBe('IN_LOBBY');
     unwrap(await ana.request('endMeeting', {}), 'end');
     expect(await ben.waitFor('removed')).toMatchObject({ reason: 'ended' });
@@ -225,30 +214,27 @@ describe('a flooded lobby', () => {
   const server = useServer({ MAX_LOBBY: '3', LOBBY_KNOCKS_PER_MINUTE: '1' });
 
   it('is bounded, and one address cannot flood it', async () => {
-    const everyone: TestParticipant[] = [];
-    const arrive = async (name: string): Promise<TestParticipant> => {
-      const participant = await TestParticipant.connect(server.url, name);
-      everyone.push(participant);
-      return participant;
-    };
+    const cast = new Cast(server);
     try {
       const room = 'flood';
-      const ana = await arrive('Ana');
+      const ana = await cast.arrive('Ana');
       await ana.join(room);
       unwrap(await ana.request('setPolicy', { locked: true }), 'lock');
       const codes: string[] = [];
+      const knockers: TestParticipant[] = [];
       for (let i = 0; i < 7; i++) {
-        const knocker = await arrive(`K${i}`);
+        const knocker = await cast.arrive(`K${i}`);
+        knockers.push(knocker);
         codes.push(failureOf(await knocker.request('join', { roomId: room, displayName: `K${i}`, rtpCapabilities: knocker.joinCapabilities() })).code);
       }
       // MAX_LOBBY 3; a burst of 5 knocks per address (127.0.0.1 here), then 1 a minute.
       expect(codes).toEqual(['IN_LOBBY', 'IN_LOBBY', 'IN_LOBBY', 'ROOM_FULL', 'ROOM_FULL', 'RATE_LIMITED', 'RATE_LIMITED']);
       expect((await ana.waitFor('lobby', (lobby) => lobby.knocks.length === 3)).knocks).toHaveLength(3);
       // A knock that leaves frees its place.
-      await everyone[1]!.close();
+      await knockers[1]!.close();
       await ana.waitFor('lobby', (lobby) => lobby.knocks.length === 2);
     } finally {
-      await Promise.all(everyone.map((participant) => participant.close()));
+      await cast.dismiss();
     }
   });
 });

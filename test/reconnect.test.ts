@@ -3,6 +3,7 @@ import { LEAVE_BEACON_PATH, type ConsumerInfo } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
+import { Cast } from './helpers/cast.js';
 import { eventually, startTestServer, useServer } from './helpers/server.js';
 
 /**
@@ -18,29 +19,17 @@ const fromProducer = (producerId: string) => (consumer: ConsumerInfo) => consume
 
 describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () => {
   const server = useServer({ RECONNECT_GRACE_SECONDS: String(GRACE_MS / 1000), RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
-  const everyone: TestParticipant[] = [];
-  let rooms = 0;
+  const cast = new Cast(server);
 
   afterEach(async () => {
-    await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+    await cast.dismiss();
     // Places of dropped connections are given up at the latest after the grace period.
     await eventually(async () => (await server.health()).rooms === 0, { what: 'the server to be empty after the test', timeoutMs: GRACE_MS + 5_000 });
   });
 
   afterAll(async () => {
-    await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+    await cast.dismiss();
   });
-
-  async function arrive(name: string, on: { url: string } = server): Promise<TestParticipant> {
-    const participant = await TestParticipant.connect(on.url, name);
-    everyone.push(participant);
-    return participant;
-  }
-
-  function newRoom(label: string): string {
-    rooms += 1;
-    return `${label}-${rooms}`;
-  }
 
   async function roomOnServer(roomId: string): Promise<Room | undefined> {
     return (await server.rooms.list()).find((room) => room.id === roomId);
@@ -54,9 +43,9 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
 
   /** Ana and Ben in a fresh room, each publishing a microphone, each consuming the other's. */
   async function pair(label: string) {
-    const roomId = newRoom(label);
-    const ana = await arrive('Ana');
-    const ben = await arrive('Ben');
+    const roomId = cast.newRoom(label);
+    const ana = await cast.arrive('Ana');
+    const ben = await cast.arrive('Ben');
     await ana.join(roomId);
     await ben.join(roomId);
     const anaMic = await ana.produce('mic');
@@ -87,13 +76,13 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     });
     unwrap(await ana.request('setProducerPaused', { producerId: anaMic, paused: true }));
     // A newcomer sees Ben as reconnecting.
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     const cyJoin = await cy.join(roomId);
     expect(cyJoin.participants.find((info) => info.id === benId)?.reconnecting).toBe(true);
     expect(cyJoin.participants.find((info) => info.id === ana.id)?.reconnecting).toBe(false);
 
     // Ben comes back on a new connection.
-    const ben2 = await arrive('Ben (again)');
+    const ben2 = await cast.arrive('Ben (again)');
     unwrap(await ben2.resume(ben), 'resume');
     const screen = await ben2.waitFor('newConsumer', fromProducer(anaScreen));
     const paused = await ben2.waitFor('consumerPaused', (event) => event.consumerId === benHearsAna.id);
@@ -146,7 +135,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     await ben.dropConnection();
     await ana.waitFor('participantConnection', (event) => event.peerId === benId && event.reconnecting);
 
-    const mallory = await arrive('Mallory');
+    const mallory = await cast.arrive('Mallory');
     const wrongToken = failureOf(await mallory.resume(ben, 'not-the-token'));
     expect(wrongToken.code).toBe('RESUME_FAILED');
     expect(wrongToken.message).not.toBe('');
@@ -162,15 +151,15 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect((await peerOnServer(roomId, benId)).session.connected).toBe(false);
 
     // A connection that joined a room cannot also take a place.
-    const cy = await arrive('Cy');
-    await cy.join(newRoom('elsewhere'));
+    const cy = await cast.arrive('Cy');
+    await cy.join(cast.newRoom('elsewhere'));
     const already = failureOf(await cy.resume(ben));
     expect(already.code).toBe('ALREADY_JOINED');
     // Not even its own.
     expect(failureOf(await cy.request('resume', { peerId: cy.id, resumeToken: cy.joined?.resumeToken ?? '' })).code).toBe('ALREADY_JOINED');
 
     // After all that, Ben's own token still works.
-    const ben2 = await arrive('Ben (again)');
+    const ben2 = await cast.arrive('Ben (again)');
     unwrap(await ben2.resume(ben), 'resume');
     await ana.waitFor('participantConnection', (event) => event.peerId === benId && !event.reconnecting);
     expect(ana.notifications('participantLeft')).toEqual([]);
@@ -187,7 +176,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
       await eventually(() => ana.notifications('participantConnection').filter((event) => event.reconnecting).length === round, {
         what: `Ana to see Ben reconnecting (${round})`,
       });
-      const next = await arrive(`Ben (${round})`);
+      const next = await cast.arrive(`Ben (${round})`);
       unwrap(await next.resume(current), `resume ${round}`);
       await eventually(() => ana.notifications('participantConnection').filter((event) => !event.reconnecting).length === round, {
         what: `Ana to see Ben back (${round})`,
@@ -212,7 +201,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     const own = await startTestServer({ RECONNECT_GRACE_SECONDS: '60', RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
     try {
       const roomId = 'overflow';
-      const [ana, ben, cy] = [await arrive('Ana', own), await arrive('Ben', own), await arrive('Cy', own)];
+      const [ana, ben, cy] = [await cast.arrive('Ana', own), await cast.arrive('Ben', own), await cast.arrive('Cy', own)];
       for (const participant of [ana, ben, cy]) await participant.join(roomId);
       const tracks: [TestParticipant, string][] = [];
       for (const source of ['mic', 'camera', 'screen'] as const) tracks.push([ana, await ana.produce(source)]);
@@ -232,7 +221,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
       expect(own.sessions.find(benId)?.lostNotifications).toBe(true);
       expect(benPeer.isClosed).toBe(false);
 
-      const ben2 = await arrive('Ben (again)', own);
+      const ben2 = await cast.arrive('Ben (again)', own);
       const refused = failureOf(await ben2.resume(ben));
       expect(refused.code).toBe('RESUME_FAILED');
       expect(refused.message).toMatch(/too much/i);
@@ -242,7 +231,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
       const rejoined = await ben2.join(roomId, 'Ben');
       expect(rejoined.participants.map((info) => info.id).sort()).toEqual([ana.id, cy.id].sort());
     } finally {
-      await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+      await cast.dismiss();
       await own.close();
     }
   });
@@ -251,14 +240,14 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     // Its own server, so a participant left behind cannot disturb the other tests.
     const own = await startTestServer({ RECONNECT_GRACE_SECONDS: '1', RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
     try {
-      const [ana, ben, cy] = [await arrive('Ana', own), await arrive('Ben', own), await arrive('Cy', own)];
+      const [ana, ben, cy] = [await cast.arrive('Ana', own), await cast.arrive('Ben', own), await cast.arrive('Cy', own)];
       for (const participant of [ana, ben, cy]) await participant.join('race');
       const benJoin = ben.joined;
       const cyJoin = cy.joined;
       if (!benJoin || !cyJoin) throw new Error('not joined');
 
       // In the same tick: the second request arrives while the first one is still being served.
-      const mallory = await arrive('Mallory', own);
+      const mallory = await cast.arrive('Mallory', own);
       const resumeAndJoin = await Promise.all([
         mallory.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }),
         mallory.request('join', { roomId: 'race', displayName: 'Mallory', rtpCapabilities: mallory.joinCapabilities() }),
@@ -268,7 +257,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
         'resume + join',
       ).toHaveLength(1);
 
-      const trudy = await arrive('Trudy', own);
+      const trudy = await cast.arrive('Trudy', own);
       const twoResumes = await Promise.all([
         trudy.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }),
         trudy.request('resume', { peerId: cyJoin.self.id, resumeToken: cyJoin.resumeToken }),
@@ -279,11 +268,11 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
       ).toHaveLength(1);
 
       // Whoever holds which place, once every connection is gone nobody may be left behind.
-      for (const participant of everyone.splice(0)) await participant.close();
+      await cast.dismiss({ oneByOne: true });
       await eventually(async () => (await own.health()).peers === 0, { what: 'every place to be given up', timeoutMs: 5_000 });
       expect((await own.health()).rooms).toBe(0);
     } finally {
-      await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+      await cast.dismiss();
       await own.close();
     }
   });
@@ -307,7 +296,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect((await roomOnServer(roomId))?.peers.size).toBe(1);
     expect((await server.health()).peers).toBe(1);
 
-    const late = await arrive('Ben (too late)');
+    const late = await cast.arrive('Ben (too late)');
     const refused = failureOf(await late.resume(ben));
     expect(refused.code).toBe('RESUME_FAILED');
     expect(refused.message).toMatch(/join again/i);
@@ -322,7 +311,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     const benId = ben.id;
     expect(ben.connected).toBe(true);
 
-    const ben2 = await arrive('Ben (new tab)');
+    const ben2 = await cast.arrive('Ben (new tab)');
     unwrap(await ben2.resume(ben), 'resume');
     // The server disconnects the old connection.
     const reason = await Promise.race([ben.disconnected, sleep(5_000).then(() => 'still connected')]);
@@ -351,7 +340,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
 
   it('an explicit leave or a client disconnect removes the participant at once', async () => {
     const { roomId, ana, ben, anaHearsBen } = await pair('goodbye');
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     await cy.join(roomId);
 
     const benId = ben.id;
@@ -364,7 +353,7 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect(ana.notifications('participantConnection')).toEqual([]);
     // A place left on purpose cannot be resumed.
     if (!benJoin) throw new Error('Ben had joined');
-    const benAgain = await arrive('Ben (again)');
+    const benAgain = await cast.arrive('Ben (again)');
     expect(failureOf(await benAgain.request('resume', { peerId: benId, resumeToken: benJoin.resumeToken })).code).toBe('RESUME_FAILED');
 
     const cyId = cy.id;
@@ -409,11 +398,11 @@ describe('reconnecting within the grace period (RECONNECT_GRACE_SECONDS=3)', () 
     expect((await roomOnServer(roomId))?.peers.size).toBe(1);
     // Once only: a second beacon (or the place's resume) finds nobody.
     expect((await beacon(JSON.stringify({ peerId: benJoin.self.id, resumeToken: benJoin.resumeToken }), 'application/json')).status).toBe(404);
-    const benAgain = await arrive('Ben (again)');
+    const benAgain = await cast.arrive('Ben (again)');
     expect(failureOf(await benAgain.request('resume', { peerId: benJoin.self.id, resumeToken: benJoin.resumeToken })).code).toBe('RESUME_FAILED');
 
     // With the connection still open, the beacon ends that connection's membership too: it can join again.
-    const cy = await arrive('Cy');
+    const cy = await cast.arrive('Cy');
     const cyJoin = await cy.join(roomId);
     expect((await beacon(JSON.stringify({ peerId: cyJoin.self.id, resumeToken: cyJoin.resumeToken }))).status).toBe(204);
     await ana.waitFor('participantLeft', (event) => event.peerId === cyJoin.self.id, GRACE_MS / 2);

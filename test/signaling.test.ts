@@ -4,6 +4,7 @@ import { PROTOCOL_VERSION, Requests, type ConsumerInfo, type RequestName } from 
 import type { Peer } from '../server/src/rooms/Peer.js';
 import type { Room } from '../server/src/rooms/Room.js';
 import { failureOf, fakeDtlsParameters, TestParticipant, unwrap } from './helpers/participant.js';
+import { Cast } from './helpers/cast.js';
 import { eventually, useServer } from './helpers/server.js';
 
 /**
@@ -14,11 +15,10 @@ import { eventually, useServer } from './helpers/server.js';
 describe('Conclave signalling', () => {
   // Validation is under test here, not the request budget (test/limits.test.ts covers that).
   const server = useServer({ RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000' });
-  const everyone: TestParticipant[] = [];
-  let rooms = 0;
+  const cast = new Cast(server);
 
   afterEach(async () => {
-    await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+    await cast.dismiss();
     // Each story starts from an empty server.
     await eventually(
       async () => {
@@ -30,29 +30,16 @@ describe('Conclave signalling', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(everyone.splice(0).map((participant) => participant.close()));
+    await cast.dismiss();
   });
-
-  /** A connected participant (welcome received), closed after the test. */
-  async function arrive(name: string): Promise<TestParticipant> {
-    const participant = await TestParticipant.connect(server.url, name);
-    everyone.push(participant);
-    return participant;
-  }
-
-  /** A room id no other test uses. */
-  function newRoom(label: string): string {
-    rooms += 1;
-    return `${label}-${rooms}`;
-  }
 
   it('a newcomer gets one consumer of each producer, even one published while it was joining', async () => {
     // The fan-out at publish time and the newcomer's consumeExisting (after its join answer) both
     // reach a producer made in between; twenty tries give the race every chance.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const room = newRoom('join-race');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const room = cast.newRoom('join-race');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(room);
       await ana.connectSendTransport();
       const [, producerId] = await Promise.all([ben.join(room), ana.produce('camera')]);
@@ -90,9 +77,9 @@ describe('Conclave signalling', () => {
 
   describe('meeting and media', () => {
     it('two participants join one room and learn about each other', async () => {
-      const roomId = newRoom('standup');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('standup');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       expect(ana.welcome.protocolVersion).toBe(PROTOCOL_VERSION);
       expect(ana.routerRtpCapabilities.codecs?.some((codec) => codec.mimeType === 'audio/opus')).toBe(true);
 
@@ -119,9 +106,9 @@ describe('Conclave signalling', () => {
     });
 
     it('microphone and camera reach the other participant paused, and play once resumed', async () => {
-      const roomId = newRoom('pairing');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('pairing');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
 
@@ -151,15 +138,15 @@ describe('Conclave signalling', () => {
     });
 
     it('a late joiner gets its join answer first, then one newConsumer per producer already in the room', async () => {
-      const roomId = newRoom('late');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('late');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const producers = [await ana.produce('mic'), await ana.produce('camera'), await ben.produce('mic')];
       await ana.waitFor('newConsumer', fromProducer(producers[2] ?? ''));
 
-      const cy = await arrive('Cy');
+      const cy = await cast.arrive('Cy');
       const answer = await cy.join(roomId);
       expect(answer.participants.map((info) => info.id).sort()).toEqual([ana.id, ben.id].sort());
 
@@ -181,9 +168,9 @@ describe('Conclave signalling', () => {
     });
 
     it('muting pauses the others’ consumers and unmuting resumes them', async () => {
-      const roomId = newRoom('mute');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('mute');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const micId = await ana.produce('mic');
@@ -203,9 +190,9 @@ describe('Conclave signalling', () => {
     });
 
     it('a consumer the client pauses stays paused until the client resumes it, whatever else happens', async () => {
-      const roomId = newRoom('hidden-tile');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('hidden-tile');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const micId = await ana.produce('mic');
@@ -232,9 +219,9 @@ describe('Conclave signalling', () => {
     });
 
     it('a consumer not yet set up is not started by a client asking to show it', async () => {
-      const roomId = newRoom('early-show');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('early-show');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const micId = await ana.produce('mic');
@@ -246,9 +233,9 @@ describe('Conclave signalling', () => {
     });
 
     it('a track published paused arrives with producerPaused true', async () => {
-      const roomId = newRoom('camera-off');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('camera-off');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const cameraId = await ana.produce('camera', { paused: true });
@@ -258,9 +245,9 @@ describe('Conclave signalling', () => {
     });
 
     it('closing a producer closes the others’ consumers and frees the source', async () => {
-      const roomId = newRoom('share');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('share');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const screenId = await ana.produce('screen');
@@ -279,10 +266,10 @@ describe('Conclave signalling', () => {
     });
 
     it('leaving and disconnecting tell the others, and the last one out closes the room', async () => {
-      const roomId = newRoom('retro');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
-      const cy = await arrive('Cy');
+      const roomId = cast.newRoom('retro');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
+      const cy = await cast.arrive('Cy');
       await ana.join(roomId);
       await ben.join(roomId);
       await cy.join(roomId);
@@ -325,11 +312,11 @@ describe('Conclave signalling', () => {
     });
 
     it('rooms are isolated from each other', async () => {
-      const roomA = newRoom('alpha');
-      const roomB = newRoom('beta');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
-      const zed = await arrive('Zed');
+      const roomA = cast.newRoom('alpha');
+      const roomB = cast.newRoom('beta');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
+      const zed = await cast.arrive('Zed');
 
       await ana.join(roomA);
       const anaMic = await ana.produce('mic');
@@ -362,7 +349,7 @@ describe('Conclave signalling', () => {
 
   describe('bad and out-of-order requests get typed errors', () => {
     it('asking for anything before joining is NOT_JOINED', async () => {
-      const eve = await arrive('Eve');
+      const eve = await cast.arrive('Eve');
       const rtpParameters = eve.rtpParametersFor('mic');
       const answers = {
         produce: await eve.request('produce', { transportId: 'some-transport', kind: 'audio', rtpParameters, source: 'mic' }),
@@ -379,9 +366,9 @@ describe('Conclave signalling', () => {
     });
 
     it('join validates the room id and display name', async () => {
-      const eve = await arrive('Eve');
+      const eve = await cast.arrive('Eve');
       const rtpCapabilities = eve.joinCapabilities();
-      const roomId = newRoom('valid');
+      const roomId = cast.newRoom('valid');
       const cases: { roomId: string; displayName: string; field: string }[] = [
         { roomId: 'bad room!', displayName: 'Eve', field: 'roomId' },
         { roomId: '', displayName: 'Eve', field: 'roomId' },
@@ -405,12 +392,12 @@ describe('Conclave signalling', () => {
     });
 
     it('joining twice is ALREADY_JOINED and leaves the first membership alone', async () => {
-      const roomId = newRoom('twice');
-      const eve = await arrive('Eve');
+      const roomId = cast.newRoom('twice');
+      const eve = await cast.arrive('Eve');
       await eve.join(roomId);
       const same = failureOf(await eve.request('join', { roomId, displayName: 'Eve', rtpCapabilities: eve.joinCapabilities() }));
       expect(same.code).toBe('ALREADY_JOINED');
-      const other = failureOf(await eve.request('join', { roomId: newRoom('elsewhere'), displayName: 'Eve', rtpCapabilities: eve.joinCapabilities() }));
+      const other = failureOf(await eve.request('join', { roomId: cast.newRoom('elsewhere'), displayName: 'Eve', rtpCapabilities: eve.joinCapabilities() }));
       expect(other.code).toBe('ALREADY_JOINED');
       expect((await server.rooms.list()).map((room) => room.id)).toEqual([roomId]);
       expect((await roomOnServer(roomId))?.peers.size).toBe(1);
@@ -422,7 +409,7 @@ describe('Conclave signalling', () => {
     });
 
     it('an unknown request is BAD_REQUEST', async () => {
-      const eve = await arrive('Eve');
+      const eve = await cast.arrive('Eve');
       const error = failureOf(await eve.rawRequest('deleteEverything', [{ all: true }]));
       expect(error.code).toBe('BAD_REQUEST');
       expect(error.message).toContain('deleteEverything');
@@ -436,9 +423,9 @@ describe('Conclave signalling', () => {
     });
 
     it('another participant’s transports, producers and consumers are NOT_FOUND', async () => {
-      const roomId = newRoom('mine');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('mine');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       const benMic = await ben.produce('mic');
@@ -466,8 +453,8 @@ describe('Conclave signalling', () => {
     });
 
     it('publishing is checked: own send transport, matching kind, one track per source, known codec', async () => {
-      const roomId = newRoom('publish');
-      const ana = await arrive('Ana');
+      const roomId = cast.newRoom('publish');
+      const ana = await cast.arrive('Ana');
       await ana.join(roomId);
       await ana.connectSendTransport();
 
@@ -504,9 +491,9 @@ describe('Conclave signalling', () => {
     });
 
     it('a codec of the wrong kind, a doubled publish and a second connect are refused', async () => {
-      const roomId = newRoom('races');
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
+      const roomId = cast.newRoom('races');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
       await ana.join(roomId);
       await ben.join(roomId);
       await ana.connectSendTransport();
@@ -528,8 +515,8 @@ describe('Conclave signalling', () => {
     });
 
     it('restartIce on one’s own transport answers with fresh ICE parameters', async () => {
-      const ana = await arrive('Ana');
-      const joined = await ana.join(newRoom('ice'));
+      const ana = await cast.arrive('Ana');
+      const joined = await ana.join(cast.newRoom('ice'));
       for (const transport of [joined.sendTransport, joined.recvTransport]) {
         const { iceParameters } = unwrap(await ana.request('restartIce', { transportId: transport.id }));
         expect(iceParameters.usernameFragment).toEqual(expect.any(String));
@@ -539,8 +526,8 @@ describe('Conclave signalling', () => {
     });
 
     it('malformed traffic gets BAD_REQUEST or is ignored, and the server stays up', async () => {
-      const roomId = newRoom('fuzz');
-      const mallory = await arrive('Mallory');
+      const roomId = cast.newRoom('fuzz');
+      const mallory = await cast.arrive('Mallory');
       const names = Object.keys(Requests) as RequestName[];
       // Requests whose fields are all optional (leave, dataSync, setPolicy…): a missing payload is simply that request.
       const takesNoFields = (name: RequestName): boolean => Requests[name].safeParse({}).success;
@@ -581,14 +568,14 @@ describe('Conclave signalling', () => {
       expect(bigName.code).toBe('BAD_REQUEST');
       expect(bigName.message).toContain('displayName');
       expect(bigName.message.length).toBeLessThan(1_000);
-      const lobby = await arrive('Lobby');
+      const lobby = await cast.arrive('Lobby');
       const bigRoom = failureOf(await lobby.request('join', { roomId: 'r'.repeat(200_000), displayName: 'Lobby', rtpCapabilities: lobby.joinCapabilities() }));
       expect(bigRoom.code).toBe('BAD_REQUEST');
       expect(bigRoom.message).toContain('roomId');
       expect(bigRoom.message.length).toBeLessThan(1_000);
 
       // Over the message limit: the server drops that connection and nothing else.
-      const flooder = await arrive('Flooder');
+      const flooder = await cast.arrive('Flooder');
       flooder.rawEmit('join', { roomId, displayName: 'F'.repeat(400_000), rtpCapabilities: flooder.joinCapabilities() });
       await expect(Promise.race([flooder.disconnected, new Promise((resolve) => setTimeout(() => resolve('still connected'), 10_000))])).resolves.not.toBe(
         'still connected',
@@ -598,9 +585,9 @@ describe('Conclave signalling', () => {
       const { status, body } = await healthz();
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: 'ok' });
-      const ana = await arrive('Ana');
-      const ben = await arrive('Ben');
-      const healthyRoom = newRoom('after-the-storm');
+      const ana = await cast.arrive('Ana');
+      const ben = await cast.arrive('Ben');
+      const healthyRoom = cast.newRoom('after-the-storm');
       await ana.join(healthyRoom);
       await ben.join(healthyRoom);
       const micId = await ana.produce('mic');
