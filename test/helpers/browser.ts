@@ -53,8 +53,10 @@ export async function openParticipant(browser: Browser, baseUrl: string, room: s
   const page = await context.newPage();
   const query = new URLSearchParams({ room, name, ...options.query });
   const loadedAt = Date.now();
-  await page.goto(`${baseUrl}/?${query.toString()}`);
-  await page.waitForFunction(() => window.conclave !== undefined);
+  // A CI machine running two browser suites at once can take over 30 s (Playwright's default) to load
+  // one more page: it is the join that is under test, not the page load's speed.
+  await page.goto(`${baseUrl}/?${query.toString()}`, { timeout: 90_000 });
+  await page.waitForFunction(() => window.conclave !== undefined, undefined, { timeout: 60_000 });
   if (options.waitUntilJoined ?? true) await page.evaluate(() => window.conclave!.ready);
   return {
     name,
