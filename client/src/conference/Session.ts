@@ -24,6 +24,8 @@ export interface SessionContext {
   report: Report;
 }
 
+/** How long a join may take before the client gives up on it (the server may be very busy). */
+const JOIN_TIMEOUT_MS = 30_000;
 /** How long a polite leave waits for the server's answer before closing anyway. */
 const LEAVE_TIMEOUT_MS = 1000;
 /** After a server-side disconnect Socket.IO does not retry by itself; we do, after this. */
@@ -225,7 +227,8 @@ export class Session {
         lobby: this.options.lobby ?? false,
         ...(this.options.token ? { token: this.options.token } : {}),
       },
-      { immediate: true },
+      // A join makes two transports on a media worker; a busy server can take well over 10 s.
+      { immediate: true, timeoutMs: JOIN_TIMEOUT_MS },
     );
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;

@@ -18,6 +18,8 @@ export interface Disconnect {
 export interface RequestOptions {
   /** Send even while the session is held (join and resume themselves). */
   immediate?: boolean;
+  /** How long to wait for the answer (default 10 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -80,16 +82,20 @@ export class Signaling {
   }
 
   /** Sends a request and resolves with its data, or rejects with a ConclaveError carrying the server's code. */
-  async request<K extends RequestName>(name: K, payload: RequestOf<K>, { immediate = false }: RequestOptions = {}): Promise<Responses[K]> {
+  async request<K extends RequestName>(
+    name: K,
+    payload: RequestOf<K>,
+    { immediate = false, timeoutMs = REQUEST_TIMEOUT_MS }: RequestOptions = {},
+  ): Promise<Responses[K]> {
     if (!immediate && this.held) await this.gate;
     // Socket.IO cannot resolve its typed emit for a generic event name; the maps guarantee the shape.
-    const timed = this.socket.timeout(REQUEST_TIMEOUT_MS);
+    const timed = this.socket.timeout(timeoutMs);
     const emit = timed.emitWithAck.bind(timed) as (name: K, payload: RequestOf<K>) => Promise<Result<Responses[K]>>;
     let result: Result<Responses[K]>;
     try {
       result = await emit(name, payload);
     } catch {
-      throw new ConclaveError('INTERNAL', `${name}: no answer from the server within ${REQUEST_TIMEOUT_MS / 1000} s`);
+      throw new ConclaveError('INTERNAL', `${name}: no answer from the server within ${timeoutMs / 1000} s`);
     }
     if (!result.ok) throw new ConclaveError(result.error.code, result.error.message);
     return result.data;
