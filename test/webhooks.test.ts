@@ -304,6 +304,7 @@ describe('webhooks', () => {
     expect(took.sort((a, b) => a - b)[989]).toBeLessThan(5);
 
     await until(() => receiver.requests.length >= 4, 'the first requests');
+    // No fifth request opens meanwhile: an absence, watched over a short window.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.maxOpen).toBe(4);
 

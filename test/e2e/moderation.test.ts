@@ -119,7 +119,8 @@ describe('running a meeting in the browser', { timeout: 120_000 }, () => {
     await expect.poll(() => ended.getAttribute('data-reason'), { timeout: 10_000 }).toBe('removed');
     expect(await ended.locator('h1').textContent()).toMatch(/removed/i);
 
-    // No reconnect brings him back.
+    // No reconnect brings him back: an absence, so a window to watch rather than an event to await
+    // (a loaded machine can only make a comeback later, i.e. let this pass wrongly, never fail it wrongly).
     await new Promise((resolve) => setTimeout(resolve, 5000));
     expect(await tile(ana.page, ben.id).count()).toBe(0);
     expect(await tile(cy.page, ben.id).count()).toBe(0);
@@ -259,6 +260,7 @@ describe('running a meeting in the browser', { timeout: 120_000 }, () => {
     }, ana.id);
     expect(refusals).toEqual({ mute: 'FORBIDDEN', remove: 'FORBIDDEN', lock: 'FORBIDDEN', muteAll: 'FORBIDDEN' });
 
+    // Nothing changes: an absence, watched over a window (load can only hide a change, not invent one).
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await micOffShown(ben.page, ana.id)).toBe(0);
     const anaState = await ana.page.state();
