@@ -118,7 +118,10 @@ export class RoomView {
     });
     client.on('policyChanged', () => this.applyRules());
     client.on('selfUpdated', () => this.applyRules());
-    client.on('mediaError', (error) => this.toasts.show(error.message, 'warning'));
+    // Blocked permissions and an insecure page need the user to act, and explain why nobody sees
+    // them: those stay until dismissed rather than vanishing while the user looks elsewhere.
+    const needsAction = new Set(['denied', 'insecure-context']);
+    client.on('mediaError', (error) => this.toasts.show(error.message, 'warning', needsAction.has(error.reason) ? Infinity : 8000));
     client.on('error', (error) => this.toasts.show(`${error.code}: ${error.message}`, 'error'));
     client.on('connectionState', (state, reason) => {
       if (state === 'joined') {

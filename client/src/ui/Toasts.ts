@@ -4,11 +4,12 @@ import { h } from './dom.js';
 export class Toasts {
   readonly element = h('div', { class: 'toasts', 'aria-live': 'polite' });
 
+  /** `durationMs` Infinity: stays until dismissed (something the user has to act on). */
   show(message: string, level: 'info' | 'warning' | 'error' = 'info', durationMs = 8000): void {
     const close = h('button', { class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
     const toast = h('div', { class: `toast ${level}`, role: level === 'error' ? 'alert' : 'status' }, h('span', {}, message), close);
     close.addEventListener('click', () => toast.remove());
     this.element.append(toast);
-    setTimeout(() => toast.remove(), durationMs);
+    if (Number.isFinite(durationMs)) setTimeout(() => toast.remove(), durationMs);
   }
 }
