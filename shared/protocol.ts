@@ -3,6 +3,7 @@ import type { types as client } from 'mediasoup-client';
 import { DataLabel, FileName, FileType, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';
 import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
+import type { ConnectionQuality, LinkReport } from './quality.js';
 import { ModerationRequests, type ModerationNotifications, type ModerationResponses, type RoomPolicy } from './moderation.js';
 import type { Role } from './roles.js';
 import { EmptyRequest, Id } from './schemas.js';
@@ -274,6 +275,13 @@ export interface Notifications extends ModerationNotifications {
   activeSpeaker: { peerId: string | null };
   /** A participant's connection dropped (reconnecting) or came back. */
   participantConnection: { peerId: string; reconnecting: boolean };
+  /**
+   * Participants' link quality as the server sees it (shared/quality.ts): to everyone when a level
+   * changes, and every known level to a newcomer.
+   */
+  connectionQuality: { qualities: { peerId: string; quality: ConnectionQuality }[] };
+  /** This participant's own link, when it changes: what the quality indicator's tooltip explains. */
+  linkReport: LinkReport;
   /**
    * The room moved to a healthy worker (its worker died): previous transports, producers and
    * consumers are gone; connect these and publish again. Participants and ids stay.

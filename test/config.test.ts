@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, redactConfig } from '../server/src/config.js';
+import { alsoListenOn, lanAddress } from '../server/src/media/addresses.js';
 import { selfSignedCertificate } from './helpers/tls.js';
 
 /** The ConfigError message parseConfig throws for `env`. */
@@ -130,6 +131,55 @@ describe('deployment settings', () => {
     const garbage = path.join(tls.dir, 'garbage.pem');
     writeFileSync(garbage, 'not a certificate\n');
     expect(configErrorOf({ TLS_CERT: garbage, TLS_KEY: tls.key })).toMatch(/^Invalid TLS_CERT=.*: cannot serve TLS/);
+  });
+});
+
+describe('media on the LAN address (MEDIA_ON_LAN), so Firefox can connect on `npm start`', () => {
+  const laptop: ReturnType<typeof os.networkInterfaces> = {
+    lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
+    wlan0: [
+      { address: '192.168.1.23', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '192.168.1.23/24' },
+      { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:00:00:00:00:01', internal: false, cidr: 'fe80::1/64', scopeid: 3 },
+    ],
+    usb0: [{ address: '169.254.7.9', netmask: '255.255.0.0', family: 'IPv4', mac: '02:00:00:00:00:02', internal: false, cidr: '169.254.7.9/16' }],
+    docker0: [{ address: '172.17.0.1', netmask: '255.255.0.0', family: 'IPv4', mac: '02:00:00:00:00:03', internal: false, cidr: '172.17.0.1/16' }],
+  };
+
+  it('is on in development when no media address is chosen: loopback and the LAN address are offered', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ NODE_ENV: 'development', LISTEN_IP: '127.0.0.1', MEDIA_ON_LAN: true });
+    expect(alsoListenOn(config, laptop)).toEqual(['192.168.1.23']);
+  });
+
+  it('is off in tests, in production and wherever LISTEN_IP or ANNOUNCED_IP is set', () => {
+    expect(parseConfig({ NODE_ENV: 'test' }).MEDIA_ON_LAN).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'production', ANNOUNCED_IP: '203.0.113.7' }).MEDIA_ON_LAN).toBe(false);
+    expect(parseConfig({ LISTEN_IP: '127.0.0.1' }).MEDIA_ON_LAN).toBe(false);
+    expect(parseConfig({ ANNOUNCED_IP: '127.0.0.1' }).MEDIA_ON_LAN).toBe(false);
+    expect(alsoListenOn(parseConfig({ NODE_ENV: 'test' }), laptop)).toEqual([]);
+  });
+
+  it('can be turned off in development, or on anywhere a specific LISTEN_IP is set', () => {
+    expect(parseConfig({ MEDIA_ON_LAN: 'false' }).MEDIA_ON_LAN).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'test', MEDIA_ON_LAN: 'true' }).MEDIA_ON_LAN).toBe(true);
+    expect(alsoListenOn(parseConfig({ NODE_ENV: 'production', LISTEN_IP: '10.0.0.5', MEDIA_ON_LAN: '1' }), laptop)).toEqual(['192.168.1.23']);
+    // Already listening there: nothing to add.
+    expect(alsoListenOn(parseConfig({ LISTEN_IP: '192.168.1.23', MEDIA_ON_LAN: 'true' }), laptop)).toEqual([]);
+  });
+
+  it('refuses a value that is not yes or no, and a wildcard LISTEN_IP that already covers every interface', () => {
+    expect(configErrorOf({ MEDIA_ON_LAN: 'maybe' })).toBe('Invalid MEDIA_ON_LAN="maybe": not a yes/no value: use true or false');
+    expect(configErrorOf({ LISTEN_IP: '0.0.0.0', ANNOUNCED_IP: '203.0.113.7', MEDIA_ON_LAN: 'true' })).toMatch(
+      /^Invalid MEDIA_ON_LAN="true": LISTEN_IP is a wildcard/,
+    );
+  });
+
+  it('takes the first IPv4 address that is neither loopback nor link-local, or none', () => {
+    expect(lanAddress(laptop)).toBe('192.168.1.23');
+    const { usb0, docker0 } = laptop;
+    expect(lanAddress({ usb0, docker0 })).toBe('172.17.0.1');
+    expect(lanAddress({ lo: laptop.lo, usb0 })).toBeUndefined();
+    expect(alsoListenOn(parseConfig({}), { lo: laptop.lo })).toEqual([]);
   });
 });
 

@@ -57,6 +57,13 @@ export const ConfigSchema = z
       .max(253)
       .refine((value) => !WILDCARD_IPS.includes(value), 'a wildcard address cannot be announced: use the public IP address or DNS name')
       .optional(),
+    /**
+     * Media also listens on this machine's LAN address (its first non-loopback IPv4, announced as
+     * itself) besides LISTEN_IP. Firefox never uses loopback ICE candidates, so without it a Firefox
+     * on http://localhost fails ICE; it also lets other devices on the LAN send media. Unset: on in
+     * development when neither LISTEN_IP nor ANNOUNCED_IP is set, off otherwise (see below).
+     */
+    MEDIA_ON_LAN: z.stringbool({ error: 'not a yes/no value: use true or false' }).optional(),
     WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     STUN_URLS: CsvList.default([]),
     /** coturn with use-auth-secret: clients get short-lived credentials, never the secret. */
@@ -179,12 +186,20 @@ export const ConfigSchema = z
   .transform((env) => ({
     ...env,
     LISTEN_IP: env.LISTEN_IP ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    // `npm start` on a laptop: loopback for Chromium, the LAN address for Firefox. An operator who
+    // chose addresses gets exactly those; tests stay on loopback unless they ask.
+    MEDIA_ON_LAN: env.MEDIA_ON_LAN ?? (env.NODE_ENV === 'development' && env.LISTEN_IP === undefined && env.ANNOUNCED_IP === undefined),
   }))
   // mediasoup would announce the wildcard itself as the media address, and browsers cannot send to it.
   .refine((env) => env.ANNOUNCED_IP !== undefined || !WILDCARD_IPS.includes(env.LISTEN_IP), {
     message:
       "media listens on every interface (LISTEN_IP 0.0.0.0, the production default), which browsers cannot send to: set ANNOUNCED_IP to this server's public IP address or DNS name",
     path: ['ANNOUNCED_IP'],
+  })
+  // A wildcard socket already takes the port on every address: a second one on the LAN address cannot bind.
+  .refine((env) => !env.MEDIA_ON_LAN || !WILDCARD_IPS.includes(env.LISTEN_IP), {
+    message: 'LISTEN_IP is a wildcard, which already listens on every interface: leave MEDIA_ON_LAN unset (or false)',
+    path: ['MEDIA_ON_LAN'],
   });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -14,10 +14,12 @@ import { createHttpApp, type Health } from './http/app.js';
 import { createMetricsHandler } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { mediaCodecs } from './media/codecs.js';
+import { alsoListenOn, lanAddress } from './media/addresses.js';
 import { CrashWatch } from './media/CrashWatch.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { knockLimiter } from './moderation/knockLimiter.js';
 import { Meetings } from './moderation/Meetings.js';
+import { monitorLinks } from './quality/LinkMonitor.js';
 import { MemoryRoomState } from './moderation/RoomState.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
@@ -42,17 +44,23 @@ export interface ConclaveServer {
   close(): Promise<void>;
 }
 
+/** How often every participant's link is measured and what it receives refitted (server/src/quality). */
+const LINK_MONITOR_INTERVAL_MS = 2000;
+
 /** Starts workers, HTTP and Socket.IO. Everything a test or `main` needs to run a server. */
 export async function startServer(config: Config, log: Logger): Promise<ConclaveServer> {
   const started = Date.now();
+  const lan = alsoListenOn(config);
   const pool = await WorkerPool.create({
     numWorkers: config.NUM_WORKERS,
     rtcPort: config.RTC_PORT,
     listenIp: config.LISTEN_IP,
     announcedAddress: config.ANNOUNCED_IP,
+    alsoListenOn: lan,
     logLevel: config.WORKER_LOG_LEVEL,
     logger: log,
   });
+  logMediaAddresses(config, lan, log);
   const rooms = new RoomRegistry(
     pool,
     {
@@ -106,6 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     reportRoomEvents(rooms, webhooks),
     log,
   );
+  monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
   const admin = config.ADMIN_API_KEY
     ? adminApi({ apiKey: config.ADMIN_API_KEY, rooms, meetings, authSecret: config.AUTH_SECRET, log: log.child({ api: 'admin' }) })
     : undefined;
@@ -179,6 +188,15 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
 
   return { url, port, pool, rooms, sessions, health, close };
+}
+
+/** Which addresses browsers are told to send media to: the first thing to check when media does not flow. */
+function logMediaAddresses(config: Config, lan: string[], log: Logger): void {
+  const offered = [config.ANNOUNCED_IP ?? config.LISTEN_IP, ...lan];
+  log.info({ media: offered, mediaOnLan: config.MEDIA_ON_LAN }, `media is offered on ${offered.join(' and ')}`);
+  if (config.MEDIA_ON_LAN && lanAddress() === undefined) {
+    log.warn(`MEDIA_ON_LAN: this machine has no non-loopback IPv4 address, so media is offered on ${config.LISTEN_IP} only, which Firefox does not use`);
+  }
 }
 
 /**

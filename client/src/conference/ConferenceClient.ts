@@ -2,10 +2,12 @@ import type { JoinResponse, MediaSource, ParticipantInfo } from '../../../shared
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataChannels } from './data/DataChannels.js';
 import { toProtocolError, type ConferenceEvents } from './events.js';
+import { LinkQuality } from './LinkQuality.js';
 import { LocalMedia } from './LocalMedia.js';
 import { MediaTransports } from './MediaTransports.js';
 import { Meeting } from './Meeting.js';
 import type { ConferenceOptions } from './options.js';
+import type { QualityMode } from './qualityMode.js';
 import type { VideoDemand } from './reception.js';
 import { RemoteMedia } from './RemoteMedia.js';
 import { Session } from './Session.js';
@@ -29,10 +31,13 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   readonly data: DataChannels;
   /** Roles, the room's rules, the lobby, moderation, hands and reactions. */
   readonly meeting: Meeting;
+  /** Everyone's connection quality, and our own link's details. */
+  readonly links: LinkQuality;
   private readonly session: Session;
   private readonly localMedia: LocalMedia;
   private readonly remote: RemoteMedia;
   private readonly transports: MediaTransports;
+  private qualityMode: QualityMode = 'auto';
 
   constructor(readonly options: ConferenceOptions) {
     super();
@@ -49,6 +54,8 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     );
     this.remote = new RemoteMedia({ signaling, transports, selfId: () => this.self?.id ?? null, emit, report, adaptiveVideo: options.adaptiveVideo ?? true });
     this.meeting = new Meeting({ signaling, local: this.localMedia, self: () => this.self, participants: () => this.remote.participants, emit, report });
+    this.links = new LinkQuality(signaling, emit);
+    this.on('participantLeft', (participant) => this.links.forget(participant.id));
     const parts = { signaling, transports, local: this.localMedia, remote: this.remote, data: this.data, meeting: this.meeting, emit, report };
     this.session = new Session(parts, options, serverUrl);
   }
@@ -118,6 +125,17 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     return this.localMedia.stopScreen();
   }
 
+  /** The quality setting (qualityMode.ts): what we send and what we ask to receive. */
+  get quality(): QualityMode {
+    return this.qualityMode;
+  }
+
+  async setQuality(mode: QualityMode): Promise<void> {
+    this.qualityMode = mode;
+    this.remote.setQuality(mode);
+    await this.localMedia.setQuality(mode);
+  }
+
   /** Switches camera or microphone without renegotiation (replaceTrack). */
   selectDevice(source: DeviceSource, deviceId: string): Promise<void> {
     return this.localMedia.selectDevice(source, deviceId);
@@ -169,6 +187,9 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       policy: self ? { ...meeting.policy } : null,
       knocks: meeting.knocks.map((knock) => ({ ...knock })),
       waiting: this.waiting,
+      quality: this.qualityMode,
+      qualities: this.links.all(),
+      link: this.links.own,
     };
   }
 }

@@ -4,6 +4,7 @@ import { MediaSource } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
 import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import type { MediaTransports } from './MediaTransports.js';
+import { SEND_LIMITS, type QualityMode } from './qualityMode.js';
 import type { Signaling } from './Signaling.js';
 import type { DeviceSource, LocalSource } from './types.js';
 
@@ -26,6 +27,7 @@ const off = (): LocalSource => ({ track: null, producer: null, enabled: false })
 export class LocalMedia {
   readonly sources: Record<MediaSource, LocalSource> = { mic: off(), camera: off(), screen: off() };
   private readonly deviceIds: Partial<Record<DeviceSource, string>>;
+  private quality: QualityMode = 'auto';
 
   constructor(
     private readonly context: LocalMediaContext,
@@ -150,6 +152,25 @@ export class LocalMedia {
     }
   }
 
+  /** The quality setting's limits on what we send, now and for what we publish later. */
+  async setQuality(mode: QualityMode): Promise<void> {
+    this.quality = mode;
+    await Promise.all(this.producers().map(({ producer, source }) => this.limit(producer, source).catch(this.context.report)));
+  }
+
+  /**
+   * Applies the setting to one sender (RTCRtpSender.setParameters underneath): a camera's higher
+   * simulcast layers switched off or on, a screen's bitrate capped.
+   */
+  private async limit(producer: types.Producer, source: MediaSource): Promise<void> {
+    const limits = SEND_LIMITS[this.quality];
+    if (source === 'camera' && producer.rtpParameters.encodings && producer.rtpParameters.encodings.length > 1) {
+      await producer.setMaxSpatialLayer(Math.min(limits.cameraTopLayer, producer.rtpParameters.encodings.length - 1));
+    } else if (source === 'screen') {
+      await producer.setRtpEncodingParameters({ maxBitrate: limits.screenMaxBitrate });
+    }
+  }
+
   /** The producers that are live now, by source. */
   producers(): { producer: types.Producer; source: MediaSource }[] {
     return MediaSource.options.flatMap((source) => {
@@ -176,6 +197,7 @@ export class LocalMedia {
         return;
       }
       if (paused) producer.pause();
+      if (this.quality !== 'auto') await this.limit(producer, source).catch(this.context.report);
       this.sources[source].producer = producer;
       this.context.emit('localMediaChanged', source);
     } catch (error) {

@@ -3,6 +3,7 @@ import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, ParticipantInfo, RequestOf } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
 import type { MediaTransports } from './MediaTransports.js';
+import type { QualityMode } from './qualityMode.js';
 import { Reception, type ReceptionState, type VideoDemand } from './reception.js';
 import type { Signaling } from './Signaling.js';
 import type { RemoteParticipant } from './types.js';
@@ -73,6 +74,11 @@ export class RemoteMedia {
     const participant: RemoteParticipant = { ...info, tracks: {} };
     this.participants.set(info.id, participant);
     this.context.emit('participantJoined', participant);
+  }
+
+  /** The user's quality setting: what each video asks the server for. */
+  setQuality(mode: QualityMode): void {
+    this.reception.setQuality(mode);
   }
 
   /** How the view shows a peer's camera or screen (null: not at all). */

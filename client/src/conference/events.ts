@@ -1,6 +1,7 @@
 import { ConclaveError, type ProtocolError } from '../../../shared/errors.js';
 import type { Actor, Knock, Reaction, RoomPolicy } from '../../../shared/moderation.js';
 import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
+import type { ConnectionQuality, LinkReport } from '../../../shared/quality.js';
 import type { MediaAccessError } from './media.js';
 import type { ConnectionState, RemoteParticipant } from './types.js';
 
@@ -29,6 +30,10 @@ export type ConferenceEvents = {
   mutedBy: [source: MediaSource, by: Actor];
   /** A host or moderator asks us to turn our microphone on (only we can). */
   unmuteRequested: [by: Actor];
+  /** A participant's connection quality (ours too) as the server sees it. */
+  connectionQuality: [peerId: string, quality: ConnectionQuality];
+  /** Our own link's details changed (what the quality indicator explains). */
+  linkReport: [report: LinkReport];
   /** Someone (perhaps we) reacted; it floats over their tile for a few seconds. */
   reaction: [peerId: string, reaction: Reaction];
 };

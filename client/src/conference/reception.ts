@@ -1,5 +1,6 @@
 import { parseScalabilityMode, type types } from 'mediasoup-client';
 import type { MediaSource, Notifications, RequestOf } from '../../../shared/protocol.js';
+import { layerToAsk, type QualityMode } from './qualityMode.js';
 
 /** How one remote video is shown: whether anyone can see it, and how tall it is drawn. */
 export interface VideoDemand {
@@ -39,6 +40,7 @@ export function spatialLayerFor(height: number, spatialLayers: number): number {
 
 interface TrackedVideo {
   consumer: types.Consumer;
+  source: MediaSource;
   spatialLayers: number;
   temporalLayers: number;
   /** What the server was last asked for, so only changes are sent. */
@@ -58,6 +60,7 @@ export class Reception {
   private readonly videos = new Map<string, TrackedVideo>();
   /** Reported layers by consumer id. */
   private readonly layers = new Map<string, Notifications['consumerLayers']>();
+  private quality: QualityMode = 'auto';
 
   constructor(
     private readonly send: (request: PreferencesRequest) => Promise<void>,
@@ -89,8 +92,14 @@ export class Reception {
     if (consumer.kind !== 'video') return;
     const { spatialLayers, temporalLayers } = parseScalabilityMode(consumer.rtpParameters.encodings?.[0]?.scalabilityMode);
     const key = keyOf(peerId, source);
-    this.videos.set(key, { consumer, spatialLayers, temporalLayers, sent: {} });
+    this.videos.set(key, { consumer, source, spatialLayers, temporalLayers, sent: {} });
     this.apply(key);
+  }
+
+  /** The user's quality setting: every video asks again. */
+  setQuality(mode: QualityMode): void {
+    this.quality = mode;
+    for (const key of this.videos.keys()) this.apply(key);
   }
 
   detach(consumerId: string): void {
@@ -133,7 +142,8 @@ export class Reception {
       // Layers stay as they were: they matter again only when the tile is seen.
       if (sent.paused !== true) changes.paused = true;
     } else {
-      const spatialLayer = spatialLayerFor(demand.height, video.spatialLayers);
+      const tileLayer = spatialLayerFor(demand.height, video.spatialLayers);
+      const spatialLayer = layerToAsk(this.quality, tileLayer, video.spatialLayers, video.source === 'screen' ? 'screen' : 'camera');
       const temporalLayer = video.temporalLayers - 1;
       if (sent.paused !== false) changes.paused = false;
       if (video.spatialLayers > 1 || video.temporalLayers > 1) {

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/protocol.js';
+import type { SendLimitation } from './LinkQuality.js';
 import type { ReceptionState } from './reception.js';
 import type { ConferenceStats, ConsumerStats, ProducerStats, TransportStats } from './types.js';
 
@@ -20,6 +21,16 @@ interface RtpStreamStats {
   frameHeight?: number;
   totalAudioEnergy?: number;
   totalSamplesReceived?: number;
+  qualityLimitationReason?: string;
+}
+
+/** The most telling reason any layer of a sender is held back (bandwidth before CPU). */
+function limitationOf(streams: RtpStreamStats[]): SendLimitation {
+  const reasons = new Set(streams.map((stream) => stream.qualityLimitationReason));
+  if (reasons.has('bandwidth')) return 'bandwidth';
+  if (reasons.has('cpu')) return 'cpu';
+  if (reasons.has('other')) return 'other';
+  return 'none';
 }
 
 function rtpStreams(report: RTCStatsReport, type: 'inbound-rtp' | 'outbound-rtp'): RtpStreamStats[] {
@@ -119,6 +130,7 @@ export async function collectStats(
                 framesPerSecond: largest?.framesPerSecond ?? 0,
                 frameWidth: largest?.frameWidth ?? 0,
                 frameHeight: largest?.frameHeight ?? 0,
+                limitation: limitationOf(outbound),
               }
             : {}),
         };

@@ -1,7 +1,10 @@
 import type { types } from 'mediasoup-client';
 import type { Knock, RoomPolicy } from '../../../shared/moderation.js';
 import type { MediaSource, Notifications, ParticipantInfo, RemovalReason } from '../../../shared/protocol.js';
+import type { ConnectionQuality, LinkReport } from '../../../shared/quality.js';
 import type { Role } from '../../../shared/roles.js';
+import type { SendLimitation } from './LinkQuality.js';
+import type { QualityMode } from './qualityMode.js';
 import type { ReceptionState } from './reception.js';
 
 export type { MediaSource };
@@ -71,6 +74,8 @@ export interface ProducerStats {
   framesPerSecond?: number;
   frameWidth?: number;
   frameHeight?: number;
+  /** Why the browser sends less than asked (video). */
+  limitation?: SendLimitation;
 }
 
 /** Which path media takes on one transport: the ICE candidate pair the browser selected. */
@@ -130,4 +135,10 @@ export interface ConferenceSnapshot {
   knocks: Knock[];
   /** While we wait in a lobby: whether anyone who can let us in is in the room. */
   waiting: { moderatorsPresent: boolean } | null;
+  /** Our quality setting. */
+  quality: QualityMode;
+  /** Connection quality by participant id (ours too), as the server sees it. */
+  qualities: Record<string, ConnectionQuality>;
+  /** Our own link as the server last reported it. */
+  link: LinkReport | null;
 }

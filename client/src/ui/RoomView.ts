@@ -1,5 +1,7 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
+import { explainLink } from '../conference/LinkQuality.js';
 import { listDevices } from '../conference/media.js';
+import { isQualityMode, QUALITY_MODES, type QualityMode } from '../conference/qualityMode.js';
 import type { ConferenceStats, MediaSource, RemoteParticipant } from '../conference/types.js';
 import { Collaboration } from './Collaboration.js';
 import { h, icon, toolbarButton, type IconName } from './dom.js';
@@ -10,6 +12,9 @@ import { Toasts } from './Toasts.js';
 import { VisibilityTracker } from './VisibilityTracker.js';
 
 const STATS_INTERVAL_MS = 1000;
+/** Where the quality setting is remembered between calls. */
+const QUALITY_KEY = 'conclave.quality';
+const QUALITY_LABELS: Record<QualityMode, string> = { auto: 'Auto quality', saver: 'Data saver', high: 'High quality' };
 
 /** The in-call screen: header, tiles, toolbar. It renders the client's state and calls it. */
 export class RoomView {
@@ -17,11 +22,14 @@ export class RoomView {
   private readonly area: TileArea;
   private readonly count: HTMLElement;
   private readonly status: HTMLElement;
+  /** Says what is wrong with our own link while it holds the call back. */
+  private readonly linkBanner: HTMLElement;
   private readonly tiles = new Map<string, Tile>();
   private readonly toasts = new Toasts();
   private readonly buttons: Record<MediaSource, HTMLButtonElement>;
   private readonly cameraSelect: HTMLSelectElement;
   private readonly micSelect: HTMLSelectElement;
+  private readonly qualitySelect: HTMLSelectElement;
   private readonly blockedAudio = new Set<HTMLAudioElement>();
   private readonly audioBanner: HTMLButtonElement;
   private readonly layoutButton: HTMLButtonElement;
@@ -39,6 +47,7 @@ export class RoomView {
   ) {
     this.count = h('span', { class: 'count', 'data-participant-count': '1' });
     this.status = h('div', { class: 'status', role: 'status', hidden: true });
+    this.linkBanner = h('div', { class: 'link-banner', role: 'status', hidden: true });
     this.area = new TileArea(layout, new VisibilityTracker((tile, demand) => client.setVideoDemand(tile.peerId, tile.kind, demand)));
     this.audioBanner = h('button', { class: 'audio-banner', hidden: true }, 'Click to turn on sound');
     this.audioBanner.addEventListener('click', () => this.unblockAudio());
@@ -56,6 +65,20 @@ export class RoomView {
     this.micSelect = h('select', { class: 'device-select', title: 'Microphone', 'aria-label': 'Microphone' });
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
+    this.qualitySelect = h(
+      'select',
+      { class: 'device-select quality-select', title: 'Video quality', 'aria-label': 'Video quality' },
+      ...QUALITY_MODES.map((mode) => h('option', { value: mode }, QUALITY_LABELS[mode])),
+    );
+    const saved = readSavedQuality();
+    this.qualitySelect.value = saved;
+    if (saved !== client.quality) void client.setQuality(saved);
+    this.qualitySelect.addEventListener('change', () => {
+      const mode = this.qualitySelect.value;
+      if (!isQualityMode(mode)) return;
+      saveQuality(mode);
+      void client.setQuality(mode);
+    });
     this.collaboration = new Collaboration(client, this.toasts);
     this.meeting = new MeetingUi(client, this.toasts, () => this.tiles.values());
     const leave = toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
@@ -73,6 +96,7 @@ export class RoomView {
         this.area.pager,
       ),
       this.status,
+      this.linkBanner,
       h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels, this.meeting.panel),
       this.audioBanner,
       this.meeting.banner,
@@ -84,6 +108,7 @@ export class RoomView {
         this.buttons.camera,
         this.cameraSelect,
         this.buttons.screen,
+        this.qualitySelect,
         this.layoutButton,
         this.statsButton,
         ...this.meeting.buttons,
@@ -116,6 +141,8 @@ export class RoomView {
       for (const tile of this.tiles.values()) tile.setSpeaking(tile.kind === 'camera' && tile.peerId === peerId);
       this.area.setActiveSpeaker(peerId);
     });
+    client.on('connectionQuality', (peerId) => this.renderQuality(peerId));
+    client.on('linkReport', () => void this.renderOwnLink());
     client.on('policyChanged', () => this.applyRules());
     client.on('selfUpdated', () => this.applyRules());
     // Blocked permissions and an insecure page need the user to act, and explain why nobody sees
@@ -213,6 +240,7 @@ export class RoomView {
       tile = new Tile(peerId, kind, name, isLocal, (audio) => this.audioBlocked(audio));
       this.tiles.set(key, tile);
       this.area.add(tile);
+      if (kind === 'camera') this.renderQuality(peerId);
     }
     return tile;
   }
@@ -223,6 +251,35 @@ export class RoomView {
     if (!tile) return;
     this.area.remove(tile);
     this.tiles.delete(key);
+  }
+
+  /** A participant's quality bars; ours are drawn with what is wrong (renderOwnLink). */
+  private renderQuality(peerId: string): void {
+    if (peerId === this.client.self?.id) {
+      void this.renderOwnLink();
+      return;
+    }
+    const quality = this.client.links.of(peerId);
+    this.tiles.get(`${peerId}:camera`)?.setQuality(quality, quality === null ? '' : `Connection: ${quality}`);
+  }
+
+  /**
+   * Our own bars, their tooltip saying what is wrong (the server's report, plus why our browser
+   * sends less if it says so), and a banner while our link holds the call back.
+   */
+  private async renderOwnLink(): Promise<void> {
+    const self = this.client.self;
+    const report = this.client.links.own;
+    if (!self || !report) return;
+    const stats = await this.client.stats().catch(() => undefined);
+    const camera = stats?.producers.find((producer) => producer.source === 'camera');
+    const sending = camera?.limitation ?? 'none';
+    const problems = explainLink(report, sending);
+    const quality = this.client.links.of(self.id) ?? report.quality;
+    this.tiles.get(`${self.id}:camera`)?.setQuality(quality, problems.length > 0 ? problems.join('\n') : 'Your connection is good');
+    const holdsBack = quality === 'poor' || sending === 'bandwidth' || report.downlink.limited;
+    this.linkBanner.hidden = !holdsBack || problems.length === 0;
+    this.linkBanner.textContent = holdsBack ? `Your connection is ${quality}: ${problems.join('; ')}` : '';
   }
 
   private updateCount(): void {
@@ -294,4 +351,22 @@ export class RoomView {
 function fillSelect(select: HTMLSelectElement, choices: { deviceId: string; label: string }[], current: string | undefined): void {
   select.replaceChildren(...choices.map((choice) => h('option', { value: choice.deviceId, selected: choice.deviceId === current }, choice.label)));
   select.hidden = choices.length < 2;
+}
+
+/** The quality setting chosen in an earlier call; Auto when none (or storage is unavailable). */
+function readSavedQuality(): QualityMode {
+  try {
+    const saved = localStorage.getItem(QUALITY_KEY);
+    return isQualityMode(saved) ? saved : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+function saveQuality(mode: QualityMode): void {
+  try {
+    localStorage.setItem(QUALITY_KEY, mode);
+  } catch {
+    // Private windows may refuse storage: the setting holds for this call only.
+  }
 }

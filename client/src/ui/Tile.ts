@@ -1,3 +1,4 @@
+import type { ConnectionQuality } from '../../../shared/quality.js';
 import { h, hueFor, icon, initials } from './dom.js';
 
 export type TileKind = 'camera' | 'screen';
@@ -16,6 +17,7 @@ export class Tile {
   private readonly avatar: HTMLElement;
   private readonly nameLabel: HTMLElement;
   private readonly micIndicator: HTMLElement;
+  private readonly qualityIndicator: HTMLElement;
   private readonly audio: HTMLAudioElement | null;
   private readonly statsOverlay: HTMLElement;
   private readonly handBadge: HTMLElement;
@@ -39,6 +41,8 @@ export class Tile {
     this.avatar.style.setProperty('--hue', String(hueFor(displayName)));
     this.nameLabel = h('span', { class: 'name' });
     this.micIndicator = h('span', { class: 'indicator mic-off', title: 'Microphone off', hidden: true }, icon('micOff'));
+    // Three bars, lit by level; `data-quality` for automation and styling.
+    this.qualityIndicator = h('span', { class: 'quality', role: 'img', hidden: true }, h('i'), h('i'), h('i'));
     this.audio = isLocal || kind === 'screen' ? null : h('audio', { autoplay: true });
     this.statsOverlay = h('pre', { class: 'tile-stats', hidden: true });
     this.handBadge = h('span', { class: 'hand-badge', title: 'Hand raised', hidden: true });
@@ -48,7 +52,7 @@ export class Tile {
       { class: `tile ${kind}`, 'data-peer-id': peerId, 'data-kind': kind, 'data-local': isLocal },
       this.video,
       this.avatar,
-      h('div', { class: 'label' }, this.micIndicator, this.nameLabel),
+      h('div', { class: 'label' }, this.qualityIndicator, this.micIndicator, this.nameLabel),
       this.handBadge,
       this.reactions,
       this.statsOverlay,
@@ -103,6 +107,19 @@ export class Tile {
       }
     }
     this.micIndicator.hidden = this.kind === 'screen' || (track !== null && !paused);
+  }
+
+  /** Their connection quality as the server sees it, with what the tooltip says (camera tiles only). */
+  setQuality(quality: ConnectionQuality | null, description: string): void {
+    if (this.kind === 'screen') return;
+    this.qualityIndicator.hidden = quality === null;
+    if (quality === null) {
+      this.qualityIndicator.removeAttribute('data-quality');
+      return;
+    }
+    this.qualityIndicator.dataset.quality = quality;
+    this.qualityIndicator.title = description;
+    this.qualityIndicator.setAttribute('aria-label', description);
   }
 
   /** Their place in the queue of raised hands (1 first), or null when their hand is down. */

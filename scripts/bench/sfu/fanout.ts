@@ -7,6 +7,7 @@ import { createLogger } from '../../../server/src/logger.js';
 import { mediaCodecs } from '../../../server/src/media/codecs.js';
 import type { Peer, TransportAppData } from '../../../server/src/rooms/Peer.js';
 import type { Room } from '../../../server/src/rooms/Room.js';
+import { ConsumerPreferences } from '../../../server/src/session/ConsumerPreferences.js';
 import { startServer, type ConclaveServer } from '../../../server/src/server.js';
 import type { CapturedStream } from './capture.js';
 
@@ -177,6 +178,7 @@ export class ConclavePath implements FanoutPath {
       session: {
         connected: true,
         ended: () => undefined,
+        preferences: new ConsumerPreferences(),
         send: (event, payload) => {
           if (event !== 'newConsumer' || !peer) return;
           // What a browser does once it has set up its side: resumeConsumer.

@@ -9,6 +9,8 @@ export interface WorkerPoolOptions {
   rtcPort: number;
   listenIp: string;
   announcedAddress: string | undefined;
+  /** More addresses to listen on (UDP and TCP, same port), each announced as itself. */
+  alsoListenOn?: string[];
   logLevel: types.WorkerLogLevel;
   logger: Logger;
   /** Milliseconds since the epoch; tests move it to check the crash-loop window. */
@@ -201,20 +203,22 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   }
 
   private async startWorker(index: number): Promise<PoolWorker> {
-    const { logger, rtcPort, listenIp, announcedAddress } = this.options;
+    const { logger, rtcPort, listenIp, announcedAddress, alsoListenOn = [] } = this.options;
     const worker = await mediasoup.createWorker({ logLevel: this.options.logLevel, appData: { index } });
     const port = rtcPort === 0 ? undefined : rtcPort + index;
+    const addresses = [{ ip: listenIp, announcedAddress }, ...alsoListenOn.map((ip) => ({ ip, announcedAddress: undefined }))];
     let webRtcServer: types.WebRtcServer;
     try {
       webRtcServer = await worker.createWebRtcServer({
-        listenInfos: [
-          { protocol: 'udp', ip: listenIp, announcedAddress, port },
-          { protocol: 'tcp', ip: listenIp, announcedAddress, port },
-        ],
+        listenInfos: addresses.flatMap(({ ip, announcedAddress: announced }) => [
+          { protocol: 'udp' as const, ip, announcedAddress: announced, port },
+          { protocol: 'tcp' as const, ip, announcedAddress: announced, port },
+        ]),
       });
     } catch (error) {
       worker.close();
-      throw new Error(`Worker ${index} could not listen on ${listenIp}:${port ?? 'any'} (UDP+TCP): ${(error as Error).message}`, { cause: error });
+      const where = addresses.map(({ ip }) => `${ip}:${port ?? 'any'}`).join(', ');
+      throw new Error(`Worker ${index} could not listen on ${where} (UDP+TCP): ${(error as Error).message}`, { cause: error });
     }
     const entry: PoolWorker = { index, worker, webRtcServer, transports: 0, consumers: 0, routers: 0, media: new Map(), suspectUntil: 0 };
     worker.observer.on('newrouter', (router) => {

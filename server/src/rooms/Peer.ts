@@ -3,6 +3,7 @@ import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { MediaSource, Notifications, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
 import type { Role } from '../../../shared/roles.js';
+import type { ConsumerPreferences } from '../session/ConsumerPreferences.js';
 
 export interface ProducerAppData extends types.AppData {
   peerId: string;
@@ -30,6 +31,8 @@ export interface PeerSession {
   /** Delivers a notification now, or queues it while the participant is reconnecting. */
   send<K extends keyof Notifications>(event: K, payload: Notifications[K]): void;
   readonly connected: boolean;
+  /** What its client asked of its consumers, and what its link allows them. */
+  readonly preferences: ConsumerPreferences;
   /** The peer closed: nothing may wait on it any more. */
   ended(): void;
 }

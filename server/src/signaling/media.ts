@@ -1,9 +1,6 @@
 import { whileOpen } from '../media/refusals.js';
 import type { Domain } from './handlers.js';
 
-/** The highest spatial layer a client may ask for (three simulcast encodings). */
-const MAX_SPATIAL_LAYER = 2;
-
 /** Publishing, muting and receiving media. */
 export const mediaHandlers = {
   async produce(connection, request) {
@@ -41,15 +38,11 @@ export const mediaHandlers = {
     const consumer = peer.consumer(consumerId);
     // Recorded before any await, so a resumeConsumer arriving meanwhile already sees it.
     if (paused !== undefined) preferences.setPaused(consumer, paused);
-    const layered = consumer.type === 'simulcast' || consumer.type === 'svc';
+    const layersAsked = spatialLayer !== undefined || temporalLayer !== undefined;
+    if (layersAsked) preferences.setWishedLayers(consumer, spatialLayer, temporalLayer);
     await whileOpen(consumer, 'consumer', async () => {
-      if (layered && (spatialLayer !== undefined || temporalLayer !== undefined)) {
-        // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
-        await consumer.setPreferredLayers({
-          spatialLayer: spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? MAX_SPATIAL_LAYER,
-          temporalLayer,
-        });
-      }
+      // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
+      if (layersAsked) await preferences.applyLayers(consumer);
       if (paused !== undefined) await preferences.apply(consumer);
     });
     return {};

@@ -110,6 +110,28 @@ export class Fuzzer extends MessageGenerator {
     await valid('offerFile', { name: 'warm-up.txt', type: 'text/plain', size: 1_000 });
     const file = this.files[this.files.length - 1];
     if (file !== undefined) await valid('cancelFile', { fileId: file });
+    // Each id-naming request once on one of the real call's objects, so that refusal is checked
+    // every run rather than when the seed happens to draw it.
+    const { transports, producers, consumers } = this.options.foreign;
+    const reach = (event: RequestName, payload: Record<string, unknown>): Promise<void> =>
+      this.send(this.prepare({ event, args: [payload], ack: true, note: `reach for the real call's ${event}` }));
+    const [transport] = transports;
+    const [producer] = producers;
+    const [foreignConsumer] = consumers;
+    if (transport !== undefined) {
+      await reach('connectTransport', { transportId: transport, dtlsParameters: dtlsParameters(rng) });
+      await reach('restartIce', { transportId: transport });
+      await reach('produce', { transportId: transport, kind: 'audio', rtpParameters: rtpParameters(rng, capabilities, 'mic'), source: 'mic' });
+      await reach('produceData', { transportId: transport, label: 'chat', sctpStreamParameters: { streamId: this.nextStreamId++, ordered: true } });
+    }
+    if (producer !== undefined) {
+      await reach('setProducerPaused', { producerId: producer, paused: true });
+      await reach('closeProducer', { producerId: producer });
+    }
+    if (foreignConsumer !== undefined) {
+      await reach('resumeConsumer', { consumerId: foreignConsumer });
+      await reach('setConsumerPreferences', { consumerId: foreignConsumer, paused: true });
+    }
   }
 
   private async drain(): Promise<void> {

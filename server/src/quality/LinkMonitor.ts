@@ -1,0 +1,192 @@
+import type { types } from 'mediasoup';
+import { rateLink, type ConnectionQuality, type LinkReport } from '../../../shared/quality.js';
+import type { Logger } from '../logger.js';
+import type { Peer, ProducerAppData } from '../rooms/Peer.js';
+import type { Room } from '../rooms/Room.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { DownlinkPolicy, type VideoWant } from './DownlinkPolicy.js';
+
+export interface LinkMonitorOptions {
+  /** How often every link is measured. */
+  intervalMs: number;
+  /** Cap what each participant receives to what its downlink carries (DownlinkPolicy); off: measure only. */
+  adaptDownlinks: boolean;
+}
+
+/** What an Opus stream costs on the wire with headers and RTCP, for the downlink's budget. */
+const AUDIO_BPS = 64_000;
+
+/** A producer's streams as measured this round: bits per second by encoding index. */
+interface ProducerSample {
+  producer: types.Producer<ProducerAppData>;
+  /** Bits per second of each encoding; 0 for an encoding that sends nothing. */
+  encodingBps: number[];
+  roundTripMs: number | null;
+}
+
+/** What the monitor keeps per participant between rounds. */
+interface PeerLink {
+  policy: DownlinkPolicy;
+  /** The last report sent to it, to send only changes. */
+  lastReport: string | undefined;
+}
+
+/**
+ * Every few seconds, per room: reads each participant's links as mediasoup measures them (the
+ * downlink's bandwidth estimate and loss from transport-wide congestion control, the uplink's loss,
+ * round trips from RTCP), fits what it receives to
+ * its downlink (DownlinkPolicy), tells it how its link is (`linkReport`) and tells everyone its level
+ * when that changes (`connectionQuality`).
+ */
+export class LinkMonitor {
+  private readonly links = new Map<Peer, PeerLink>();
+  private readonly levels = new Map<string, ConnectionQuality>();
+  private readonly timer: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    private readonly room: Room,
+    private readonly options: LinkMonitorOptions,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => void this.measure(), options.intervalMs);
+    this.timer.unref();
+    room.on('joined', (peer) => {
+      if (this.levels.size > 0) {
+        peer.notify('connectionQuality', { qualities: [...this.levels].map(([peerId, quality]) => ({ peerId, quality })) });
+      }
+    });
+    room.on('left', (peer) => {
+      this.links.delete(peer);
+      this.levels.delete(peer.id);
+    });
+    room.on('closed', () => clearInterval(this.timer));
+  }
+
+  /** One round; a round still running (a slow worker) makes the next one skip. */
+  private async measure(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const producers = await this.sampleProducers();
+      const changed: { peerId: string; quality: ConnectionQuality }[] = [];
+      await Promise.all(
+        [...this.room.peers.values()].map(async (peer) => {
+          const quality = await this.measurePeer(peer, producers).catch((error: unknown) => {
+            // Transports close under a round when someone leaves or a worker dies: next round.
+            this.log.debug({ err: error, peer: peer.id }, 'link measurement skipped');
+            return undefined;
+          });
+          if (quality === undefined || peer.isClosed || this.levels.get(peer.id) === quality) return;
+          this.levels.set(peer.id, quality);
+          changed.push({ peerId: peer.id, quality });
+        }),
+      );
+      if (changed.length > 0) this.room.broadcast('connectionQuality', { qualities: changed });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async sampleProducers(): Promise<Map<string, ProducerSample>> {
+    const samples = new Map<string, ProducerSample>();
+    const producers = [...this.room.peers.values()].flatMap((peer) => [...peer.producers.values()]);
+    await Promise.all(
+      producers.map(async (producer) => {
+        const stats = await producer.getStats().catch(() => undefined);
+        if (!stats || producer.closed) return;
+        const encodings = producer.rtpParameters.encodings ?? [];
+        const encodingBps = encodings.map((encoding) => {
+          const stream = stats.find((stat) => (encoding.rid !== undefined ? stat.rid === encoding.rid : stat.ssrc === encoding.ssrc));
+          return stream?.bitrate ?? 0;
+        });
+        const trips = stats.map((stat) => stat.roundTripTime).filter((rtt): rtt is number => rtt !== undefined && rtt > 0);
+        samples.set(producer.id, { producer, encodingBps, roundTripMs: trips.length > 0 ? Math.max(...trips) : null });
+      }),
+    );
+    return samples;
+  }
+
+  private async measurePeer(peer: Peer, producers: ReadonlyMap<string, ProducerSample>): Promise<ConnectionQuality | undefined> {
+    let link = this.links.get(peer);
+    if (!link) {
+      link = { policy: new DownlinkPolicy(), lastReport: undefined };
+      this.links.set(peer, link);
+    }
+    const [recvStats, sendStats] = await Promise.all([peer.recvTransport.getStats(), peer.sendTransport.getStats()]);
+    const consumers = [...peer.consumers.values()].filter((consumer) => !consumer.closed);
+    const rttConsumer = consumers.find((consumer) => !consumer.paused && !consumer.producerPaused);
+    const rttStats = rttConsumer ? await rttConsumer.getStats().catch(() => []) : [];
+    if (peer.isClosed) return undefined;
+
+    const availableBps = recvStats[0]?.availableOutgoingBitrate;
+    const downlinkLimited = await this.fitDownlink(peer, link, consumers, producers, availableBps);
+
+    const own = [...peer.producers.values()].map((producer) => producers.get(producer.id)).filter((sample) => sample !== undefined);
+    const trips = [...rttStats.map((stat) => stat.roundTripTime), ...own.map((sample) => sample.roundTripMs)].filter(
+      (rtt): rtt is number => typeof rtt === 'number' && rtt > 0,
+    );
+    const percent = (ratio: number | undefined): number | null => (ratio === undefined ? null : Math.round(ratio * 1000) / 10);
+    const measured: Omit<LinkReport, 'quality'> = {
+      uplink: { lossPercent: percent(sendStats[0]?.rtpPacketLossReceived) },
+      downlink: {
+        lossPercent: percent(recvStats[0]?.rtpPacketLossSent),
+        limited: downlinkLimited,
+        availableKbps: availableBps ? Math.round(availableBps / 1000) : null,
+      },
+      rttMs: trips.length > 0 ? Math.round(Math.max(...trips)) : null,
+    };
+    const report: LinkReport = { quality: rateLink(measured), ...measured };
+    const serialized = JSON.stringify(report);
+    if (serialized !== link.lastReport) {
+      link.lastReport = serialized;
+      peer.notify('linkReport', report);
+    }
+    return report.quality;
+  }
+
+  /**
+   * Caps the participant's camera consumers to what its downlink carries; returns whether any is
+   * held below what its tile asks for.
+   */
+  private async fitDownlink(
+    peer: Peer,
+    link: PeerLink,
+    consumers: types.Consumer[],
+    producers: ReadonlyMap<string, ProducerSample>,
+    availableBps: number | undefined,
+  ): Promise<boolean> {
+    const preferences = peer.session.preferences;
+    if (!availableBps) return false;
+    let reservedBps = 0;
+    const wants: VideoWant[] = [];
+    const byId = new Map<string, types.Consumer>();
+    for (const consumer of consumers) {
+      if (consumer.paused || consumer.producerPaused) continue;
+      const sample = producers.get(consumer.producerId);
+      if (consumer.kind === 'audio') reservedBps += AUDIO_BPS;
+      else if (consumer.type !== 'simulcast' || !sample) reservedBps += sample ? Math.max(...sample.encodingBps, 0) : 0;
+      else {
+        // A layer not measured yet (just starting) costs what its sender is allowed to send.
+        const layerCosts = sample.encodingBps.map((bps, index) => (bps > 0 ? bps : (sample.producer.rtpParameters.encodings?.[index]?.maxBitrate ?? Infinity)));
+        wants.push({ consumerId: consumer.id, layerCosts, wished: preferences.wishedSpatialLayer(consumer) });
+        byId.set(consumer.id, consumer);
+      }
+    }
+    const caps = link.policy.decide(Date.now(), availableBps, reservedBps, this.options.adaptDownlinks ? wants : []);
+    let limited = false;
+    await Promise.all(
+      [...caps].map(async ([consumerId, cap]) => {
+        const consumer = byId.get(consumerId)!;
+        if (cap !== undefined && cap < preferences.wishedSpatialLayer(consumer)) limited = true;
+        if (preferences.setLinkCap(consumer, cap)) await preferences.applyLayers(consumer).catch(() => undefined);
+      }),
+    );
+    return limited;
+  }
+}
+
+/** Every room gets a link monitor from the moment it is created. */
+export function monitorLinks(rooms: RoomRegistry, options: LinkMonitorOptions, log: Logger): void {
+  rooms.on('created', (room) => new LinkMonitor(room, options, log.child({ room: room.id, links: true })));
+}
