@@ -17,15 +17,19 @@ const mode = process.argv[2];
 const passThrough = process.argv.slice(3);
 
 /**
- * Debian packages the test suite drives for real: the browser, a TURN server, certificates for
- * HTTPS, and the tools that check the deployment files (worker libraries, systemd unit).
+ * Debian packages the test suite drives for real: the browsers (Chromium, and Firefox ESR for the
+ * cross-browser calls), a TURN server, certificates for HTTPS, and the tools that check the
+ * deployment files (worker libraries, systemd unit).
  */
 const TEST_PACKAGES = [
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  { pkg: 'firefox-esr', bin: '/usr/bin/firefox-esr' },
   { pkg: 'coturn', bin: '/usr/bin/turnserver' },
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
   { pkg: 'binutils', bin: '/usr/bin/readelf' },
   { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
+  { pkg: 'iproute2', bin: '/usr/sbin/tc' },
+  { pkg: 'nftables', bin: '/usr/sbin/nft' },
 ];
 
 /**
@@ -40,6 +44,15 @@ const TOOLS = {
   // Runs the chaos suite N times and prints recovery medians: the browser and TURN-free.
   'bench:chaos': { entry: 'scripts/chaos-bench.mjs', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
   'bench:soak': { entry: 'dist/scripts/bench/soak/cli.js', packages: [{ pkg: 'chromium', bin: '/usr/bin/chromium' }] },
+  // Caps one participant's link in a network namespace (root) and reports what people see.
+  'bench:adapt': {
+    entry: 'dist/scripts/bench/adapt/cli.js',
+    packages: [
+      { pkg: 'chromium', bin: '/usr/bin/chromium' },
+      { pkg: 'iproute2', bin: '/usr/sbin/tc' },
+      { pkg: 'nftables', bin: '/usr/sbin/nft' },
+    ],
+  },
   'bench:sfu': {
     entry: 'dist/scripts/bench/sfu/cli.js',
     packages: [
