@@ -57,7 +57,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe('data channels in the browser', () => {
+// Three pages each, a file or a board to exchange: on a loaded two-core CI machine a case took over 60 s.
+describe('data channels in the browser', { timeout: 150_000 }, () => {
   // Two workers, so killing the room's worker leaves one to move to.
   const server = useServer({ CLIENT_DIST, NUM_WORKERS: '2' });
 
