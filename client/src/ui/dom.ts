@@ -1,19 +1,23 @@
-/** Tiny DOM helpers: elements are built with text content only, never from HTML strings. */
+import { label, localize, Msg, textOf } from '../i18n/i18n.js';
 
-type Attributes = Record<string, string | boolean | undefined>;
+/**
+ * Tiny DOM helpers: elements are built with text content only, never from HTML strings. A `Msg`
+ * (i18n) as an attribute or a child stays bound: it re-renders when the language changes.
+ */
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Attributes = {},
-  ...children: (Node | string | null | undefined)[]
-): HTMLElementTagNameMap[K] {
+type Attributes = Record<string, string | Msg | boolean | undefined>;
+export type Child = Node | string | Msg | null | undefined;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === false) continue;
-    element.setAttribute(name, value === true ? '' : value);
+    if (value instanceof Msg) localize(element, `attr:${name}`, value);
+    else element.setAttribute(name, value === true ? '' : value);
   }
   for (const child of children) {
-    if (child !== null && child !== undefined) element.append(child);
+    if (child instanceof Msg) element.append(textOf(child));
+    else if (child !== null && child !== undefined) element.append(child);
   }
   return element;
 }
@@ -67,15 +71,14 @@ export function icon(name: IconName): SVGSVGElement {
  * A toolbar button; `data-action` is the automation hook. A toggle starts unpressed
  * (`pressed: false`); its owner keeps aria-pressed up to date.
  */
-export function toolbarButton(action: string, iconName: IconName, label: string, onClick: () => void, pressed?: boolean): HTMLButtonElement {
+export function toolbarButton(action: string, iconName: IconName, name: Msg | string, onClick: () => void, pressed?: boolean): HTMLButtonElement {
   const attributes = {
     class: 'tool',
-    title: label,
-    'aria-label': label,
     'aria-pressed': pressed === undefined ? undefined : String(pressed),
     'data-action': action,
   };
   const button = h('button', attributes, icon(iconName));
+  label(button, name);
   button.addEventListener('click', onClick);
   return button;
 }

@@ -1,0 +1,16 @@
+import { isLanguage, language, LANGUAGE_NAMES, LANGUAGES, msg, onLanguageChange, setLanguage } from '../i18n/i18n.js';
+import { h } from './dom.js';
+
+/** A select of the languages we have, each named in itself; switching needs no reload. */
+export function languagePicker(): HTMLSelectElement {
+  const select = h(
+    'select',
+    { class: 'language-picker', name: 'language', 'aria-label': msg('language.label'), title: msg('language.label') },
+    ...LANGUAGES.map((code) => h('option', { value: code, lang: code, selected: code === language() }, LANGUAGE_NAMES[code])),
+  );
+  select.addEventListener('change', () => {
+    if (isLanguage(select.value)) setLanguage(select.value);
+  });
+  onLanguageChange((next) => (select.value = next));
+  return select;
+}
