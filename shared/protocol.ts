@@ -4,6 +4,7 @@ import { DataLabel, FileName, FileType, SctpStreamParametersSchema, type BoardSt
 import type { ErrorCode, Result } from './errors.js';
 import { DisplayName, RoomId } from './identity.js';
 import type { ConnectionQuality, LinkReport } from './quality.js';
+import type { SessionEvent } from './diagnostics.js';
 import { ModerationRequests, type ModerationNotifications, type ModerationResponses, type RoomPolicy } from './moderation.js';
 import type { Role } from './roles.js';
 import { EmptyRequest, Id } from './schemas.js';
@@ -282,6 +283,8 @@ export interface Notifications extends ModerationNotifications {
   connectionQuality: { qualities: { peerId: string; quality: ConnectionQuality }[] };
   /** This participant's own link, when it changes: what the quality indicator's tooltip explains. */
   linkReport: LinkReport;
+  /** Something happened to this participant's session (shared/diagnostics.ts): the connection panel's timeline. */
+  sessionEvent: SessionEvent;
   /**
    * The room moved to a healthy worker (its worker died): previous transports, producers and
    * consumers are gone; connect these and publish again. Participants and ids stay.

@@ -1,0 +1,50 @@
+/**
+ * What happened to one participant's session, as the server saw it: kept per participant (bounded,
+ * and for a while after they leave, so an operator can debug a call that already failed), sent to
+ * the participant as it happens (`sessionEvent`, for the connection panel) and served by the admin
+ * API (`GET /api/v1/rooms/:room/participants/:id/events`). Timestamps are the server's clock (ms).
+ */
+
+/** Which of the participant's two WebRTC transports. */
+export type TransportDirection = 'send' | 'recv';
+
+/** Why the layers forwarded to this participant changed. */
+export type LayerSwitchReason =
+  /** The downlink estimate: the policy stepped this camera down or back up (docs/quality.md). */
+  | 'link'
+  /** The participant's own wish changed (tile size, quality setting, paused off-screen). */
+  | 'wish'
+  /** mediasoup's own allocation moved within what was allowed (bandwidth estimate, sender's layers). */
+  | 'network';
+
+export type SessionEvent = { at: number } & (
+  | { kind: 'joined'; roomId: string; role: string }
+  | { kind: 'left'; reason: string }
+  /** Signalling (the Socket.IO connection): dropped, then resumed within the grace period or not. */
+  | { kind: 'signalling'; state: 'connected' | 'dropped' | 'resumed' }
+  | { kind: 'ice'; transport: TransportDirection; state: string }
+  | { kind: 'dtls'; transport: TransportDirection; state: string }
+  /** The address and protocol media now flows over (the server's selected ICE tuple). */
+  | { kind: 'route'; transport: TransportDirection; protocol: 'udp' | 'tcp'; remote: string }
+  | { kind: 'iceRestart'; transport: TransportDirection }
+  /** The room moved to another media worker (the previous one died): transports were replaced. */
+  | { kind: 'workerMoved'; reason: string }
+  | {
+      kind: 'layers';
+      /** Whose camera or screen. */
+      peerId: string;
+      source: string;
+      spatialLayer: number | null;
+      temporalLayer: number | null;
+      reason: LayerSwitchReason;
+    }
+  /** The participant's connection quality as rated by the server (shared/quality.ts). */
+  | { kind: 'quality'; quality: string }
+);
+
+export type SessionEventKind = SessionEvent['kind'];
+
+/** How many events a participant's log keeps (oldest dropped first). */
+export const SESSION_EVENTS_MAX = 500;
+/** How long a left participant's log stays readable through the admin API. */
+export const SESSION_EVENTS_RETAIN_MS = 30 * 60_000;
