@@ -6,8 +6,12 @@ import { startServer, type ConclaveServer } from '../../server/src/server.js';
 
 export type TestServer = ConclaveServer & { config: Config };
 
-/** The built browser client (`npm run build`), for servers that browser tests load the app from. */
-export const CLIENT_DIST = path.resolve(import.meta.dirname, '../../client/dist');
+/**
+ * The built browser client (`npm run build`), for servers that browser tests load the app from.
+ * `CONCLAVE_TEST_CLIENT_DIST` points elsewhere, so that people working side by side can each test
+ * their own build (`vite build --config client/vite.config.ts --outDir …`).
+ */
+export const CLIENT_DIST = process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.resolve(import.meta.dirname, '../../client/dist');
 
 /**
  * A real Conclave server on ephemeral HTTP and media ports, with real mediasoup workers. The caller
