@@ -17,9 +17,34 @@ export type LayerSwitchReason =
   /** mediasoup's own allocation moved within what was allowed (bandwidth estimate, sender's layers). */
   | 'network';
 
-export type SessionEvent = { at: number } & (
+/** Why a participant's session ended (the `left` event). */
+export type LeaveReason =
+  /** They asked to leave (the Leave button). */
+  | 'left'
+  /** Their tab closed (the leave beacon). */
+  | 'beacon'
+  /** Their client closed the signalling connection without leaving, or it dropped with no grace period. */
+  | 'disconnected'
+  /** Their connection dropped and did not come back within RECONNECT_GRACE_SECONDS. */
+  | 'reconnectTimeout'
+  /** It came back, but too much had happened meanwhile to catch up: their client joins afresh. */
+  | 'resumeFailed'
+  /** Taken out by a host, moderator or the admin API (`banned`: and barred), or the meeting ended. */
+  | 'removed'
+  | 'banned'
+  | 'ended'
+  /** Their media was on too many worker deaths (docs/faults.md). */
+  | 'mediaCrashes'
+  /** No media worker could take the room in time. */
+  | 'roomLost'
+  | 'serverShutdown'
+  /** The room closed under them for any other reason. */
+  | 'roomClosed';
+
+/** An event as its source records it; the log stamps the time (`SessionEvent`). */
+export type SessionEventBody =
   | { kind: 'joined'; roomId: string; role: string }
-  | { kind: 'left'; reason: string }
+  | { kind: 'left'; reason: LeaveReason }
   /** Signalling (the Socket.IO connection): dropped, then resumed within the grace period or not. */
   | { kind: 'signalling'; state: 'connected' | 'dropped' | 'resumed' }
   | { kind: 'ice'; transport: TransportDirection; state: string }
@@ -28,7 +53,7 @@ export type SessionEvent = { at: number } & (
   | { kind: 'route'; transport: TransportDirection; protocol: 'udp' | 'tcp'; remote: string }
   | { kind: 'iceRestart'; transport: TransportDirection }
   /** The room moved to another media worker (the previous one died): transports were replaced. */
-  | { kind: 'workerMoved'; reason: string }
+  | { kind: 'workerMoved'; fromWorker: number; toWorker: number }
   | {
       kind: 'layers';
       /** Whose camera or screen. */
@@ -39,8 +64,9 @@ export type SessionEvent = { at: number } & (
       reason: LayerSwitchReason;
     }
   /** The participant's connection quality as rated by the server (shared/quality.ts). */
-  | { kind: 'quality'; quality: string }
-);
+  | { kind: 'quality'; quality: string };
+
+export type SessionEvent = { at: number } & SessionEventBody;
 
 export type SessionEventKind = SessionEvent['kind'];
 

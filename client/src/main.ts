@@ -1,17 +1,35 @@
-import { DisplayName, firstIssue, RoomId } from '../../shared/identity.js';
 import { exposeAutomation } from './automation.js';
+import { isCheckPage, showCheckPage } from './check/route.js';
 import { ConferenceClient } from './conference/ConferenceClient.js';
-import { insecureContextMessage } from './conference/media.js';
+import { mediaAvailable } from './conference/media.js';
+import { onLanguageChange, t, type Msg } from './i18n/i18n.js';
 import { endedView } from './ui/EndedView.js';
+import { insecureContextText } from './ui/explain.js';
 import { LobbyView } from './ui/LobbyView.js';
 import { PrejoinView, savedDevice } from './ui/PrejoinView.js';
 import { RoomView } from './ui/RoomView.js';
 import { DEFAULT_LAST_N } from './ui/TileArea.js';
+import { validateJoin } from './ui/validation.js';
 
 const app = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
 
-function showPrejoin(error?: string): void {
+/** The page's title in the current language, now and after every change. */
+function titleFrom(render: () => string): void {
+  document.title = render();
+  onLanguageChange(() => (document.title = render()));
+}
+
+// A ?lang= in the URL outranks the saved choice: keep it in step, so a reload keeps the language picked.
+onLanguageChange((next) => {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('lang')) return;
+  url.searchParams.set('lang', next);
+  history.replaceState(history.state, '', url);
+});
+
+function showPrejoin(error?: Msg): void {
+  titleFrom(() => t('prejoin.pageTitle'));
   app.replaceChildren(new PrejoinView({ room: params.get('room') ?? '', name: params.get('name') ?? '', error }).element);
 }
 
@@ -40,7 +58,7 @@ function startConference(roomId: string, displayName: string): void {
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) location.reload();
   });
-  const view = new RoomView(client, (reason) => app.replaceChildren(endedView(client.farewell, reason)), {
+  const view = new RoomView(client, (problem) => app.replaceChildren(endedView(client.farewell, problem)), {
     lastN: positiveInteger(params.get('lastN')) ?? DEFAULT_LAST_N,
     pageSize: positiveInteger(params.get('pageSize')),
   });
@@ -58,7 +76,7 @@ function startConference(roomId: string, displayName: string): void {
       if (state !== 'left') app.replaceChildren(view.element);
     }
   });
-  document.title = `${roomId} · Conclave`;
+  titleFrom(() => t('room.pageTitle', { room: roomId }));
   const joined = client.join();
   exposeAutomation(client, joined);
   // The view shows join failures and refusals (the client moves to 'left' with the reason).
@@ -67,12 +85,12 @@ function startConference(roomId: string, displayName: string): void {
 
 const room = params.get('room');
 const name = params.get('name');
-if (room !== null && name !== null) {
-  const roomCheck = RoomId.safeParse(room);
-  const nameCheck = DisplayName.safeParse(name);
-  if (!roomCheck.success) showPrejoin(firstIssue(roomCheck.error));
-  else if (!nameCheck.success) showPrejoin(firstIssue(nameCheck.error));
-  else startConference(roomCheck.data, nameCheck.data);
+if (isCheckPage()) {
+  showCheckPage(app);
+} else if (room !== null && name !== null) {
+  const checked = validateJoin(room, name);
+  if ('problem' in checked) showPrejoin(checked.problem);
+  else startConference(checked.room, checked.name);
 } else {
-  showPrejoin(window.isSecureContext ? undefined : insecureContextMessage());
+  showPrejoin(mediaAvailable() ? undefined : insecureContextText());
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import os from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
+import { SESSION_EVENTS_RETAIN_MS } from '../../shared/diagnostics.js';
 import { parseDuration, readKeySet, readPublicKey } from './auth/token.js';
 
 const PortNumber = z.coerce.number().int().min(0).max(65535);
@@ -147,6 +148,12 @@ export const ConfigSchema = z
      * workers) before it tells its participants to rejoin by themselves.
      */
     ROOM_MOVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(300).default(20),
+    /** How long a participant's session events stay readable (admin API) after they leave. */
+    SESSION_EVENTS_RETAIN_SECONDS: z.coerce
+      .number()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(SESSION_EVENTS_RETAIN_MS / 1000),
     /** HTTPS from the server itself (PEM files); browsers give camera access only on https or localhost. */
     TLS_CERT: ReadableFile.optional(),
     TLS_KEY: ReadableFile.optional(),

@@ -7,6 +7,7 @@ import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { isClientHeaderExtension } from '../../shared/rtp.js';
 import { tokenVerifierFor } from './auth/token.js';
+import { attachCheck } from './check/index.js';
 import type { Config } from './config.js';
 import { trustedProxies } from './http/clientAddress.js';
 import { adminApi } from './http/admin.js';
@@ -104,7 +105,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     };
   };
 
-  const sessions = new SessionRegistry();
+  const sessions = new SessionRegistry({ retainMs: config.SESSION_EVENTS_RETAIN_SECONDS * 1000 });
   const webhooks = new Webhooks({ urls: config.WEBHOOK_URLS, secret: config.WEBHOOK_SECRET, server: os.hostname(), log: log.child({ webhooks: true }) });
   const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN, webhooks: () => webhooks.stats() });
   const meetings = new Meetings(
@@ -116,7 +117,14 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   );
   monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
   const admin = config.ADMIN_API_KEY
-    ? adminApi({ apiKey: config.ADMIN_API_KEY, rooms, meetings, authSecret: config.AUTH_SECRET, log: log.child({ api: 'admin' }) })
+    ? adminApi({
+        apiKey: config.ADMIN_API_KEY,
+        rooms,
+        meetings,
+        sessionEvents: sessions.events,
+        authSecret: config.AUTH_SECRET,
+        log: log.child({ api: 'admin' }),
+      })
     : undefined;
   const app = createHttpApp({
     clientDist: config.CLIENT_DIST,
@@ -154,6 +162,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     draining: false,
   };
   attachSignaling(io, signaling);
+  attachCheck(io, { config, log, pool, trustedProxies: signaling.trustedProxies, version: VERSION });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -368,7 +368,7 @@ describe('data channels in the browser', { timeout: 150_000 }, () => {
     await eventually(async () => (await cy.page.evaluate(() => window.conclave!.dataRejections())).some((rejection) => rejection.code === 'RATE_LIMITED'), {
       what: 'the flood to be refused',
     });
-    await expect.poll(() => cy.page.locator('.toast', { hasText: 'Too many chat messages' }).count()).toBeGreaterThan(0);
+    await expect.poll(() => cy.page.locator('.toast', { hasText: 'Chat: Too many requests' }).count()).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const floods = (await ana.page.evaluate(() => window.conclave!.chat.messages())).filter((message) => message.text.startsWith('flood'));
     expect(floods.length).toBeGreaterThanOrEqual(20);

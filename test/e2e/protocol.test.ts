@@ -1,14 +1,12 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express from 'express';
 import type { Browser } from 'playwright-core';
 import { Server as SocketServer } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { launchChromium } from '../helpers/browser.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
+import { CLIENT_DIST } from '../helpers/server.js';
 
 /**
  * The page meets a server that speaks another protocol (a page cached from before an upgrade):
@@ -26,7 +24,7 @@ describe('a page and a server that speak different protocols', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use(express.static(path.join(root, 'client/dist')));
+    app.use(express.static(CLIENT_DIST));
     http = createServer(app);
     io = new SocketServer(http);
     io.on('connection', (socket) => {
@@ -89,7 +87,7 @@ describe('a page and a server that speak different protocols', () => {
     announced = PROTOCOL_VERSION;
     const { text } = await openPage();
     expect(requests).toContain('join');
-    expect(text).toContain('The stand-in server has no rooms');
+    expect(text).toContain('This room is full.'); // the server's code (ROOM_FULL) in the reader's language
     expect(text).not.toContain('reload the page');
   });
 });

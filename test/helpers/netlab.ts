@@ -290,6 +290,21 @@ export class NetLab {
     await run(IP, ['netns', 'exec', host.namespace, NFT, '-f', '-'], `${script}\n`);
   }
 
+  /**
+   * Drops every UDP packet a host receives and sends (a firewall that lets only TCP out), with the
+   * same nftables table as `loss` (so `loss(host, 0)` lifts it too). Signalling and ICE over TCP pass.
+   */
+  async blockUdp(host: LabHost): Promise<void> {
+    const chains = ['input', 'output'].flatMap((hook) => [
+      `  chain ${hook} {`,
+      `    type filter hook ${hook} priority 0; policy accept;`,
+      '    meta l4proto udp drop',
+      '  }',
+    ]);
+    const script = ['table inet netlab', 'delete table inet netlab', 'table inet netlab {', ...chains, '}'].join('\n');
+    await run(IP, ['netns', 'exec', host.namespace, NFT, '-f', '-'], `${script}\n`);
+  }
+
   /** Arguments for a Chromium that opens `origin` (http on a lab address) as a secure context, so getUserMedia works. */
   chromiumArgs(origin: string, videoFile?: string): string[] {
     return [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origin}`, ...(videoFile ? [`--use-file-for-fake-video-capture=${videoFile}`] : [])];

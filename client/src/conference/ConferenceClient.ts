@@ -1,6 +1,8 @@
 import type { JoinResponse, MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataChannels } from './data/DataChannels.js';
+import { Diagnostics } from './Diagnostics.js';
+import { buildDiagnosticsBundle, type DiagnosticsBundle } from './diagnosticsBundle.js';
 import { toProtocolError, type ConferenceEvents } from './events.js';
 import { LinkQuality } from './LinkQuality.js';
 import { LocalMedia } from './LocalMedia.js';
@@ -13,7 +15,7 @@ import { RemoteMedia } from './RemoteMedia.js';
 import { Session } from './Session.js';
 import { Signaling } from './Signaling.js';
 import { collectStats } from './stats.js';
-import type { ConferenceSnapshot, ConferenceStats, ConnectionState, DeviceSource, Farewell, LocalSource, RemoteParticipant } from './types.js';
+import type { CallProblem, ConferenceSnapshot, ConferenceStats, ConnectionState, DeviceSource, Farewell, LocalSource, RemoteParticipant } from './types.js';
 
 export type { ConferenceEvents } from './events.js';
 export type { ConferenceOptions } from './options.js';
@@ -33,6 +35,8 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   readonly meeting: Meeting;
   /** Everyone's connection quality, and our own link's details. */
   readonly links: LinkQuality;
+  /** This session's timeline and the last minute of link statistics (the connection panel). */
+  readonly diagnostics: Diagnostics;
   private readonly session: Session;
   private readonly localMedia: LocalMedia;
   private readonly remote: RemoteMedia;
@@ -56,6 +60,12 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
     this.meeting = new Meeting({ signaling, local: this.localMedia, self: () => this.self, participants: () => this.remote.participants, emit, report });
     this.links = new LinkQuality(signaling, emit);
     this.on('participantLeft', (participant) => this.links.forget(participant.id));
+    this.diagnostics = new Diagnostics(signaling, transports);
+    this.on('connectionState', (state) => {
+      this.diagnostics.sessionState(state);
+      if (state === 'joined') this.diagnostics.start();
+      else if (state === 'left') this.diagnostics.stop();
+    });
     const parts = { signaling, transports, local: this.localMedia, remote: this.remote, data: this.data, meeting: this.meeting, emit, report };
     this.session = new Session(parts, options, serverUrl);
   }
@@ -80,6 +90,11 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   /** Why the call ended, when we were removed or not let in (null otherwise). */
   get farewell(): Farewell | null {
     return this.session.farewell;
+  }
+
+  /** Why we are reconnecting, or why the call ended on a failure, as data for views to word (null otherwise). */
+  get problem(): CallProblem | null {
+    return this.session.problem;
   }
 
   /** Everyone else in the room, by participant id. */
@@ -155,6 +170,16 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       this.localMedia.producers(),
       this.transports.open(),
     );
+  }
+
+  /** Restarts ICE on both transports: media reconnects over whatever path works now, nothing is renegotiated. */
+  restartIce(): Promise<void> {
+    return this.transports.restartAll();
+  }
+
+  /** Everything an administrator needs to see what went wrong: timeline, statistics, browser and devices. */
+  async diagnosticsBundle(): Promise<DiagnosticsBundle> {
+    return buildDiagnosticsBundle(this, await this.stats().catch(() => null));
   }
 
   /** A plain, serialisable picture of the conference (for automation and debugging). */

@@ -48,17 +48,23 @@ export class LinkQuality {
   }
 }
 
+/** Something wrong with our own link that a user can do something about (views word it). */
+export type LinkProblem =
+  | { kind: 'loss'; percent: number }
+  | { kind: 'uploadLimited' }
+  | { kind: 'deviceBusy' }
+  /** `kbps`: about what the downlink carries, when the server estimated it. */
+  | { kind: 'downloadLimited'; kbps: number | null }
+  | { kind: 'delay'; rttMs: number };
+
 /** What a user can do something about, worst first; empty when the link is fine. */
-export function explainLink(report: LinkReport, sending: SendLimitation): string[] {
-  const problems: string[] = [];
+export function explainLink(report: LinkReport, sending: SendLimitation): LinkProblem[] {
+  const problems: LinkProblem[] = [];
   const loss = Math.max(report.uplink.lossPercent ?? 0, report.downlink.lossPercent ?? 0);
-  if (loss >= 2) problems.push(`Packet loss ${loss.toFixed(loss < 10 ? 1 : 0)} %`);
-  if (sending === 'bandwidth') problems.push('Your upload is limited: others see you in lower quality');
-  else if (sending === 'cpu') problems.push('Your device is busy: your video is sent in lower quality');
-  if (report.downlink.limited) {
-    const rate = report.downlink.availableKbps === null ? '' : ` (about ${report.downlink.availableKbps} kbit/s)`;
-    problems.push(`Your download is limited${rate}: others are shown in lower quality`);
-  }
-  if (report.rttMs !== null && report.rttMs >= 300) problems.push(`Long delay to the server (${report.rttMs} ms round trip)`);
+  if (loss >= 2) problems.push({ kind: 'loss', percent: loss });
+  if (sending === 'bandwidth') problems.push({ kind: 'uploadLimited' });
+  else if (sending === 'cpu') problems.push({ kind: 'deviceBusy' });
+  if (report.downlink.limited) problems.push({ kind: 'downloadLimited', kbps: report.downlink.availableKbps });
+  if (report.rttMs !== null && report.rttMs >= 300) problems.push({ kind: 'delay', rttMs: report.rttMs });
   return problems;
 }

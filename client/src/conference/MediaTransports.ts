@@ -1,5 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { sourceTrack, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
+import type { TransportDirection } from '../../../shared/diagnostics.js';
 import type { Report } from './events.js';
 import type { Signaling } from './Signaling.js';
 
@@ -17,6 +18,8 @@ export class MediaTransports {
   private loaded: Device | null = null;
   private iceServers: RTCIceServer[] = [];
   private markReady: () => void = () => undefined;
+  private readonly pairListeners: ((pair: [TransportDirection, types.Transport][]) => void)[] = [];
+  private readonly restartListeners: ((direction: TransportDirection) => void)[] = [];
   /** Resolves once the first pair exists (consumers can be announced before the join answer). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
@@ -57,6 +60,11 @@ export class MediaTransports {
     this.send = sendTransport;
     this.recv = recvTransport;
     this.markReady();
+    for (const listener of this.pairListeners)
+      listener([
+        ['send', sendTransport],
+        ['recv', recvTransport],
+      ]);
     return { send: sendTransport, recv: recvTransport };
   }
 
@@ -72,6 +80,22 @@ export class MediaTransports {
     for (const transport of [this.send, this.recv]) {
       if (transport && (transport.connectionState === 'failed' || transport.connectionState === 'disconnected')) void this.restartIce(transport);
     }
+  }
+
+  /** Restarts ICE on both transports now (the connection panel's "Reconnect media"). */
+  async restartAll(): Promise<void> {
+    const open = [this.send, this.recv].filter((transport): transport is types.Transport => transport !== null && !transport.closed);
+    await Promise.all(open.map((transport) => this.restartIce(transport)));
+  }
+
+  /** Each new pair of transports, as it is made (diagnostics watch them). */
+  onPair(listener: (pair: [TransportDirection, types.Transport][]) => void): void {
+    this.pairListeners.push(listener);
+  }
+
+  /** Each ICE restart this side starts, once the server has answered it. */
+  onIceRestart(listener: (direction: TransportDirection) => void): void {
+    this.restartListeners.push(listener);
   }
 
   /** The open transports, for statistics. */
@@ -100,7 +124,10 @@ export class MediaTransports {
   private async restartIce(transport: types.Transport): Promise<void> {
     try {
       const { iceParameters } = await this.signaling.request('restartIce', { transportId: transport.id });
-      if (!transport.closed) await transport.restartIce({ iceParameters });
+      if (transport.closed) return;
+      await transport.restartIce({ iceParameters });
+      const direction = transport === this.send ? 'send' : 'recv';
+      for (const listener of this.restartListeners) listener(direction);
     } catch (error) {
       this.report(error);
     }

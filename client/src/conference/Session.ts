@@ -8,10 +8,10 @@ import { LobbyWait } from './LobbyWait.js';
 import type { Meeting } from './Meeting.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { ConferenceOptions } from './options.js';
-import { protocolMismatch } from './protocolVersion.js';
+import { checkProtocol, ProtocolMismatchError } from './protocolVersion.js';
 import type { RemoteMedia } from './RemoteMedia.js';
-import type { Signaling } from './Signaling.js';
-import type { ConnectionState, DeviceSource, Farewell } from './types.js';
+import { NoAnswerError, type Signaling } from './Signaling.js';
+import type { CallProblem, ConnectionState, DeviceSource, Farewell } from './types.js';
 
 export interface SessionContext {
   signaling: Signaling;
@@ -47,6 +47,8 @@ export class Session {
   self: ParticipantInfo | null = null;
   /** Set when the call ended because we were removed or not let in. */
   farewell: Farewell | null = null;
+  /** Why we are reconnecting, or why the call ended on a failure (null otherwise). */
+  problem: CallProblem | null = null;
   private connection: ConnectionState = 'idle';
   private readonly lobby: LobbyWait;
   /** Proof for `resume` after a dropped connection. */
@@ -85,8 +87,8 @@ export class Session {
     const localTracks = local.acquire(wanted);
     try {
       const { protocolVersion, routerRtpCapabilities } = await welcome;
-      const mismatch = protocolMismatch(protocolVersion);
-      if (mismatch) throw new ConclaveError('UNSUPPORTED', mismatch);
+      const mismatch = checkProtocol(protocolVersion);
+      if (mismatch) throw mismatch;
       await transports.load(routerRtpCapabilities);
       const joined = await this.enterRoom();
       await localTracks;
@@ -95,7 +97,7 @@ export class Session {
       await this.publishAll();
       return joined;
     } catch (error) {
-      if (this.connection !== 'left') this.end(error instanceof Error ? error.message : String(error));
+      if (this.connection !== 'left') this.fail(error);
       throw error;
     }
   }
@@ -145,7 +147,7 @@ export class Session {
     // The server could not keep the room (its media workers failed): join it again by ourselves.
     signaling.on('roomLost', ({ message }) => {
       if (this.connection !== 'joined') return;
-      this.setConnection('reconnecting', message);
+      this.setConnection('reconnecting', message, { kind: 'roomLost' });
       void this.rejoin();
     });
     signaling.on('removed', ({ reason, message }) => {
@@ -161,7 +163,8 @@ export class Session {
       }
       if (this.connection === 'joined') {
         signaling.hold();
-        this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`);
+        const problem: CallProblem = this.shutdownNotice === null ? { kind: 'connectionLost', detail: reason } : { kind: 'serverRestarting' };
+        this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`, problem);
       } else if (this.connection !== 'reconnecting') {
         return;
       }
@@ -172,8 +175,8 @@ export class Session {
     signaling.on('welcome', ({ protocolVersion }) => {
       if (this.connection === 'waiting') this.lobby.interrupt('again');
       if (this.connection !== 'reconnecting') return;
-      const mismatch = protocolMismatch(protocolVersion);
-      if (mismatch) this.end(mismatch);
+      const mismatch = checkProtocol(protocolVersion);
+      if (mismatch) this.fail(mismatch);
       else void this.recover();
     });
   }
@@ -282,7 +285,7 @@ export class Session {
         if (this.connection !== 'reconnecting') return;
         const code = error instanceof ConclaveError ? error.code : 'INTERNAL';
         if (!REJOIN_RETRYABLE.has(code) || Date.now() - startedAt > REJOIN_GIVE_UP_MS) {
-          this.end(error instanceof Error ? error.message : String(error));
+          this.fail(error);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(REJOIN_MAX_DELAY_MS, REJOIN_FIRST_DELAY_MS * 2 ** attempt)));
@@ -331,16 +334,22 @@ export class Session {
     this.resumeToken = null;
   }
 
-  private setConnection(state: ConnectionState, reason?: string): void {
+  private setConnection(state: ConnectionState, reason?: string, problem: CallProblem | null = null): void {
     this.connection = state;
+    this.problem = problem;
     this.context.emit('connectionState', state, reason);
   }
 
   /** Releases everything and moves to 'left'; a reason means the call ended on a failure. */
-  private end(reason?: string): void {
+  private end(reason?: string, problem: CallProblem | null = null): void {
     this.teardown();
-    this.setConnection('left', reason);
+    this.setConnection('left', reason, problem);
     this.lobby.interrupt('left');
+  }
+
+  /** The call ends on a failure. */
+  private fail(error: unknown): void {
+    this.end(error instanceof Error ? error.message : String(error), problemOf(error));
   }
 
   private teardown(): void {
@@ -352,4 +361,12 @@ export class Session {
     remote.clear();
     signaling.close();
   }
+}
+
+/** A failure as data for the views (see CallProblem). */
+function problemOf(error: unknown): CallProblem {
+  if (error instanceof ProtocolMismatchError) return { kind: 'protocol', pageVersion: error.pageVersion, serverVersion: error.serverVersion };
+  if (error instanceof NoAnswerError) return error.timeoutMs === null ? { kind: 'unreachable' } : { kind: 'noAnswer', seconds: error.timeoutMs / 1000 };
+  if (error instanceof ConclaveError) return { kind: 'refused', code: error.code };
+  return { kind: 'unexpected', detail: error instanceof Error ? error.message : String(error) };
 }

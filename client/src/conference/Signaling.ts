@@ -15,6 +15,17 @@ export interface Disconnect {
   retrying: boolean;
 }
 
+/** The server did not answer: it could not be reached (`request` null), or a request timed out. */
+export class NoAnswerError extends ConclaveError {
+  constructor(
+    readonly request: string | null,
+    readonly timeoutMs: number | null,
+    message: string,
+  ) {
+    super('INTERNAL', message);
+  }
+}
+
 export interface RequestOptions {
   /** Send even while the session is held (join and resume themselves). */
   immediate?: boolean;
@@ -62,7 +73,7 @@ export class Signaling {
   open(): Promise<Welcome> {
     const welcome = this.next('welcome');
     const unreachable = new Promise<never>((_, reject) => {
-      this.socket.once('connect_error', (error) => reject(new ConclaveError('INTERNAL', `Cannot reach the server: ${error.message}`)));
+      this.socket.once('connect_error', (error) => reject(new NoAnswerError(null, null, `Cannot reach the server: ${error.message}`)));
     });
     this.socket.connect();
     return Promise.race([welcome, unreachable]);
@@ -95,7 +106,7 @@ export class Signaling {
     try {
       result = await emit(name, payload);
     } catch {
-      throw new ConclaveError('INTERNAL', `${name}: no answer from the server within ${timeoutMs / 1000} s`);
+      throw new NoAnswerError(name, timeoutMs, `${name}: no answer from the server within ${timeoutMs / 1000} s`);
     }
     if (!result.ok) throw new ConclaveError(result.error.code, result.error.message);
     return result.data;

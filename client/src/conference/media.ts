@@ -1,4 +1,8 @@
-/** Getting tracks from the browser, with errors a person can act on, and how they are sent. */
+/**
+ * Getting tracks from the browser, with errors a person can act on, and how they are sent. Errors
+ * carry their source and reason (and the browser's detail) for views to word in the reader's
+ * language; their English `message` is for logs.
+ */
 
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/protocol.js';
@@ -7,11 +11,15 @@ import type { MediaSource } from '../../../shared/protocol.js';
 const LABEL: Record<MediaSource, string> = { mic: 'Microphone', camera: 'Camera', screen: 'Screen sharing' };
 const NOUN: Record<MediaSource, string> = { mic: 'microphone', camera: 'camera', screen: 'screen' };
 
+export type MediaAccessReason = 'insecure-context' | 'denied' | 'not-found' | 'busy' | 'unknown';
+
 export class MediaAccessError extends Error {
   constructor(
     readonly source: MediaSource,
-    readonly reason: 'insecure-context' | 'denied' | 'not-found' | 'busy' | 'unknown',
+    readonly reason: MediaAccessReason,
     message: string,
+    /** What the browser said, for an 'unknown' failure. */
+    readonly detail = '',
   ) {
     super(message);
     this.name = 'MediaAccessError';
@@ -50,8 +58,14 @@ export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   autoGainControl: true,
 };
 
-export function insecureContextMessage(): string {
-  return `Camera and microphone need a secure page (https:// or http://localhost); this page is ${location.protocol}//${location.host}, so the browser does not offer them. You can still see and hear the others.`;
+/** This page's origin, which the insecure-context message names. */
+export function pageOrigin(): string {
+  return `${location.protocol}//${location.host}`;
+}
+
+/** Whether the browser offers cameras and microphones on this page at all. */
+export function mediaAvailable(): boolean {
+  return window.isSecureContext && Boolean(navigator.mediaDevices);
 }
 
 function explain(source: MediaSource, error: unknown): MediaAccessError {
@@ -67,14 +81,16 @@ function explain(source: MediaSource, error: unknown): MediaAccessError {
     case 'NotReadableError':
     case 'AbortError':
       return new MediaAccessError(source, 'busy', `The ${NOUN[source]} is in use by another application or could not start.`);
-    default:
-      return new MediaAccessError(source, 'unknown', `${label} failed: ${error instanceof Error ? error.message : String(error)}`);
+    default: {
+      const detail = error instanceof Error ? error.message : String(error);
+      return new MediaAccessError(source, 'unknown', `${label} failed: ${detail}`, detail);
+    }
   }
 }
 
 function mediaDevices(source: MediaSource): MediaDevices {
-  if (!window.isSecureContext || !navigator.mediaDevices) {
-    throw new MediaAccessError(source, 'insecure-context', insecureContextMessage());
+  if (!mediaAvailable()) {
+    throw new MediaAccessError(source, 'insecure-context', `Camera and microphone need a secure page; this page is ${pageOrigin()}.`);
   }
   return navigator.mediaDevices;
 }
@@ -120,16 +136,19 @@ function firstTrack(stream: MediaStream, kind: 'audio' | 'video'): MediaStreamTr
 
 export interface DeviceChoice {
   deviceId: string;
+  /** Empty until the page has had a permission grant: views then name it by `number`. */
   label: string;
+  /** 1 for the first device of its kind. */
+  number: number;
 }
 
-/** Cameras and microphones; labels are empty until the page has had a permission grant. */
+/** Cameras and microphones. */
 export async function listDevices(): Promise<{ cameras: DeviceChoice[]; microphones: DeviceChoice[] }> {
   if (!navigator.mediaDevices) return { cameras: [], microphones: [] };
   const devices = await navigator.mediaDevices.enumerateDevices();
-  const pick = (kind: MediaDeviceKind, fallback: string): DeviceChoice[] =>
+  const pick = (kind: MediaDeviceKind): DeviceChoice[] =>
     devices
       .filter((device) => device.kind === kind && device.deviceId !== '')
-      .map((device, index) => ({ deviceId: device.deviceId, label: device.label || `${fallback} ${index + 1}` }));
-  return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
+      .map((device, index) => ({ deviceId: device.deviceId, label: device.label, number: index + 1 }));
+  return { cameras: pick('videoinput'), microphones: pick('audioinput') };
 }

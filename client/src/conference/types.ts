@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup-client';
+import type { ErrorCode } from '../../../shared/errors.js';
 import type { Knock, RoomPolicy } from '../../../shared/moderation.js';
 import type { MediaSource, Notifications, ParticipantInfo, RemovalReason } from '../../../shared/protocol.js';
 import type { ConnectionQuality, LinkReport } from '../../../shared/quality.js';
@@ -20,6 +21,24 @@ export interface Farewell {
   reason: RemovalReason | NonNullable<Notifications['knockAnswered']['reason']>;
   message: string;
 }
+
+/**
+ * Why we are reconnecting, or why the call ended on a failure, as data for views to word in the
+ * reader's language (the `connectionState` event's reason says it in English, for logs).
+ */
+export type CallProblem =
+  /** Signalling dropped; `detail` is Socket.IO's reason ('transport close', …). */
+  | { kind: 'connectionLost'; detail: string }
+  | { kind: 'serverRestarting' }
+  /** The server could not keep the room on any media worker: we join again. */
+  | { kind: 'roomLost' }
+  | { kind: 'protocol'; pageVersion: number; serverVersion: number }
+  | { kind: 'unreachable' }
+  | { kind: 'noAnswer'; seconds: number }
+  /** The server refused with one of its error codes. */
+  | { kind: 'refused'; code: ErrorCode }
+  /** Anything else (the browser's own errors), in its own words. */
+  | { kind: 'unexpected'; detail: string };
 
 /** A track received from another participant. */
 export interface RemoteTrack {

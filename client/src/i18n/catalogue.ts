@@ -1,3 +1,4 @@
+import * as announcements from './messages/announcements.js';
 import * as check from './messages/check.js';
 import * as collaboration from './messages/collaboration.js';
 import * as common from './messages/common.js';
@@ -12,7 +13,17 @@ import * as room from './messages/room.js';
  * so placeholders are typed) and its Simplified Chinese, which must have exactly the same keys. Keys
  * start with their area's name, so two areas never define one key.
  */
-const en = { ...common.en, ...prejoin.en, ...room.en, ...media.en, ...meeting.en, ...collaboration.en, ...check.en, ...diagnostics.en } as const;
+const en = {
+  ...common.en,
+  ...prejoin.en,
+  ...room.en,
+  ...media.en,
+  ...meeting.en,
+  ...collaboration.en,
+  ...check.en,
+  ...diagnostics.en,
+  ...announcements.en,
+} as const;
 const zhCN = {
   ...common.zhCN,
   ...prejoin.zhCN,
@@ -22,6 +33,7 @@ const zhCN = {
   ...collaboration.zhCN,
   ...check.zhCN,
   ...diagnostics.zhCN,
+  ...announcements.zhCN,
 } as const;
 
 export type Catalogue = typeof en;

@@ -93,6 +93,16 @@ export function t<K extends MessageKey>(key: K, ...[params]: ParamsArgument<K>):
   });
 }
 
+/**
+ * A message chosen at run time from data (a state or reason the server sent), unfilled; null when
+ * the catalogue has no such key, so the caller can fall back.
+ */
+export function lookup(key: string): string | null {
+  if (!Object.hasOwn(catalogues.en, key)) return null;
+  const known = key as MessageKey;
+  return catalogues[current][known] ?? catalogues.en[known];
+}
+
 /** Keys with plural forms are written `key.one` / `key.other`; zh-CN uses `other` alone. */
 type PluralBase<K> = K extends `${infer Base}.other` ? (`${Base}.one` extends MessageKey ? Base : never) : never;
 export type PluralKey = PluralBase<MessageKey>;

@@ -1,15 +1,16 @@
-import type { ChatMessage } from '../../../shared/data.js';
+import { FileName, type ChatMessage } from '../../../shared/data.js';
 import type { DataChannels } from '../conference/data/DataChannels.js';
 import type { FileTransfer } from '../conference/data/FileTransfers.js';
+import { computed, formatFileSize, formatTime, label, msg, t, type Msg } from '../i18n/i18n.js';
 import { h, icon } from './dom.js';
+import { errorCode, errorText } from './errorText.js';
 import { FileCard } from './FileCard.js';
-import { timeOf } from './format.js';
 
 export interface ChatPanelHooks {
   /** Messages from others that arrived while the panel was closed. */
   unread(count: number): void;
   /** Something the user did failed (a message or file the client or server refused). */
-  failed(message: string): void;
+  failed(message: Msg): void;
 }
 
 /**
@@ -42,25 +43,24 @@ export class ChatPanel {
     this.input = h('textarea', {
       class: 'chat-input',
       rows: '1',
-      placeholder: 'Message everyone',
-      'aria-label': 'Message',
+      placeholder: msg('collaboration.chat.placeholder'),
+      'aria-label': msg('collaboration.chat.input'),
       'data-chat-input': '',
       maxlength: '2000',
     });
     this.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'data-file-input': '' });
-    this.attach = h(
-      'button',
-      { type: 'button', class: 'chat-button', title: 'Share a file', 'aria-label': 'Share a file', 'data-action': 'attach' },
-      icon('attach'),
-    );
-    this.send = h('button', { type: 'submit', class: 'chat-button', title: 'Send', 'aria-label': 'Send', 'data-action': 'chat-send' }, icon('send'));
-    const close = h('button', { type: 'button', class: 'panel-close', title: 'Close chat', 'aria-label': 'Close chat' }, icon('close'));
+    this.attach = h('button', { type: 'button', class: 'chat-button', 'data-action': 'attach' }, icon('attach'));
+    label(this.attach, msg('collaboration.chat.attach'));
+    this.send = h('button', { type: 'submit', class: 'chat-button', 'data-action': 'chat-send' }, icon('send'));
+    label(this.send, msg('collaboration.chat.send'));
+    const close = h('button', { type: 'button', class: 'panel-close' }, icon('close'));
+    label(close, msg('collaboration.chat.close'));
     this.composer = h('form', { class: 'chat-composer' }, this.attach, this.fileInput, this.input, this.send);
-    this.notice = h('p', { class: 'chat-notice', 'data-chat-notice': '', hidden: true }, 'Only hosts and moderators can send messages in this meeting.');
+    this.notice = h('p', { class: 'chat-notice', 'data-chat-notice': '', hidden: true }, msg('collaboration.chat.notice'));
     this.element = h(
       'aside',
-      { class: 'chat-panel', 'aria-label': 'Chat', 'data-chat-panel': '', hidden: true },
-      h('header', { class: 'panel-header' }, h('h2', {}, 'Chat'), close),
+      { class: 'chat-panel', 'aria-label': msg('collaboration.chat'), 'data-chat-panel': '', hidden: true },
+      h('header', { class: 'panel-header' }, h('h2', {}, msg('collaboration.chat')), close),
       this.list,
       this.notice,
       this.composer,
@@ -110,9 +110,7 @@ export class ChatPanel {
   /** Sends files to the room (picked, or dropped anywhere on the call). */
   share(files: File[]): void {
     if (!this.filesAllowed) return;
-    for (const file of files) {
-      this.data.files.send(file).catch((error: unknown) => this.hooks.failed(`${file.name}: ${error instanceof Error ? error.message : String(error)}`));
-    }
+    for (const file of files) this.data.files.send(file).catch((error: unknown) => this.hooks.failed(this.fileRefusal(file, error)));
   }
 
   private bind(): void {
@@ -143,8 +141,19 @@ export class ChatPanel {
       await this.data.chat.send(text);
       this.input.value = '';
     } catch (error) {
-      this.hooks.failed(error instanceof Error ? error.message : String(error));
+      this.hooks.failed(errorCode(error) === 'NOT_JOINED' ? msg('collaboration.chat.notConnected') : errorText(error));
     }
+  }
+
+  /** Why a file could not be shared, with the limit when it was too large. */
+  private fileRefusal(file: File, error: unknown): Msg {
+    const limit = this.data.files.maxFileBytes;
+    const code = errorCode(error);
+    if (code === 'TOO_LARGE' && limit !== null) {
+      return computed(() => t('collaboration.file.tooLarge', { limit: formatFileSize(limit), name: file.name, size: formatFileSize(file.size) }));
+    }
+    const reason = code === 'BAD_REQUEST' && !FileName.safeParse(file.name).success ? msg('collaboration.file.badName') : errorText(error);
+    return computed(() => t('collaboration.file.notShared', { name: file.name, reason: reason.render() }));
   }
 
   private messageItem(message: ChatMessage): HTMLLIElement {
@@ -155,8 +164,12 @@ export class ChatPanel {
       h(
         'div',
         { class: 'chat-meta' },
-        h('span', { class: 'chat-name' }, own ? 'You' : message.name),
-        h('time', { datetime: new Date(message.at).toISOString() }, timeOf(message.at)),
+        h('span', { class: 'chat-name' }, own ? msg('collaboration.chat.you') : message.name),
+        h(
+          'time',
+          { datetime: new Date(message.at).toISOString() },
+          computed(() => formatTime(message.at)),
+        ),
       ),
       h('p', { class: 'chat-text' }, message.text),
     );

@@ -1,9 +1,19 @@
+import type { DataLabel } from '../../../shared/data.js';
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
+import { computed, label, msg, t, type Msg } from '../i18n/i18n.js';
 import { ChatPanel } from './ChatPanel.js';
 import { h, toolbarButton } from './dom.js';
+import { errorText } from './errorText.js';
 import type { Toasts } from './Toasts.js';
 import { WhiteboardView } from './WhiteboardView.js';
 import './collaboration.css';
+
+const CHANNEL_NAMES = {
+  chat: 'collaboration.channel.chat',
+  board: 'collaboration.channel.board',
+  fast: 'collaboration.channel.fast',
+  file: 'collaboration.channel.file',
+} as const satisfies Record<DataLabel, string>;
 
 /**
  * What the room view gets for the data-channel features: toolbar buttons (chat with its unread
@@ -24,9 +34,9 @@ export class Collaboration {
 
   constructor(client: ConferenceClient, toasts: Toasts) {
     this.badge = h('span', { class: 'badge', 'data-unread': '0', hidden: true });
-    this.chatButton = toolbarButton('chat', 'chat', 'Chat', () => this.setChatOpen(!this.chat.isOpen), false);
+    this.chatButton = toolbarButton('chat', 'chat', msg('collaboration.chat'), () => this.setChatOpen(!this.chat.isOpen), false);
     this.chatButton.append(this.badge);
-    this.boardButton = toolbarButton('whiteboard', 'whiteboard', 'Whiteboard', () => this.setBoardOpen(!this.board.isOpen), false);
+    this.boardButton = toolbarButton('whiteboard', 'whiteboard', msg('collaboration.whiteboard'), () => this.setBoardOpen(!this.board.isOpen), false);
     this.chat = new ChatPanel(
       client.data,
       {
@@ -36,12 +46,18 @@ export class Collaboration {
       () => this.setChatOpen(false),
     );
     this.board = new WhiteboardView(client.data, () => this.setBoardOpen(false));
-    this.dropHint = h('div', { class: 'drop-hint', hidden: true }, 'Drop to share with everyone in the room');
+    this.dropHint = h('div', { class: 'drop-hint', hidden: true }, msg('collaboration.dropHint'));
     this.buttons = [this.chatButton, this.boardButton];
     this.panels = [this.board.element, this.chat.element, this.dropHint];
     client.data.on('rejected', (rejection) => {
       // A stopped file shows on its card; other refusals would otherwise go unnoticed.
-      if (rejection.fileId === undefined) toasts.show(`${rejection.label}: ${rejection.message}`, 'warning');
+      if (rejection.fileId === undefined) {
+        const reason = errorText(rejection);
+        toasts.show(
+          computed(() => t('collaboration.rejected', { what: t(CHANNEL_NAMES[rejection.label]), reason: reason.render() })),
+          'warning',
+        );
+      }
     });
   }
 
@@ -89,6 +105,7 @@ export class Collaboration {
     this.badge.hidden = count === 0;
     this.badge.textContent = count > 99 ? '99+' : String(count);
     this.badge.dataset.unread = String(count);
-    this.chatButton.setAttribute('aria-label', count > 0 ? `Chat (${count} unread)` : 'Chat');
+    const name: Msg = count > 0 ? computed(() => t('collaboration.chat.unread', { count })) : msg('collaboration.chat');
+    label(this.chatButton, name);
   }
 }

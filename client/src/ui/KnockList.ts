@@ -1,16 +1,7 @@
 import type { Knock } from '../../../shared/moderation.js';
 import type { Meeting } from '../conference/Meeting.js';
+import { computed, formatTime, localize, msg, t } from '../i18n/i18n.js';
 import { h } from './dom.js';
-import { timeOf } from './format.js';
-
-const TEXT = {
-  heading: (count: number) => `Waiting in the lobby (${count})`,
-  since: (at: number) => `since ${timeOf(at)}`,
-  admit: 'Admit',
-  deny: 'Deny',
-  admitAll: 'Admit all',
-  denyAll: 'Deny all',
-};
 
 /**
  * Who waits in the lobby, for hosts and moderators: admit or deny each, or everyone at once.
@@ -28,8 +19,8 @@ export class KnockList {
   ) {
     this.heading = h('h3', {});
     this.list = h('ul', { class: 'knock-list' });
-    const admitAll = h('button', { class: 'small primary', 'data-action': 'admit-all' }, TEXT.admitAll);
-    const denyAll = h('button', { class: 'small secondary', 'data-action': 'deny-all' }, TEXT.denyAll);
+    const admitAll = h('button', { class: 'small primary', 'data-action': 'admit-all' }, msg('meeting.lobby.admitAll'));
+    const denyAll = h('button', { class: 'small secondary', 'data-action': 'deny-all' }, msg('meeting.lobby.denyAll'));
     admitAll.addEventListener('click', () => this.answer(true));
     denyAll.addEventListener('click', () => this.answer(false));
     this.element = h(
@@ -42,20 +33,24 @@ export class KnockList {
 
   render(knocks: Knock[]): void {
     this.element.hidden = knocks.length === 0;
-    this.heading.textContent = TEXT.heading(knocks.length);
+    localize(this.heading, 'text', msg('meeting.lobby.heading', { count: knocks.length }));
     this.list.replaceChildren(...knocks.map((knock) => this.item(knock)));
   }
 
   private item(knock: Knock): HTMLLIElement {
-    const admit = h('button', { class: 'small primary', 'data-action': 'admit' }, TEXT.admit);
-    const deny = h('button', { class: 'small secondary', 'data-action': 'deny' }, TEXT.deny);
+    const admit = h('button', { class: 'small primary', 'data-action': 'admit' }, msg('meeting.lobby.admit'));
+    const deny = h('button', { class: 'small secondary', 'data-action': 'deny' }, msg('meeting.lobby.deny'));
     admit.addEventListener('click', () => this.answer(true, knock.id));
     deny.addEventListener('click', () => this.answer(false, knock.id));
     return h(
       'li',
       { class: 'knock', 'data-knock': '', 'data-knock-id': knock.id },
       h('span', { class: 'knock-name' }, knock.displayName),
-      h('span', { class: 'knock-since' }, TEXT.since(knock.since)),
+      h(
+        'span',
+        { class: 'knock-since' },
+        computed(() => t('meeting.lobby.since', { time: formatTime(knock.since) })),
+      ),
       admit,
       deny,
     );

@@ -11,6 +11,12 @@ export function languagePicker(): HTMLSelectElement {
   select.addEventListener('change', () => {
     if (isLanguage(select.value)) setLanguage(select.value);
   });
-  onLanguageChange((next) => (select.value = next));
+  // Held weakly: a picker on a screen that is gone (the lobby's, the pre-join's) unsubscribes itself.
+  const picker = new WeakRef(select);
+  const stop = onLanguageChange((next) => {
+    const current = picker.deref();
+    if (current) current.value = next;
+    else stop();
+  });
   return select;
 }

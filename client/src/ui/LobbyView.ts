@@ -1,13 +1,7 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
+import { localize, msg } from '../i18n/i18n.js';
 import { h } from './dom.js';
-
-const TEXT = {
-  title: (room: string) => `Waiting to join ${room}`,
-  joiningAs: (name: string) => `You will join as ${name}.`,
-  hostPresent: 'Waiting for a host to let you in…',
-  noHost: 'No host or moderator is here yet. You will be let in once one arrives and admits you.',
-  leave: 'Leave',
-};
+import { languagePicker } from './LanguagePicker.js';
 
 /**
  * The screen while we wait in a locked meeting's lobby: our name, our own camera, whether anyone
@@ -21,14 +15,22 @@ export class LobbyView {
   private readonly render = (): void => this.draw();
 
   constructor(private readonly client: ConferenceClient) {
-    const leave = h('button', { class: 'secondary', 'data-action': 'lobby-leave' }, TEXT.leave);
+    const leave = h('button', { class: 'secondary', 'data-action': 'lobby-leave' }, msg('prejoin.lobby.leave'));
     leave.addEventListener('click', () => void client.leave());
     this.video.muted = true;
     this.element = h(
       'div',
       { class: 'lobby-view', 'data-lobby-view': '' },
       h('div', { class: 'preview' }, this.video),
-      h('div', { class: 'lobby-text' }, h('h1', {}, TEXT.title(client.roomId)), h('p', {}, TEXT.joiningAs(client.options.displayName)), this.status, leave),
+      h(
+        'div',
+        { class: 'lobby-text' },
+        h('h1', {}, msg('prejoin.lobby.title', { room: client.roomId })),
+        h('p', {}, msg('prejoin.lobby.joiningAs', { name: client.options.displayName })),
+        this.status,
+        leave,
+        languagePicker(),
+      ),
     );
     client.on('lobbyStatus', this.render);
     client.on('localMediaChanged', this.render);
@@ -45,7 +47,7 @@ export class LobbyView {
   private draw(): void {
     const present = this.client.waiting?.moderatorsPresent ?? false;
     this.element.dataset.moderatorsPresent = String(present);
-    this.status.textContent = present ? TEXT.hostPresent : TEXT.noHost;
+    localize(this.status, 'text', msg(present ? 'prejoin.lobby.hostPresent' : 'prejoin.lobby.noHost'));
     const track = this.client.local.camera.track;
     const current = this.video.srcObject instanceof MediaStream ? this.video.srcObject.getVideoTracks()[0] : undefined;
     if (track === current || (!track && !current)) return;

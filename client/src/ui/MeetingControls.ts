@@ -1,25 +1,17 @@
 import type { Permission, RoomPolicy } from '../../../shared/moderation.js';
 import type { Meeting } from '../conference/Meeting.js';
+import { computed, localize, msg, plural, type Msg } from '../i18n/i18n.js';
 import { h, icon } from './dom.js';
 
 type PermissionKey = 'screenShare' | 'chat' | 'files';
 
-const TEXT = {
-  lock: 'Lock meeting',
-  unlock: 'Unlock meeting',
-  locked: 'Locked: newcomers wait in the lobby until you let them in.',
-  muteAll: 'Mute everyone',
-  mutedAll: (count: number) => (count === 1 ? 'Muted 1 microphone' : `Muted ${count} microphones`),
-  lowerHands: 'Lower all hands',
-  permissions: 'Permissions',
-  permission: { screenShare: 'Share their screen', chat: 'Chat', files: 'Send files' } satisfies Record<PermissionKey, string>,
-  who: { everyone: 'Everyone', moderators: 'Hosts and moderators' } satisfies Record<Permission, string>,
-  joinMuted: 'Newcomers join with their microphone off',
-  end: 'End meeting',
-  endQuestion: 'End the meeting for everyone?',
-  endConfirm: 'End for everyone',
-  cancel: 'Cancel',
-};
+const PERMISSION_NAMES = {
+  screenShare: 'meeting.controls.permission.screenShare',
+  chat: 'meeting.controls.permission.chat',
+  files: 'meeting.controls.permission.files',
+} as const satisfies Record<PermissionKey, string>;
+
+const WHO_NAMES = { everyone: 'meeting.controls.who.everyone', moderators: 'meeting.controls.who.moderators' } as const satisfies Record<Permission, string>;
 
 const PERMISSION_KEYS: PermissionKey[] = ['screenShare', 'chat', 'files'];
 
@@ -34,7 +26,7 @@ const PERMISSION_KEYS: PermissionKey[] = ['screenShare', 'chat', 'files'];
 export class MeetingControls {
   readonly element: HTMLElement;
   private readonly lock: HTMLButtonElement;
-  private readonly lockLabel = h('span', {}, TEXT.lock);
+  private readonly lockLabel = h('span', {}, msg('meeting.controls.lock'));
   private readonly lockedNote: HTMLElement;
   private readonly selects: Record<PermissionKey, HTMLSelectElement>;
   private readonly joinMuted: HTMLInputElement;
@@ -43,15 +35,15 @@ export class MeetingControls {
   constructor(
     private readonly meeting: Meeting,
     private readonly failed: (error: unknown) => void,
-    notify: (message: string) => void,
+    notify: (message: Msg) => void,
   ) {
     this.lock = h('button', { class: 'small', 'data-action': 'lock', 'aria-pressed': 'false' }, icon('lock'), this.lockLabel);
     this.lock.addEventListener('click', () => this.change({ locked: !meeting.policy.locked }));
-    const muteAll = h('button', { class: 'small', 'data-action': 'mute-all' }, TEXT.muteAll);
-    muteAll.addEventListener('click', () => void meeting.muteAll().then((count) => notify(TEXT.mutedAll(count)), failed));
-    const lowerHands = h('button', { class: 'small', 'data-action': 'lower-all-hands' }, TEXT.lowerHands);
+    const muteAll = h('button', { class: 'small', 'data-action': 'mute-all' }, msg('meeting.controls.muteAll'));
+    muteAll.addEventListener('click', () => void meeting.muteAll().then((count) => notify(computed(() => plural('meeting.controls.mutedAll', count))), failed));
+    const lowerHands = h('button', { class: 'small', 'data-action': 'lower-all-hands' }, msg('meeting.controls.lowerHands'));
     lowerHands.addEventListener('click', () => void meeting.lowerAllHands().catch(failed));
-    this.lockedNote = h('p', { class: 'section-note', hidden: true }, TEXT.locked);
+    this.lockedNote = h('p', { class: 'section-note', hidden: true }, msg('meeting.controls.locked'));
 
     this.selects = {
       screenShare: this.permissionSelect('screenShare'),
@@ -63,15 +55,15 @@ export class MeetingControls {
     const permissions = h(
       'details',
       { class: 'permissions' },
-      h('summary', {}, TEXT.permissions),
-      ...PERMISSION_KEYS.map((key) => h('label', { class: 'permission' }, h('span', {}, TEXT.permission[key]), this.selects[key])),
-      h('label', { class: 'permission checkbox' }, this.joinMuted, h('span', {}, TEXT.joinMuted)),
+      h('summary', {}, msg('meeting.controls.permissions')),
+      ...PERMISSION_KEYS.map((key) => h('label', { class: 'permission' }, h('span', {}, msg(PERMISSION_NAMES[key])), this.selects[key])),
+      h('label', { class: 'permission checkbox' }, this.joinMuted, h('span', {}, msg('meeting.controls.joinMuted'))),
     );
 
-    const end = h('button', { class: 'small danger', 'data-action': 'end-meeting' }, TEXT.end);
-    const endConfirm = h('button', { class: 'small danger', 'data-action': 'end-confirm' }, TEXT.endConfirm);
-    const cancel = h('button', { class: 'small secondary', 'data-action': 'end-cancel' }, TEXT.cancel);
-    this.confirm = h('div', { class: 'end-confirm', role: 'alertdialog', hidden: true }, h('p', {}, TEXT.endQuestion), endConfirm, cancel);
+    const end = h('button', { class: 'small danger', 'data-action': 'end-meeting' }, msg('meeting.controls.end'));
+    const endConfirm = h('button', { class: 'small danger', 'data-action': 'end-confirm' }, msg('meeting.controls.endConfirm'));
+    const cancel = h('button', { class: 'small secondary', 'data-action': 'end-cancel' }, msg('common.cancel'));
+    this.confirm = h('div', { class: 'end-confirm', role: 'alertdialog', hidden: true }, h('p', {}, msg('meeting.controls.endQuestion')), endConfirm, cancel);
     end.addEventListener('click', () => (this.confirm.hidden = false));
     cancel.addEventListener('click', () => (this.confirm.hidden = true));
     endConfirm.addEventListener('click', () => {
@@ -95,7 +87,7 @@ export class MeetingControls {
     this.element.hidden = !visible;
     if (!visible) return;
     this.lock.setAttribute('aria-pressed', String(policy.locked));
-    this.lockLabel.textContent = policy.locked ? TEXT.unlock : TEXT.lock;
+    localize(this.lockLabel, 'text', msg(policy.locked ? 'meeting.controls.unlock' : 'meeting.controls.lock'));
     this.lockedNote.hidden = !policy.locked;
     for (const key of PERMISSION_KEYS) this.selects[key].value = policy[key];
     this.joinMuted.checked = policy.joinMuted;
@@ -104,9 +96,9 @@ export class MeetingControls {
   private permissionSelect(key: PermissionKey): HTMLSelectElement {
     const select = h(
       'select',
-      { 'data-policy': key, 'aria-label': TEXT.permission[key] },
-      h('option', { value: 'everyone' }, TEXT.who.everyone),
-      h('option', { value: 'moderators' }, TEXT.who.moderators),
+      { 'data-policy': key, 'aria-label': msg(PERMISSION_NAMES[key]) },
+      h('option', { value: 'everyone' }, msg(WHO_NAMES.everyone)),
+      h('option', { value: 'moderators' }, msg(WHO_NAMES.moderators)),
     );
     select.addEventListener('change', () => this.change({ [key]: select.value === 'moderators' ? 'moderators' : 'everyone' }));
     return select;

@@ -2,32 +2,27 @@ import { REACTIONS, type Actor } from '../../../shared/moderation.js';
 import type { MediaSource } from '../../../shared/protocol.js';
 import type { Role } from '../../../shared/roles.js';
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
+import { computed, label, localize, msg, plural, t } from '../i18n/i18n.js';
 import { h, toolbarButton } from './dom.js';
+import { errorText } from './errorText.js';
 import { ParticipantsPanel } from './ParticipantsPanel.js';
 import type { Tile } from './Tile.js';
 import type { Toasts } from './Toasts.js';
 import './meeting.css';
 
-const TEXT = {
-  raiseHand: 'Raise hand',
-  lowerHand: 'Lower hand',
-  reactions: 'Reactions',
-  participants: 'Participants',
-  waiting: (count: number) => `${count} waiting`,
-  someone: 'A moderator',
-  mutedBy: {
-    mic: (name: string) => `${name} muted your microphone. You can unmute yourself.`,
-    camera: (name: string) => `${name} turned your camera off. You can turn it on again.`,
-    screen: (name: string) => `${name} stopped your screen share.`,
-  } satisfies Record<MediaSource, (name: string) => string>,
-  askedToUnmute: (name: string) => `${name} asks you to unmute`,
-  unmute: 'Unmute',
-  notNow: 'Not now',
-  nowRole: { host: 'You are now the host', moderator: 'You are now a moderator', participant: 'You are no longer a moderator' } satisfies Record<Role, string>,
-  failed: (message: string) => `Could not do that: ${message}`,
-};
+const MUTED_BY = {
+  mic: 'meeting.mutedBy.mic',
+  camera: 'meeting.mutedBy.camera',
+  screen: 'meeting.mutedBy.screen',
+} as const satisfies Record<MediaSource, string>;
 
-const nameOf = (by: Actor): string => ('peerId' in by ? by.displayName : TEXT.someone);
+const NOW_ROLE = {
+  host: 'meeting.nowRole.host',
+  moderator: 'meeting.nowRole.moderator',
+  participant: 'meeting.nowRole.participant',
+} as const satisfies Record<Role, string>;
+
+const nameOf = (by: Actor): string => ('peerId' in by ? by.displayName : t('meeting.someone'));
 
 /**
  * What the room view gets for running the meeting: toolbar buttons (raise hand, reactions,
@@ -55,7 +50,13 @@ export class MeetingUi {
     private readonly toasts: Toasts,
     private readonly tiles: () => Iterable<Tile>,
   ) {
-    const failed = (error: unknown): void => toasts.show(TEXT.failed(error instanceof Error ? error.message : String(error)), 'warning');
+    const failed = (error: unknown): void => {
+      const reason = errorText(error);
+      toasts.show(
+        computed(() => t('meeting.failed', { reason: reason.render() })),
+        'warning',
+      );
+    };
     this.participants = new ParticipantsPanel(
       client,
       () => this.setPanelOpen(false),
@@ -64,7 +65,7 @@ export class MeetingUi {
     );
     this.panel = this.participants.element;
 
-    this.handButton = toolbarButton('hand', 'hand', TEXT.raiseHand, () => {
+    this.handButton = toolbarButton('hand', 'hand', msg('meeting.raiseHand'), () => {
       const raised = (client.self?.handRaisedAt ?? null) !== null;
       (raised ? client.meeting.lowerHand() : client.meeting.raiseHand()).catch(failed);
     });
@@ -77,14 +78,14 @@ export class MeetingUi {
       });
       this.picker.append(choice);
     }
-    const reactButton = toolbarButton('reactions', 'emoji', TEXT.reactions, () => (this.picker.hidden = !this.picker.hidden));
+    const reactButton = toolbarButton('reactions', 'emoji', msg('meeting.reactions'), () => (this.picker.hidden = !this.picker.hidden));
     const anchor = h('span', { class: 'reaction-anchor' }, reactButton, this.picker);
     // The picker closes on a click anywhere else, as menus do.
     document.addEventListener('click', (event) => {
       if (!this.picker.hidden && event.target instanceof Node && !anchor.contains(event.target)) this.picker.hidden = true;
     });
     this.waitingBadge = h('span', { class: 'badge', 'data-waiting-badge': '0', hidden: true });
-    this.peopleButton = toolbarButton('participants', 'people', TEXT.participants, () => this.setPanelOpen(!this.participants.isOpen), false);
+    this.peopleButton = toolbarButton('participants', 'people', msg('meeting.participants'), () => this.setPanelOpen(!this.participants.isOpen), false);
     this.peopleButton.append(this.waitingBadge);
     this.buttons = [this.handButton, anchor, this.peopleButton];
 
@@ -92,8 +93,8 @@ export class MeetingUi {
     this.waitingIndicator.addEventListener('click', () => this.setPanelOpen(true));
 
     this.promptText = h('span', {});
-    const unmute = h('button', { class: 'primary', 'data-action': 'unmute' }, TEXT.unmute);
-    const dismiss = h('button', { class: 'secondary', 'data-action': 'unmute-dismiss' }, TEXT.notNow);
+    const unmute = h('button', { class: 'primary', 'data-action': 'unmute' }, msg('meeting.unmute'));
+    const dismiss = h('button', { class: 'secondary', 'data-action': 'unmute-dismiss' }, msg('meeting.notNow'));
     this.banner = h('div', { class: 'unmute-prompt', role: 'alertdialog', 'data-unmute-prompt': '', hidden: true }, this.promptText, unmute, dismiss);
     unmute.addEventListener('click', () => {
       this.banner.hidden = true;
@@ -124,12 +125,19 @@ export class MeetingUi {
       for (const tile of this.tiles()) if (tile.peerId === peerId && tile.kind === 'camera') tile.showReaction(reaction);
     });
     client.on('mutedBy', (source, by) => {
-      this.toasts.show(TEXT.mutedBy[source](nameOf(by)), 'info');
+      this.toasts.show(
+        computed(() => t(MUTED_BY[source], { name: nameOf(by) })),
+        'info',
+      );
       if (source === 'mic') this.banner.hidden = true;
     });
     client.on('unmuteRequested', (by) => {
       if (client.local.mic.enabled) return;
-      this.promptText.textContent = TEXT.askedToUnmute(nameOf(by));
+      localize(
+        this.promptText,
+        'text',
+        computed(() => t('meeting.askedToUnmute', { name: nameOf(by) })),
+      );
       this.banner.hidden = false;
     });
     client.on('localMediaChanged', (source) => {
@@ -141,17 +149,20 @@ export class MeetingUi {
     const self = this.client.self;
     const raised = self !== null && self.handRaisedAt !== null;
     this.handButton.setAttribute('aria-pressed', String(raised));
-    this.handButton.title = raised ? TEXT.lowerHand : TEXT.raiseHand;
-    this.handButton.setAttribute('aria-label', this.handButton.title);
+    label(this.handButton, msg(raised ? 'meeting.lowerHand' : 'meeting.raiseHand'));
     const role = self?.role ?? null;
     // Announce a change of role, not the role one joined with.
-    if (role && this.role && role !== this.role) this.toasts.show(TEXT.nowRole[role], 'info');
+    if (role && this.role && role !== this.role) this.toasts.show(msg(NOW_ROLE[role]), 'info');
     this.role = role;
   }
 
   private renderWaiting(count: number): void {
     this.waitingIndicator.hidden = count === 0;
-    this.waitingIndicator.textContent = TEXT.waiting(count);
+    localize(
+      this.waitingIndicator,
+      'text',
+      computed(() => plural('meeting.waiting', count)),
+    );
     this.waitingIndicator.dataset.waitingCount = String(count);
     this.waitingBadge.hidden = count === 0;
     this.waitingBadge.textContent = String(count);

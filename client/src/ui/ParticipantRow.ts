@@ -1,30 +1,21 @@
 import type { Role } from '../../../shared/roles.js';
 import type { ParticipantAction } from '../conference/permissions.js';
+import { label, msg, type Msg } from '../i18n/i18n.js';
 import { h, hueFor, icon, initials } from './dom.js';
 
-const TEXT = {
-  you: ' (you)',
-  roles: { host: 'Host', moderator: 'Moderator', participant: '' } satisfies Record<Role, string>,
-  reconnecting: 'Reconnecting…',
-  hand: (position: number) => `Hand raised (${position} in the queue)`,
-  micOn: 'Microphone on',
-  micOff: 'Microphone off',
-  cameraOn: 'Camera on',
-  cameraOff: 'Camera off',
-  screen: 'Sharing the screen',
-  menu: (name: string) => `Actions for ${name}`,
-  actions: {
-    muteMic: 'Mute microphone',
-    stopCamera: 'Stop camera',
-    stopScreen: 'Stop screen share',
-    askToUnmute: 'Ask to unmute',
-    lowerHand: 'Lower hand',
-    makeModerator: 'Make moderator',
-    revokeModerator: 'Take back moderator',
-    remove: 'Remove from the meeting',
-    ban: 'Remove and ban',
-  } satisfies Record<ParticipantAction, string>,
-};
+const ROLE_NAMES = { host: 'meeting.role.host', moderator: 'meeting.role.moderator', participant: null } as const satisfies Record<Role, string | null>;
+
+const ACTION_NAMES = {
+  muteMic: 'meeting.action.muteMic',
+  stopCamera: 'meeting.action.stopCamera',
+  stopScreen: 'meeting.action.stopScreen',
+  askToUnmute: 'meeting.action.askToUnmute',
+  lowerHand: 'meeting.action.lowerHand',
+  makeModerator: 'meeting.action.makeModerator',
+  revokeModerator: 'meeting.action.revokeModerator',
+  remove: 'meeting.action.remove',
+  ban: 'meeting.action.ban',
+} as const satisfies Record<ParticipantAction, string>;
 
 /** One person as the participants list shows them. */
 export interface ParticipantRowModel {
@@ -56,24 +47,25 @@ export interface RowHooks {
 export function participantRow(row: ParticipantRowModel, menuOpen: boolean, hooks: RowHooks): HTMLLIElement {
   const avatar = h('span', { class: 'participant-avatar', 'aria-hidden': 'true' }, initials(row.name));
   avatar.style.setProperty('--hue', String(hueFor(row.name)));
-  const roleText = TEXT.roles[row.role];
+  const roleName = ROLE_NAMES[row.role];
   const who = h(
     'span',
     { class: 'participant-who' },
-    h('span', { class: 'participant-name' }, row.name + (row.isSelf ? TEXT.you : '')),
-    roleText ? h('span', { class: `role-badge ${row.role}`, 'data-role-badge': row.role }, roleText) : null,
-    row.reconnecting ? h('span', { class: 'participant-note' }, TEXT.reconnecting) : null,
+    h('span', { class: 'participant-name' }, row.isSelf ? msg('meeting.row.you', { name: row.name }) : row.name),
+    roleName ? h('span', { class: `role-badge ${row.role}`, 'data-role-badge': row.role }, msg(roleName)) : null,
+    row.reconnecting ? h('span', { class: 'participant-note' }, msg('meeting.row.reconnecting')) : null,
   );
-  const hand =
-    row.hand === null
-      ? null
-      : h('span', { class: 'participant-hand', title: TEXT.hand(row.hand), 'aria-label': TEXT.hand(row.hand) }, icon('hand'), String(row.hand));
+  let hand: HTMLElement | null = null;
+  if (row.hand !== null) {
+    hand = h('span', { class: 'participant-hand' }, icon('hand'), String(row.hand));
+    label(hand, msg('meeting.row.hand', { position: row.hand }));
+  }
   const state = h(
     'span',
     { class: 'participant-media' },
-    stateIcon(row.micOn ? 'mic' : 'micOff', row.micOn ? TEXT.micOn : TEXT.micOff, !row.micOn),
-    stateIcon(row.cameraOn ? 'camera' : 'cameraOff', row.cameraOn ? TEXT.cameraOn : TEXT.cameraOff, !row.cameraOn),
-    row.sharingScreen ? stateIcon('screen', TEXT.screen, false) : null,
+    stateIcon(row.micOn ? 'mic' : 'micOff', msg(row.micOn ? 'meeting.row.micOn' : 'meeting.row.micOff'), !row.micOn),
+    stateIcon(row.cameraOn ? 'camera' : 'cameraOff', msg(row.cameraOn ? 'meeting.row.cameraOn' : 'meeting.row.cameraOff'), !row.cameraOn),
+    row.sharingScreen ? stateIcon('screen', msg('meeting.row.screen'), false) : null,
   );
   const item = h(
     'li',
@@ -95,17 +87,8 @@ export function participantRow(row: ParticipantRowModel, menuOpen: boolean, hook
     state,
   );
   if (row.actions.length === 0) return item;
-  const menuButton = h(
-    'button',
-    {
-      class: 'participant-menu-button',
-      'data-action': 'participant-menu',
-      'aria-expanded': String(menuOpen),
-      'aria-label': TEXT.menu(row.name),
-      title: TEXT.menu(row.name),
-    },
-    icon('more'),
-  );
+  const menuButton = h('button', { class: 'participant-menu-button', 'data-action': 'participant-menu', 'aria-expanded': String(menuOpen) }, icon('more'));
+  label(menuButton, msg('meeting.row.menu', { name: row.name }));
   menuButton.addEventListener('click', () => hooks.toggleMenu(row.id));
   item.append(menuButton);
   if (!menuOpen) return item;
@@ -114,7 +97,7 @@ export function participantRow(row: ParticipantRowModel, menuOpen: boolean, hook
     const button = h(
       'button',
       { role: 'menuitem', class: action === 'ban' || action === 'remove' ? 'danger-text' : undefined, 'data-participant-action': action },
-      TEXT.actions[action],
+      msg(ACTION_NAMES[action]),
     );
     button.addEventListener('click', () => hooks.perform(row.id, action));
     menu.append(button);
@@ -123,6 +106,8 @@ export function participantRow(row: ParticipantRowModel, menuOpen: boolean, hook
   return item;
 }
 
-function stateIcon(name: 'mic' | 'micOff' | 'camera' | 'cameraOff' | 'screen', label: string, off: boolean): HTMLElement {
-  return h('span', { class: off ? 'state-icon off' : 'state-icon', title: label, role: 'img', 'aria-label': label }, icon(name));
+function stateIcon(name: 'mic' | 'micOff' | 'camera' | 'cameraOff' | 'screen', text: Msg, off: boolean): HTMLElement {
+  const element = h('span', { class: off ? 'state-icon off' : 'state-icon', role: 'img' }, icon(name));
+  label(element, text);
+  return element;
 }

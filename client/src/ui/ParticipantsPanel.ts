@@ -1,17 +1,11 @@
 import type { Role } from '../../../shared/roles.js';
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import type { ParticipantAction } from '../conference/permissions.js';
+import { label, localize, msg, type Msg } from '../i18n/i18n.js';
 import { h, icon } from './dom.js';
 import { KnockList } from './KnockList.js';
 import { MeetingControls } from './MeetingControls.js';
 import { participantRow, type ParticipantRowModel } from './ParticipantRow.js';
-
-const TEXT = {
-  title: 'Participants',
-  close: 'Close participants',
-  search: 'Find a participant',
-  noMatch: 'Nobody by that name',
-};
 
 /** Beyond this many people the list gets a search box. */
 const SEARCH_ABOVE = 8;
@@ -39,27 +33,28 @@ export class ParticipantsPanel {
     private readonly client: ConferenceClient,
     onClose: () => void,
     private readonly failed: (error: unknown) => void,
-    notify: (message: string) => void,
+    notify: (message: Msg) => void,
   ) {
-    this.heading = h('h2', {}, TEXT.title);
-    const close = h('button', { type: 'button', class: 'panel-close', title: TEXT.close, 'aria-label': TEXT.close }, icon('close'));
+    this.heading = h('h2', {}, msg('meeting.participants'));
+    const close = h('button', { type: 'button', class: 'panel-close' }, icon('close'));
+    label(close, msg('meeting.panel.close'));
     close.addEventListener('click', onClose);
     this.search = h('input', {
       type: 'search',
       class: 'participant-search',
-      placeholder: TEXT.search,
-      'aria-label': TEXT.search,
+      placeholder: msg('meeting.panel.search'),
+      'aria-label': msg('meeting.panel.search'),
       'data-participant-search': '',
       hidden: true,
     });
     this.search.addEventListener('input', () => this.render());
     this.list = h('ul', { class: 'participant-list', 'data-participants-list': '' });
-    this.empty = h('p', { class: 'section-note', hidden: true }, TEXT.noMatch);
+    this.empty = h('p', { class: 'section-note', hidden: true }, msg('meeting.panel.noMatch'));
     this.knocks = new KnockList(client.meeting, failed);
     this.controls = new MeetingControls(client.meeting, failed, notify);
     this.element = h(
       'aside',
-      { class: 'participants-panel', 'aria-label': TEXT.title, 'data-participants-panel': '', hidden: true },
+      { class: 'participants-panel', 'aria-label': msg('meeting.participants'), 'data-participants-panel': '', hidden: true },
       h('header', { class: 'panel-header' }, this.heading, close),
       h('div', { class: 'panel-body' }, this.knocks.element, this.controls.element, this.search, this.list, this.empty),
     );
@@ -100,7 +95,7 @@ export class ParticipantsPanel {
   private draw(): void {
     const { meeting } = this.client;
     const rows = this.rows();
-    this.heading.textContent = `${TEXT.title} (${rows.length})`;
+    localize(this.heading, 'text', msg('meeting.panel.heading', { count: rows.length }));
     this.knocks.render(meeting.moderating ? meeting.knocks : []);
     this.controls.render(meeting.policy, meeting.moderating);
     this.search.hidden = rows.length <= SEARCH_ABOVE;

@@ -1,20 +1,24 @@
 import type { ConferenceClient } from '../conference/ConferenceClient.js';
 import { explainLink } from '../conference/LinkQuality.js';
-import { listDevices } from '../conference/media.js';
+import { listDevices, type DeviceChoice } from '../conference/media.js';
 import { isQualityMode, QUALITY_MODES, type QualityMode } from '../conference/qualityMode.js';
-import type { ConferenceStats, MediaSource, RemoteParticipant } from '../conference/types.js';
+import type { CallProblem, DeviceSource, MediaSource, RemoteParticipant } from '../conference/types.js';
+import { computed, label, localize, msg, plural, t, type Msg } from '../i18n/i18n.js';
+import { Announcer } from './Announcer.js';
 import { Collaboration } from './Collaboration.js';
+import { ConnectionPanel } from './ConnectionPanel.js';
 import { h, icon, toolbarButton, type IconName } from './dom.js';
+import { deviceName, linkProblemsText, mediaErrorText, problemText, qualityWord } from './explain.js';
+import { languagePicker } from './LanguagePicker.js';
 import { MeetingUi } from './MeetingUi.js';
 import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
+import { TileStats } from './TileStats.js';
 import { Toasts } from './Toasts.js';
 import { VisibilityTracker } from './VisibilityTracker.js';
 
-const STATS_INTERVAL_MS = 1000;
 /** Where the quality setting is remembered between calls. */
 const QUALITY_KEY = 'conclave.quality';
-const QUALITY_LABELS: Record<QualityMode, string> = { auto: 'Auto quality', saver: 'Data saver', high: 'High quality' };
 
 /** The in-call screen: header, tiles, toolbar. It renders the client's state and calls it. */
 export class RoomView {
@@ -38,37 +42,39 @@ export class RoomView {
   private readonly collaboration: Collaboration;
   /** Hands, reactions, the participants panel and the moderators' controls. */
   private readonly meeting: MeetingUi;
-  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Each tile's readings, and the connection panel: the statistics button shows both. */
+  private readonly tileStats: TileStats;
+  private readonly connection: ConnectionPanel;
 
   constructor(
     private readonly client: ConferenceClient,
-    private readonly onLeft: (reason?: string) => void,
+    private readonly onLeft: (problem: CallProblem | null) => void,
     layout: LayoutOptions,
   ) {
     this.count = h('span', { class: 'count', 'data-participant-count': '1' });
     this.status = h('div', { class: 'status', role: 'status', hidden: true });
     this.linkBanner = h('div', { class: 'link-banner', role: 'status', hidden: true });
     this.area = new TileArea(layout, new VisibilityTracker((tile, demand) => client.setVideoDemand(tile.peerId, tile.kind, demand)));
-    this.audioBanner = h('button', { class: 'audio-banner', hidden: true }, 'Click to turn on sound');
+    this.audioBanner = h('button', { class: 'audio-banner', hidden: true }, msg('room.enableSound'));
     this.audioBanner.addEventListener('click', () => this.unblockAudio());
     this.buttons = {
-      mic: toolbarButton('mic', 'mic', 'Microphone', () => void client.setMic(!client.local.mic.enabled)),
-      camera: toolbarButton('camera', 'camera', 'Camera', () => void client.setCam(!client.local.camera.enabled)),
-      screen: toolbarButton('screen', 'screen', 'Share screen', () => void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen())),
+      mic: toolbarButton('mic', 'mic', msg('room.microphone'), () => void client.setMic(!client.local.mic.enabled)),
+      camera: toolbarButton('camera', 'camera', msg('room.camera'), () => void client.setCam(!client.local.camera.enabled)),
+      screen: toolbarButton('screen', 'screen', msg('room.shareScreen'), () => void (client.local.screen.enabled ? client.stopScreen() : client.shareScreen())),
     };
-    this.layoutButton = toolbarButton('layout', 'speaker', 'Speaker view', () => {
+    this.layoutButton = toolbarButton('layout', 'speaker', msg('room.speakerView'), () => {
       this.area.toggleLayout();
       this.renderToolbar();
     });
-    this.statsButton = toolbarButton('stats', 'stats', 'Show statistics', () => this.toggleStats());
-    this.cameraSelect = h('select', { class: 'device-select', title: 'Camera', 'aria-label': 'Camera' });
-    this.micSelect = h('select', { class: 'device-select', title: 'Microphone', 'aria-label': 'Microphone' });
+    this.statsButton = toolbarButton('stats', 'stats', msg('room.showStats'), () => this.toggleStats());
+    this.cameraSelect = h('select', { class: 'device-select', title: msg('room.camera'), 'aria-label': msg('room.camera') });
+    this.micSelect = h('select', { class: 'device-select', title: msg('room.microphone'), 'aria-label': msg('room.microphone') });
     this.cameraSelect.addEventListener('change', () => void client.selectDevice('camera', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => void client.selectDevice('mic', this.micSelect.value));
     this.qualitySelect = h(
       'select',
-      { class: 'device-select quality-select', title: 'Video quality', 'aria-label': 'Video quality' },
-      ...QUALITY_MODES.map((mode) => h('option', { value: mode }, QUALITY_LABELS[mode])),
+      { class: 'device-select quality-select', title: msg('room.videoQuality'), 'aria-label': msg('room.videoQuality') },
+      ...QUALITY_MODES.map((mode) => h('option', { value: mode }, msg(`room.quality.${mode}`))),
     );
     const saved = readSavedQuality();
     this.qualitySelect.value = saved;
@@ -81,7 +87,12 @@ export class RoomView {
     });
     this.collaboration = new Collaboration(client, this.toasts);
     this.meeting = new MeetingUi(client, this.toasts, () => this.tiles.values());
-    const leave = toolbarButton('leave', 'leave', 'Leave', () => void client.leave());
+    this.tileStats = new TileStats(client, () => this.tiles.values());
+    this.connection = new ConnectionPanel(client, () => this.toggleStats());
+    const announcer = new Announcer(client);
+    const leave = toolbarButton('leave', 'leave', msg('room.leave'), () => void client.leave());
+    const language = languagePicker();
+    language.classList.add('device-select');
     leave.classList.add('danger');
 
     this.element = h(
@@ -90,14 +101,14 @@ export class RoomView {
       h(
         'header',
         { class: 'room-header' },
-        h('span', { class: 'room-name', title: 'Room' }, client.roomId),
+        h('span', { class: 'room-name', title: msg('room.roomName') }, client.roomId),
         this.count,
         this.meeting.waitingIndicator,
         this.area.pager,
       ),
       this.status,
       this.linkBanner,
-      h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels, this.meeting.panel),
+      h('div', { class: 'workspace' }, this.area.element, ...this.collaboration.panels, this.meeting.panel, this.connection.element),
       this.audioBanner,
       this.meeting.banner,
       h(
@@ -109,6 +120,7 @@ export class RoomView {
         this.cameraSelect,
         this.buttons.screen,
         this.qualitySelect,
+        language,
         this.layoutButton,
         this.statsButton,
         ...this.meeting.buttons,
@@ -116,6 +128,7 @@ export class RoomView {
         leave,
       ),
       this.toasts.element,
+      announcer.element,
     );
     this.collaboration.acceptDrops(this.element);
     this.bind();
@@ -148,20 +161,22 @@ export class RoomView {
     // Blocked permissions and an insecure page need the user to act, and explain why nobody sees
     // them: those stay until dismissed rather than vanishing while the user looks elsewhere.
     const needsAction = new Set(['denied', 'insecure-context']);
-    client.on('mediaError', (error) => this.toasts.show(error.message, 'warning', needsAction.has(error.reason) ? Infinity : 8000));
-    client.on('error', (error) => this.toasts.show(`${error.code}: ${error.message}`, 'error'));
-    client.on('connectionState', (state, reason) => {
+    client.on('mediaError', (error) => this.toasts.show(mediaErrorText(error), 'warning', needsAction.has(error.reason) ? Infinity : 8000));
+    // The server's code in the reader's language, not the English text it came with.
+    client.on('error', (error) => this.toasts.show(msg(`error.${error.code}`), 'error'));
+    client.on('connectionState', (state) => {
       if (state === 'joined') {
         this.renderLocal();
         this.setStatus(null);
       } else if (state === 'reconnecting') {
-        this.setStatus(reason ?? 'Reconnecting…');
+        const { problem } = client;
+        this.setStatus(problem ? problemText(problem) : msg('room.reconnecting'));
       } else if (state === 'left') {
-        clearInterval(this.statsTimer);
+        this.tileStats.hide();
         this.area.clear();
         this.tiles.clear();
         this.collaboration.destroy();
-        this.onLeft(reason);
+        this.onLeft(client.problem);
       }
     });
   }
@@ -208,29 +223,28 @@ export class RoomView {
 
   private renderToolbar(): void {
     const { mic, camera, screen } = this.client.local;
-    this.setButton(this.buttons.mic, mic.enabled, mic.enabled ? 'mic' : 'micOff', mic.enabled ? 'Mute microphone' : 'Unmute microphone');
-    this.setButton(this.buttons.camera, camera.enabled, camera.enabled ? 'camera' : 'cameraOff', camera.enabled ? 'Turn camera off' : 'Turn camera on');
-    this.setButton(this.buttons.screen, screen.enabled, 'screen', screen.enabled ? 'Stop sharing' : 'Share screen', false);
+    this.setButton(this.buttons.mic, mic.enabled, mic.enabled ? 'mic' : 'micOff', msg(mic.enabled ? 'room.muteMic' : 'room.unmuteMic'));
+    this.setButton(this.buttons.camera, camera.enabled, camera.enabled ? 'camera' : 'cameraOff', msg(camera.enabled ? 'room.cameraOff' : 'room.cameraOn'));
+    this.setButton(this.buttons.screen, screen.enabled, 'screen', msg(screen.enabled ? 'room.stopSharing' : 'room.shareScreen'), false);
     const canShare = this.client.meeting.may('screenShare') || screen.enabled;
     this.buttons.screen.hidden = !canShare || !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
     const speaker = this.area.layout === 'speaker';
-    this.setButton(this.layoutButton, speaker, speaker ? 'grid' : 'speaker', speaker ? 'Grid view' : 'Speaker view', false);
-    this.setButton(this.statsButton, this.statsTimer !== undefined, 'stats', this.statsTimer === undefined ? 'Show statistics' : 'Hide statistics', false);
+    this.setButton(this.layoutButton, speaker, speaker ? 'grid' : 'speaker', msg(speaker ? 'room.gridView' : 'room.speakerView'), false);
+    this.setButton(this.statsButton, this.tileStats.shown, 'stats', msg(this.tileStats.shown ? 'room.hideStats' : 'room.showStats'), false);
   }
 
   /** `mutedLook`: an inactive mic or camera is shown as a warning; an idle screen share is not. */
-  private setButton(button: HTMLButtonElement, active: boolean, iconName: IconName, label: string, mutedLook = true): void {
+  private setButton(button: HTMLButtonElement, active: boolean, iconName: IconName, name: Msg, mutedLook = true): void {
     button.classList.toggle('off', mutedLook && !active);
     button.setAttribute('aria-pressed', String(active));
-    button.title = label;
-    button.setAttribute('aria-label', label);
+    label(button, name);
     button.replaceChildren(icon(iconName));
   }
 
   private async refreshDevices(): Promise<void> {
     const { cameras, microphones } = await listDevices();
-    fillSelect(this.cameraSelect, cameras, this.client.local.camera.track?.getSettings().deviceId);
-    fillSelect(this.micSelect, microphones, this.client.local.mic.track?.getSettings().deviceId);
+    fillSelect(this.cameraSelect, cameras, 'camera', this.client.local.camera.track?.getSettings().deviceId);
+    fillSelect(this.micSelect, microphones, 'mic', this.client.local.mic.track?.getSettings().deviceId);
   }
 
   private ensureTile(peerId: string, kind: TileKind, name: string, isLocal: boolean): Tile {
@@ -260,7 +274,8 @@ export class RoomView {
       return;
     }
     const quality = this.client.links.of(peerId);
-    this.tiles.get(`${peerId}:camera`)?.setQuality(quality, quality === null ? '' : `Connection: ${quality}`);
+    const description = quality === null ? '' : computed(() => t('room.peerConnection', { quality: qualityWord(quality) }));
+    this.tiles.get(`${peerId}:camera`)?.setQuality(quality, description);
   }
 
   /**
@@ -276,64 +291,35 @@ export class RoomView {
     const sending = camera?.limitation ?? 'none';
     const problems = explainLink(report, sending);
     const quality = this.client.links.of(self.id) ?? report.quality;
-    this.tiles.get(`${self.id}:camera`)?.setQuality(quality, problems.length > 0 ? problems.join('\n') : 'Your connection is good');
+    this.tiles.get(`${self.id}:camera`)?.setQuality(quality, problems.length > 0 ? linkProblemsText(problems, 'lines') : msg('room.link.good'));
     const holdsBack = quality === 'poor' || sending === 'bandwidth' || report.downlink.limited;
     this.linkBanner.hidden = !holdsBack || problems.length === 0;
-    this.linkBanner.textContent = holdsBack ? `Your connection is ${quality}: ${problems.join('; ')}` : '';
+    const listed = linkProblemsText(problems, 'list');
+    localize(this.linkBanner, 'text', holdsBack ? computed(() => t('room.link.banner', { quality: qualityWord(quality), problems: listed.render() })) : '');
   }
 
   private updateCount(): void {
     const people = this.client.participants.size + 1;
-    this.count.textContent = `${people} ${people === 1 ? 'participant' : 'participants'}`;
+    localize(
+      this.count,
+      'text',
+      computed(() => plural('room.participants', people)),
+    );
     this.count.dataset.participantCount = String(people);
   }
 
-  /** The per-tile overlay: what each video is sent and received as, refreshed every second. */
+  /** The statistics button: each tile's readings and the connection panel, together. */
   private toggleStats(): void {
-    if (this.statsTimer === undefined) {
-      const refresh = (): void =>
-        void this.client.stats().then(
-          (stats) => this.renderStats(stats),
-          () => undefined,
-        );
-      this.statsTimer = setInterval(refresh, STATS_INTERVAL_MS);
-      refresh();
-    } else {
-      clearInterval(this.statsTimer);
-      this.statsTimer = undefined;
-      for (const tile of this.tiles.values()) tile.setStats(null);
-    }
+    const show = !this.tileStats.shown;
+    if (show) this.tileStats.show();
+    else this.tileStats.hide();
+    this.connection.setOpen(show);
     this.renderToolbar();
   }
 
-  private renderStats(stats: ConferenceStats): void {
-    // The interval may have been stopped while this sample was collected.
-    if (this.statsTimer === undefined) return;
-    const layer = (value: number | null): string => (value === null ? '–' : String(value));
-    for (const tile of this.tiles.values()) {
-      if (tile.isLocal) {
-        const sent = stats.producers.find((producer) => producer.source === tile.kind);
-        tile.setStats(sent ? `sending ${sent.frameWidth ?? 0}×${sent.frameHeight ?? 0} ${Math.round(sent.framesPerSecond ?? 0)} fps` : null);
-        continue;
-      }
-      const video = stats.consumers.find((consumer) => consumer.peerId === tile.peerId && consumer.source === tile.kind);
-      if (!video) {
-        tile.setStats(null);
-        continue;
-      }
-      tile.setStats(
-        [
-          `layer S${layer(video.spatialLayer)} T${layer(video.temporalLayer)} (want S${layer(video.preferredSpatialLayer)})`,
-          `${video.frameWidth ?? 0}×${video.frameHeight ?? 0} ${Math.round(video.framesPerSecond ?? 0)} fps`,
-          video.pausedByClient ? 'paused: not visible' : `${Math.round(video.bytesReceived / 1024)} KiB received`,
-        ].join('\n'),
-      );
-    }
-  }
-
-  private setStatus(message: string | null): void {
+  private setStatus(message: Msg | null): void {
     this.status.hidden = message === null;
-    this.status.textContent = message ?? '';
+    localize(this.status, 'text', message ?? '');
   }
 
   private audioBlocked(audio: HTMLAudioElement): void {
@@ -348,8 +334,8 @@ export class RoomView {
   }
 }
 
-function fillSelect(select: HTMLSelectElement, choices: { deviceId: string; label: string }[], current: string | undefined): void {
-  select.replaceChildren(...choices.map((choice) => h('option', { value: choice.deviceId, selected: choice.deviceId === current }, choice.label)));
+function fillSelect(select: HTMLSelectElement, choices: DeviceChoice[], kind: DeviceSource, current: string | undefined): void {
+  select.replaceChildren(...choices.map((choice) => h('option', { value: choice.deviceId, selected: choice.deviceId === current }, deviceName(choice, kind))));
   select.hidden = choices.length < 2;
 }
 

@@ -1,4 +1,5 @@
 import type { ConnectionQuality } from '../../../shared/quality.js';
+import { label, localize, msg, type Msg } from '../i18n/i18n.js';
 import { h, hueFor, icon, initials } from './dom.js';
 
 export type TileKind = 'camera' | 'screen';
@@ -40,12 +41,12 @@ export class Tile {
     this.avatar = h('div', { class: 'avatar' }, initials(displayName));
     this.avatar.style.setProperty('--hue', String(hueFor(displayName)));
     this.nameLabel = h('span', { class: 'name' });
-    this.micIndicator = h('span', { class: 'indicator mic-off', title: 'Microphone off', hidden: true }, icon('micOff'));
+    this.micIndicator = h('span', { class: 'indicator mic-off', title: msg('room.tile.micOff'), hidden: true }, icon('micOff'));
     // Three bars, lit by level; `data-quality` for automation and styling.
     this.qualityIndicator = h('span', { class: 'quality', role: 'img', hidden: true }, h('i'), h('i'), h('i'));
     this.audio = isLocal || kind === 'screen' ? null : h('audio', { autoplay: true });
     this.statsOverlay = h('pre', { class: 'tile-stats', hidden: true });
-    this.handBadge = h('span', { class: 'hand-badge', title: 'Hand raised', hidden: true });
+    this.handBadge = h('span', { class: 'hand-badge', title: msg('room.tile.handRaised'), hidden: true });
     this.reactions = h('div', { class: 'tile-reactions', 'aria-live': 'polite' });
     this.element = h(
       'div',
@@ -64,8 +65,8 @@ export class Tile {
   }
 
   setName(displayName: string, isLocal = this.isLocal): void {
-    const suffix = this.kind === 'screen' ? ' (screen)' : isLocal ? ' (you)' : '';
-    this.nameLabel.textContent = `${displayName}${suffix}`;
+    const name = { name: displayName };
+    localize(this.nameLabel, 'text', this.kind === 'screen' ? msg('room.tile.screen', name) : isLocal ? msg('room.tile.you', name) : displayName);
   }
 
   /** The video to show; null or a paused sender shows the avatar instead. */
@@ -110,7 +111,7 @@ export class Tile {
   }
 
   /** Their connection quality as the server sees it, with what the tooltip says (camera tiles only). */
-  setQuality(quality: ConnectionQuality | null, description: string): void {
+  setQuality(quality: ConnectionQuality | null, description: Msg | string): void {
     if (this.kind === 'screen') return;
     this.qualityIndicator.hidden = quality === null;
     if (quality === null) {
@@ -118,8 +119,7 @@ export class Tile {
       return;
     }
     this.qualityIndicator.dataset.quality = quality;
-    this.qualityIndicator.title = description;
-    this.qualityIndicator.setAttribute('aria-label', description);
+    label(this.qualityIndicator, description);
   }
 
   /** Their place in the queue of raised hands (1 first), or null when their hand is down. */

@@ -1,3 +1,4 @@
+import { localize, msg } from '../i18n/i18n.js';
 import { h, icon } from './dom.js';
 import type { Tile } from './Tile.js';
 import type { VisibilityTracker } from './VisibilityTracker.js';
@@ -52,9 +53,17 @@ export class TileArea {
   ) {
     this.stage = h('div', { class: 'stage' });
     this.strip = h('div', { class: 'strip', hidden: true });
-    this.element = h('main', { class: 'tiles', 'aria-label': 'Participants', 'data-layout': this.mode }, this.stage, this.strip);
-    this.previous = h('button', { class: 'page-button', 'data-action': 'page-prev', title: 'Previous page', 'aria-label': 'Previous page' }, icon('previous'));
-    this.next = h('button', { class: 'page-button', 'data-action': 'page-next', title: 'Next page', 'aria-label': 'Next page' }, icon('next'));
+    this.element = h('main', { class: 'tiles', 'aria-label': msg('room.tiles'), 'data-layout': this.mode }, this.stage, this.strip);
+    this.previous = h(
+      'button',
+      { class: 'page-button', 'data-action': 'page-prev', title: msg('room.previousPage'), 'aria-label': msg('room.previousPage') },
+      icon('previous'),
+    );
+    this.next = h(
+      'button',
+      { class: 'page-button', 'data-action': 'page-next', title: msg('room.nextPage'), 'aria-label': msg('room.nextPage') },
+      icon('next'),
+    );
     this.indicator = h('span', { class: 'page-indicator', 'data-page-indicator': '', 'aria-live': 'polite' });
     this.previous.addEventListener('click', () => this.turnPage(-1));
     this.next.addEventListener('click', () => this.turnPage(1));
@@ -196,7 +205,7 @@ export class TileArea {
 
   private renderPager(pages: number): void {
     this.pager.hidden = this.mode !== 'grid' || pages <= 1;
-    this.indicator.textContent = `${this.page + 1} / ${pages}`;
+    localize(this.indicator, 'text', msg('room.pageIndicator', { page: this.page + 1, pages }));
     this.indicator.dataset.page = String(this.page + 1);
     this.indicator.dataset.pages = String(pages);
     this.previous.disabled = this.page === 0;

@@ -1,9 +1,21 @@
 import { BOARD_HEIGHT, BOARD_WIDTH, type BoardStroke, type FastMessage } from '../../../shared/data.js';
 import type { DataChannels } from '../conference/data/DataChannels.js';
 import type { StrokeStyle } from '../conference/data/Whiteboard.js';
+import { computed, label, msg, t, type Msg } from '../i18n/i18n.js';
 import { h, hueFor, icon } from './dom.js';
 
-const COLORS = ['#111111', '#e5484d', '#f5a524', '#30a46c', '#1f6feb', '#8e4ec6'] as const;
+/** The pen's colours, each with its name (read out instead of the hex code). */
+const COLOR_NAMES = {
+  '#111111': 'collaboration.board.colour.black',
+  '#e5484d': 'collaboration.board.colour.red',
+  '#f5a524': 'collaboration.board.colour.orange',
+  '#30a46c': 'collaboration.board.colour.green',
+  '#1f6feb': 'collaboration.board.colour.blue',
+  '#8e4ec6': 'collaboration.board.colour.purple',
+} as const;
+type Color = keyof typeof COLOR_NAMES;
+const COLORS = Object.keys(COLOR_NAMES) as Color[];
+const DEFAULT_COLOR: Color = '#1f6feb';
 const PEN_SIZE = 4;
 const ERASER_SIZE = 28;
 /** The board's paper; the eraser takes strokes away down to it. */
@@ -30,7 +42,7 @@ export class WhiteboardView {
   private readonly toolButtons: HTMLButtonElement[];
   private readonly colorButtons: HTMLButtonElement[];
   private readonly cursors = new Map<string, { element: HTMLElement; timer: ReturnType<typeof setTimeout> }>();
-  private style: StrokeStyle = { tool: 'pen', color: COLORS[4], size: PEN_SIZE };
+  private style: StrokeStyle = { tool: 'pen', color: DEFAULT_COLOR, size: PEN_SIZE };
   private drawing = false;
   /** The canvas missed changes while hidden: repaint on show. */
   private stale = true;
@@ -42,26 +54,40 @@ export class WhiteboardView {
     onClose: () => void,
   ) {
     this.canvas = h('canvas', { class: 'board-canvas', 'data-whiteboard-canvas': '' });
-    this.ink = h('canvas', { class: 'board-ink', 'aria-label': 'Whiteboard: draw here' });
+    this.ink = h('canvas', { class: 'board-ink', 'aria-label': msg('collaboration.board.canvas') });
     this.surface = h('div', { class: 'board-surface' }, this.canvas, this.ink);
-    this.toolButtons = [this.toolButton('pen', 'Pen'), this.toolButton('eraser', 'Eraser')];
+    this.toolButtons = [this.toolButton('pen', msg('collaboration.board.pen')), this.toolButton('eraser', msg('collaboration.board.eraser'))];
     this.colorButtons = COLORS.map((color) => {
-      const button = h('button', { type: 'button', class: 'board-color', title: color, 'aria-label': `Colour ${color}`, 'data-board-color': color });
+      const name = msg(COLOR_NAMES[color]);
+      const button = h('button', {
+        type: 'button',
+        class: 'board-color',
+        title: name,
+        'aria-label': computed(() => t('collaboration.board.colour', { name: name.render() })),
+        'data-board-color': color,
+      });
       button.style.setProperty('--swatch', color);
       button.addEventListener('click', () => this.setStyle({ tool: 'pen', color, size: PEN_SIZE }));
       return button;
     });
     const clear = h(
       'button',
-      { type: 'button', class: 'board-button', title: 'Clear the board for everyone', 'aria-label': 'Clear the board', 'data-action': 'board-clear' },
+      {
+        type: 'button',
+        class: 'board-button',
+        title: msg('collaboration.board.clearForEveryone'),
+        'aria-label': msg('collaboration.board.clear'),
+        'data-action': 'board-clear',
+      },
       icon('trash'),
     );
     clear.addEventListener('click', () => data.board.clear());
-    const close = h('button', { type: 'button', class: 'panel-close', title: 'Close the whiteboard', 'aria-label': 'Close the whiteboard' }, icon('close'));
+    const close = h('button', { type: 'button', class: 'panel-close' }, icon('close'));
+    label(close, msg('collaboration.board.close'));
     close.addEventListener('click', onClose);
     this.element = h(
       'section',
-      { class: 'whiteboard', 'aria-label': 'Whiteboard', 'data-whiteboard': '', hidden: true },
+      { class: 'whiteboard', 'aria-label': msg('collaboration.whiteboard'), 'data-whiteboard': '', hidden: true },
       h(
         'header',
         { class: 'board-tools' },
@@ -93,8 +119,9 @@ export class WhiteboardView {
     for (const { timer } of this.cursors.values()) clearTimeout(timer);
   }
 
-  private toolButton(tool: StrokeStyle['tool'], label: string): HTMLButtonElement {
-    const button = h('button', { type: 'button', class: 'board-button', title: label, 'aria-label': label, 'data-board-tool': tool }, icon(tool));
+  private toolButton(tool: StrokeStyle['tool'], name: Msg): HTMLButtonElement {
+    const button = h('button', { type: 'button', class: 'board-button', 'data-board-tool': tool }, icon(tool));
+    label(button, name);
     button.addEventListener('click', () =>
       this.setStyle(tool === 'eraser' ? { tool, color: PAPER, size: ERASER_SIZE } : { tool, color: this.lastPenColor(), size: PEN_SIZE }),
     );
@@ -102,7 +129,7 @@ export class WhiteboardView {
   }
 
   private lastPenColor(): string {
-    return this.colorButtons.find((button) => button.getAttribute('aria-pressed') === 'true')?.dataset.boardColor ?? COLORS[4];
+    return this.colorButtons.find((button) => button.getAttribute('aria-pressed') === 'true')?.dataset.boardColor ?? DEFAULT_COLOR;
   }
 
   private setStyle(style: StrokeStyle): void {

@@ -1,4 +1,6 @@
-/** Hours and minutes in the reader's locale, as chat apps show them. */
+import { formatTime } from '../i18n/i18n.js';
+
+/** Hours and minutes in the reader's language, as chat apps show them. */
 export function timeOf(at: number): string {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return formatTime(at);
 }

@@ -178,6 +178,7 @@ export class ConclavePath implements FanoutPath {
       session: {
         connected: true,
         ended: () => undefined,
+        record: () => undefined,
         preferences: new ConsumerPreferences(),
         send: (event, payload) => {
           if (event !== 'newConsumer' || !peer) return;

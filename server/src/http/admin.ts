@@ -13,6 +13,7 @@ import type { Meetings } from '../moderation/Meetings.js';
 import type { Peer } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { SessionEvents } from '../session/SessionEvents.js';
 
 export const ADMIN_API_PATH = '/api/v1';
 
@@ -20,6 +21,8 @@ export interface AdminApiOptions {
   apiKey: string;
   rooms: RoomRegistry;
   meetings: Meetings;
+  /** Participants' session events, also for a while after they left. */
+  sessionEvents: SessionEvents;
   /** AUTH_SECRET: POST /tokens signs with it; without it that endpoint answers 409. */
   authSecret: string | undefined;
   log: Logger;
@@ -28,6 +31,7 @@ export interface AdminApiOptions {
 const ADMIN: Actor = { admin: true };
 const MAX_TOKEN_TTL = 30 * 24 * 3600;
 
+const PeerId = z.uuid();
 const MuteBody = z.object({ source: ModeratedSource });
 const RoleBody = z.object({ role: z.enum(['moderator', 'participant']) });
 const TokenBody = z.object({
@@ -50,11 +54,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /**
- * The operator's HTTP API (docs/admin-api.md): list rooms and participants, mute, remove, lock,
- * admit, change roles, end meetings, mint join tokens. Every call needs the bearer key, compared in
- * constant time; every body is validated; every answer is JSON, errors with a code.
+ * The operator's HTTP API (docs/admin-api.md): list rooms and participants, read a participant's
+ * session events, mute, remove, lock, admit, change roles, end meetings, mint join tokens. Every
+ * call needs the bearer key, compared in constant time; every body is validated; every answer is
+ * JSON, errors with a code.
  */
-export function adminApi({ apiKey, rooms, meetings, authSecret, log }: AdminApiOptions): Router {
+export function adminApi({ apiKey, rooms, meetings, sessionEvents, authSecret, log }: AdminApiOptions): Router {
   const api = express.Router();
   const expected = digest(apiKey);
   api.use((req, res, next) => {
@@ -119,6 +124,22 @@ export function adminApi({ apiKey, rooms, meetings, authSecret, log }: AdminApiO
         participants: [...room.peers.values()].map(describePeer),
         lobby: meeting.lobby.knocks,
       });
+    }),
+  );
+
+  // From the participant's own log, not the room: it answers for those who left, after the room closed.
+  api.get(
+    '/rooms/:room/participants/:id/events',
+    act('session events', (req) => {
+      const roomId = String(req.params.room);
+      const id = String(req.params.id);
+      if (!RoomId.safeParse(roomId).success) throw new ConclaveError('BAD_REQUEST', `Not a room name: ${JSON.stringify(roomId.slice(0, 80))}`);
+      if (!PeerId.safeParse(id).success) throw new ConclaveError('BAD_REQUEST', `Not a participant id (a UUID): ${JSON.stringify(id.slice(0, 80))}`);
+      const found = sessionEvents.find(id);
+      if (!found || found.subject.roomId !== roomId) {
+        throw new ConclaveError('NOT_FOUND', `No participant ${JSON.stringify(id)} in room ${roomId}, now or recently enough to keep their events`);
+      }
+      return Promise.resolve(found.describe());
     }),
   );
 
@@ -190,6 +211,7 @@ export function adminApi({ apiKey, rooms, meetings, authSecret, log }: AdminApiO
     if (res.headersSent) return next(error);
     const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
     if (status === 413) fail(res, 'TOO_LARGE', 'A request body is at most 16 KiB');
+    else if (error instanceof URIError) fail(res, 'BAD_REQUEST', 'The path is not validly percent-encoded');
     else if (status < 500) fail(res, 'BAD_REQUEST', 'The body must be JSON');
     else fail(res, 'INTERNAL', 'The admin API call failed on the server');
   };

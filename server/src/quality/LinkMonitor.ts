@@ -79,6 +79,7 @@ export class LinkMonitor {
           });
           if (quality === undefined || peer.isClosed || this.levels.get(peer.id) === quality) return;
           this.levels.set(peer.id, quality);
+          peer.session.record({ kind: 'quality', quality });
           changed.push({ peerId: peer.id, quality });
         }),
       );
@@ -179,7 +180,7 @@ export class LinkMonitor {
       [...caps].map(async ([consumerId, cap]) => {
         const consumer = byId.get(consumerId)!;
         if (cap !== undefined && cap < preferences.wishedSpatialLayer(consumer)) limited = true;
-        if (preferences.setLinkCap(consumer, cap)) await preferences.applyLayers(consumer).catch(() => undefined);
+        if (preferences.setLinkCap(consumer, cap)) await preferences.applyLayers(consumer, 'link').catch(() => undefined);
       }),
     );
     return limited;

@@ -40,7 +40,9 @@ export class Failover {
     const moved =
       homeMoved &&
       (
-        await Promise.all(movers.map((peer) => this.retryUntil(deadline, `participant ${peer.id}`, () => this.moveParticipant(peer, deadline - Date.now()))))
+        await Promise.all(
+          movers.map((peer) => this.retryUntil(deadline, `participant ${peer.id}`, () => this.moveParticipant(peer, deadline - Date.now(), dead))),
+        )
       ).every(Boolean);
     if (this.room.isClosed()) return;
     if (moved) this.log.info({ routers: routers.count }, 'participants moved');
@@ -68,7 +70,7 @@ export class Failover {
   }
 
   /** One participant of a dead router: new transports on a live one, told to publish again. */
-  private async moveParticipant(peer: Peer, waitMs: number): Promise<void> {
+  private async moveParticipant(peer: Peer, waitMs: number, dead: RouterSlot): Promise<void> {
     if (peer.isClosed || !this.room.isMember(peer)) return;
     const routers = this.room.routers();
     const slot = await routers.place(waitMs);
@@ -82,6 +84,7 @@ export class Failover {
     const [sendTransport, recvTransport] = transports;
     peer.replaceTransports(sendTransport, recvTransport);
     routers.seat(peer, slot);
+    peer.session.record({ kind: 'workerMoved', fromWorker: dead.host.index, toWorker: slot.host.index });
     peer.notify('mediaReset', { sendTransport: transportInfo(sendTransport), recvTransport: transportInfo(recvTransport) });
     // Seated: if this router dies too, that death's own move takes the participant on.
     await this.room.consumeExisting(peer).catch((error: unknown) => this.log.warn({ err: error, peer: peer.id }, 'consuming after a move failed'));

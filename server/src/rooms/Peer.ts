@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
+import type { SessionEventBody } from '../../../shared/diagnostics.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { MediaSource, Notifications, ParticipantInfo, TransportInfo } from '../../../shared/protocol.js';
 import type { Role } from '../../../shared/roles.js';
@@ -33,6 +34,8 @@ export interface PeerSession {
   readonly connected: boolean;
   /** What its client asked of its consumers, and what its link allows them. */
   readonly preferences: ConsumerPreferences;
+  /** Something happened to the participant's session (shared/diagnostics.ts): its log, and its client. */
+  record(event: SessionEventBody): void;
   /** The peer closed: nothing may wait on it any more. */
   ended(): void;
 }
@@ -66,7 +69,10 @@ export class Peer {
     readonly session: PeerSession,
     /** The client wants data channels; its transports (also after a media reset) get SCTP. */
     readonly dataChannels = false,
-  ) {}
+  ) {
+    this.watch(sendTransport);
+    this.watch(recvTransport);
+  }
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
     this.session.send(event, payload);
@@ -80,6 +86,18 @@ export class Peer {
     this.receiving.clear();
     this.sendTransport = sendTransport;
     this.recvTransport = recvTransport;
+    this.watch(sendTransport);
+    this.watch(recvTransport);
+  }
+
+  /** The transport's ICE and DTLS states and the route media takes go to the session's events. */
+  private watch(transport: types.WebRtcTransport<TransportAppData>): void {
+    const direction = transport.appData.direction;
+    transport.on('icestatechange', (state) => this.session.record({ kind: 'ice', transport: direction, state }));
+    transport.on('dtlsstatechange', (state) => this.session.record({ kind: 'dtls', transport: direction, state }));
+    transport.on('iceselectedtuplechange', ({ protocol, remoteIp, remotePort }) =>
+      this.session.record({ kind: 'route', transport: direction, protocol, remote: addressOf(remoteIp, remotePort) }),
+    );
   }
 
   get info(): ParticipantInfo {
@@ -124,6 +142,12 @@ export class Peer {
     this.sendTransport.close();
     this.recvTransport.close();
   }
+}
+
+/** `ip:port`, with an IPv6 address in brackets. */
+function addressOf(ip: string | undefined, port: number | undefined): string {
+  const host = ip?.includes(':') ? `[${ip}]` : (ip ?? '?');
+  return port === undefined ? host : `${host}:${port}`;
 }
 
 export function transportInfo(transport: types.WebRtcTransport): TransportInfo {

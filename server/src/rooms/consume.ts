@@ -61,13 +61,15 @@ export async function consume(room: FanoutRoom, consumerPeer: Peer, producer: ty
   consumer.on('producerclose', notifyClosed);
   consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
   consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
-  consumer.on('layerschange', (layers) =>
+  consumer.on('layerschange', (layers) => {
     consumerPeer.notify('consumerLayers', {
       consumerId: consumer.id,
       spatialLayer: layers?.spatialLayer ?? null,
       temporalLayer: layers?.temporalLayer ?? null,
-    }),
-  );
+    });
+    const change = consumerPeer.session.preferences.layersChanged(consumer, layers);
+    if (change) consumerPeer.session.record({ kind: 'layers', peerId: producer.appData.peerId, source: producer.appData.source, ...change });
+  });
   // When bandwidth is short, the estimator serves a shared screen before cameras.
   if (producer.appData.source === 'screen') await consumer.setPriority(2).catch(() => undefined);
   const info: ConsumerInfo = {

@@ -1,7 +1,26 @@
 import type { types } from 'mediasoup';
+import type { LayerSwitchReason } from '../../../shared/diagnostics.js';
 
 /** The highest spatial layer there is (three simulcast encodings). */
 export const MAX_SPATIAL_LAYER = 2;
+
+/** A layer switch this long after the wish or the link changed what is allowed is put down to that change. */
+const CAUSE_WINDOW_MS = 10_000;
+
+/** Why the forwarded layer is about to change: what it should reach, and until when that explains a switch. */
+interface LayerCause {
+  reason: Exclude<LayerSwitchReason, 'network'>;
+  /** The spatial layer this change leads to (null: paused). */
+  target: number | null;
+  until: number;
+}
+
+/** A switch of the forwarded spatial layer worth a session event. */
+export interface LayerSwitch {
+  spatialLayer: number | null;
+  temporalLayer: number | null;
+  reason: LayerSwitchReason;
+}
 
 /**
  * What decides one consumer. Two independent reasons keep it paused: the client has not set it up
@@ -21,6 +40,9 @@ interface ConsumerGate {
   /** What mediasoup was last told, so an unchanged outcome is not sent again. */
   appliedSpatial: number | undefined;
   appliedTemporal: number | undefined;
+  /** The spatial layer mediasoup forwards now (null: none), as its layerschange last said. */
+  forwarded: number | null;
+  cause: LayerCause | undefined;
 }
 
 /** What one participant's client asked of its consumers, and what its link allows. Consumers of a media reset start afresh. */
@@ -67,12 +89,16 @@ export class ConsumerPreferences {
     return this.gateOf(consumer).linkCap;
   }
 
-  /** Tells mediasoup the layers the wish and the link allow together (simulcast and SVC consumers only). */
-  async applyLayers(consumer: types.Consumer): Promise<void> {
+  /**
+   * Tells mediasoup the layers the wish and the link allow together (simulcast and SVC consumers
+   * only); `reason` is which of the two changed, for the switch that follows.
+   */
+  async applyLayers(consumer: types.Consumer, reason: LayerCause['reason']): Promise<void> {
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return;
     const gate = this.gateOf(consumer);
-    const spatialLayer = Math.min(gate.wishedSpatial ?? MAX_SPATIAL_LAYER, gate.linkCap ?? MAX_SPATIAL_LAYER);
+    const spatialLayer = this.allowedSpatial(gate);
     if (gate.appliedSpatial === spatialLayer && gate.appliedTemporal === gate.wishedTemporal) return;
+    if (gate.appliedSpatial !== spatialLayer) gate.cause = { reason, target: spatialLayer, until: Date.now() + CAUSE_WINDOW_MS };
     gate.appliedSpatial = spatialLayer;
     gate.appliedTemporal = gate.wishedTemporal;
     await consumer.setPreferredLayers({ spatialLayer, temporalLayer: gate.wishedTemporal });
@@ -80,9 +106,34 @@ export class ConsumerPreferences {
 
   /** Both calls are idempotent in mediasoup; resuming a paused video consumer asks for a keyframe. */
   async apply(consumer: types.Consumer): Promise<void> {
-    const { started, pausedByClient } = this.gateOf(consumer);
-    if (started && !pausedByClient) await consumer.resume();
+    const gate = this.gateOf(consumer);
+    const forwarding = gate.started && !gate.pausedByClient;
+    // Only the client starts and pauses a consumer: the switch that follows is its wish.
+    if (consumer.paused === forwarding)
+      gate.cause = { reason: 'wish', target: forwarding ? this.allowedSpatial(gate) : null, until: Date.now() + CAUSE_WINDOW_MS };
+    if (forwarding) await consumer.resume();
     else await consumer.pause();
+  }
+
+  /**
+   * mediasoup moved the layers it forwards: a switch worth recording when the spatial layer changed
+   * (or started or stopped), with its cause — a recent wish or link change heading there, else the
+   * network. Temporal flicker within a spatial layer is not one.
+   */
+  layersChanged(consumer: types.Consumer, layers: types.ConsumerLayers | undefined): LayerSwitch | undefined {
+    const gate = this.gateOf(consumer);
+    const spatialLayer = layers?.spatialLayer ?? null;
+    if (spatialLayer === gate.forwarded) return undefined;
+    gate.forwarded = spatialLayer;
+    // The sender turned its camera off: nothing about this participant's link.
+    if (spatialLayer === null && consumer.producerPaused) return undefined;
+    const cause = gate.cause && gate.cause.until > Date.now() ? gate.cause : undefined;
+    if (!cause || cause.target === spatialLayer) gate.cause = undefined;
+    return { spatialLayer, temporalLayer: layers?.temporalLayer ?? null, reason: cause?.reason ?? 'network' };
+  }
+
+  private allowedSpatial(gate: ConsumerGate): number {
+    return Math.min(gate.wishedSpatial ?? MAX_SPATIAL_LAYER, gate.linkCap ?? MAX_SPATIAL_LAYER);
   }
 
   private gateOf(consumer: types.Consumer): ConsumerGate {
@@ -96,6 +147,8 @@ export class ConsumerPreferences {
         linkCap: undefined,
         appliedSpatial: undefined,
         appliedTemporal: undefined,
+        forwarded: null,
+        cause: undefined,
       };
       this.gates.set(consumer, gate);
     }

@@ -31,7 +31,7 @@ export function attachSignaling(io: ConclaveServer, context: SignalingContext): 
       connection.log.debug({ reason }, 'socket disconnected');
       connection.leaveLobby();
       // A client that disconnects on purpose has left; anything else may come back.
-      if (reason === 'client namespace disconnect') leaveRoom(connection);
+      if (reason === 'client namespace disconnect') leaveRoom(connection, 'disconnected');
       else connectionLost(connection);
     });
 

@@ -42,7 +42,7 @@ export const mediaHandlers = {
     if (layersAsked) preferences.setWishedLayers(consumer, spatialLayer, temporalLayer);
     await whileOpen(consumer, 'consumer', async () => {
       // Layers before resuming, so the keyframe that resuming asks for is of the wanted layer.
-      if (layersAsked) await preferences.applyLayers(consumer);
+      if (layersAsked) await preferences.applyLayers(consumer, 'wish');
       if (paused !== undefined) await preferences.apply(consumer);
     });
     return {};

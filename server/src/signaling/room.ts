@@ -1,3 +1,4 @@
+import type { LeaveReason } from '../../../shared/diagnostics.js';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { JoinResponse, LeaveBeacon, ParsedRequestOf } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
@@ -56,6 +57,7 @@ export const roomHandlers = {
       connection.session = session;
       connection.state = 'joined';
       scope.afterReply(() => {
+        session.startEvents();
         meeting.welcome(peer, lockOnWelcome).catch((error: unknown) => connection.log.error({ err: error }, 'welcoming to the meeting failed'));
         room.consumeExisting(peer).catch((error: unknown) => connection.log.error({ err: error }, 'consuming existing producers failed'));
       });
@@ -78,7 +80,7 @@ export const roomHandlers = {
 
   leave(connection) {
     connection.leaveLobby();
-    leaveRoom(connection);
+    leaveRoom(connection, 'left');
     return {};
   },
 
@@ -91,7 +93,7 @@ export const roomHandlers = {
     }
     const { room, peer } = session;
     if (session.lostNotifications) {
-      room.leave(peer);
+      session.leave('resumeFailed');
       throw new ConclaveError('RESUME_FAILED', 'Too much happened while disconnected; join again');
     }
     connection.attempt++;
@@ -103,7 +105,7 @@ export const roomHandlers = {
     scope.afterReply(() => {
       // A leave beacon (the tab closing) can land between the answer and this: the place is gone.
       if (peer.isClosed) {
-        if (connection.session === session) leaveRoom(connection);
+        if (connection.session === session) leaveRoom(connection, 'beacon');
         return;
       }
       session.attach(connection);
@@ -141,10 +143,10 @@ async function admit(connection: Connection, request: ParsedRequestOf<'join'>): 
 }
 
 /** Leaves whatever room the connection is in, now; safe to call twice. */
-export function leaveRoom(connection: Connection): void {
+export function leaveRoom(connection: Connection, reason: LeaveReason): void {
   const session = connection.session;
   connection.release();
-  session?.leave();
+  session?.leave(reason);
 }
 
 /**
@@ -155,7 +157,7 @@ export function leaveRoom(connection: Connection): void {
 export function leaveByBeacon(sessions: SessionRegistry, { peerId, resumeToken }: LeaveBeacon): boolean {
   const session = sessions.find(peerId);
   if (!session?.admits(resumeToken)) return false;
-  session.leave();
+  session.leave('beacon');
   return true;
 }
 

@@ -13,8 +13,10 @@ export const transportHandlers = {
   },
 
   async restartIce(connection, { transportId }) {
-    const { peer } = connection.joined();
-    const iceParameters = await peer.transport(transportId).restartIce();
+    const session = connection.joined();
+    const transport = session.peer.transport(transportId);
+    const iceParameters = await transport.restartIce();
+    session.record({ kind: 'iceRestart', transport: transport.appData.direction });
     return { iceParameters };
   },
 } satisfies Domain;

@@ -138,7 +138,7 @@ export class DataChannels extends TypedEmitter<DataChannelEvents> {
     this.consumers.clear();
     this.sendTransport = null;
     this.recvTransport = null;
-    this.files.interrupt('The connection was reset; send the file again');
+    this.files.interrupt();
     if (wasReady) this.emit('interrupted');
   }
 

@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup-client';
 import { decodeChunkHeader, encodeChunk, FILE_CHUNK_HEADER_BYTES, FileName, FileType, formatBytes, type FileNotice } from '../../../../shared/data.js';
-import { ConclaveError } from '../../../../shared/errors.js';
+import { ConclaveError, type ErrorCode } from '../../../../shared/errors.js';
 import { firstIssue } from '../../../../shared/identity.js';
 import type { Notifications } from '../../../../shared/protocol.js';
 import { TypedEmitter } from '../../../../shared/TypedEmitter.js';
@@ -25,6 +25,14 @@ const POLL_MS = 100;
 
 export type TransferState = 'sending' | 'receiving' | 'complete' | 'cancelled' | 'failed';
 
+/**
+ * Why a transfer failed, for a view to say in the reader's language: the server's error code, or
+ * what happened here (the connection was reset, we left, bytes missing, chunks out of order).
+ */
+export type TransferFailure = ErrorCode | 'reset' | 'left' | 'incomplete' | 'outOfOrder';
+
+const RESET_REASON = 'The connection was reset; send the file again';
+
 /** One file going to the room or coming from someone in it. */
 export interface FileTransfer {
   /** The server's id for the transfer, the same for the sender and every receiver. */
@@ -39,8 +47,10 @@ export interface FileTransfer {
   /** Sent: bytes every receiver has taken; received: bytes arrived. */
   bytes: number;
   state: TransferState;
-  /** Why it was cancelled or failed. */
+  /** Why it was cancelled or failed (technical detail, in English). */
   reason?: string;
+  /** Why it failed, as something a view can translate; absent when nothing more is known. */
+  failure?: TransferFailure;
   startedAt: number;
   finishedAt?: number;
   /** How many progress updates there were. */
@@ -132,9 +142,11 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
     this.outgoing.set(fileId, entry);
     this.blobs.set(fileId, file);
     this.add(transfer);
-    void this.stream(entry, file, chunkBytes, windowBytes, options.maxBytesPerSecond).catch((error: unknown) =>
-      this.finish(transfer, 'failed', error instanceof Error ? error.message : String(error)),
-    );
+    void this.stream(entry, file, chunkBytes, windowBytes, options.maxBytesPerSecond).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      const failure = error instanceof ConclaveError ? error.code : message === RESET_REASON ? 'reset' : undefined;
+      this.finish(transfer, 'failed', message, failure);
+    });
     return transfer;
   }
 
@@ -172,7 +184,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
         if (!entry) return;
         const { transfer, chunks } = entry;
         if (transfer.bytes !== transfer.size) {
-          this.finish(transfer, 'failed', `Only ${formatBytes(transfer.bytes)} of ${formatBytes(transfer.size)} arrived`);
+          this.finish(transfer, 'failed', `Only ${formatBytes(transfer.bytes)} of ${formatBytes(transfer.size)} arrived`, 'incomplete');
           return;
         }
         const blob = new Blob(chunks as BlobPart[], { type: transfer.type });
@@ -203,7 +215,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
     const entry = header && this.incoming.get(header.fileId);
     if (!header || !entry) return;
     if (header.seq !== entry.nextSeq) {
-      this.finish(entry.transfer, 'failed', `Chunk ${header.seq} arrived where ${entry.nextSeq} was expected`);
+      this.finish(entry.transfer, 'failed', `Chunk ${header.seq} arrived where ${entry.nextSeq} was expected`, 'outOfOrder');
       return;
     }
     entry.nextSeq += 1;
@@ -212,19 +224,19 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
   }
 
   /** The server stopped one of our transfers. */
-  rejected({ fileId, message }: Notifications['dataRejected']): void {
+  rejected({ fileId, code, message }: Notifications['dataRejected']): void {
     const transfer = fileId === undefined ? undefined : this.outgoing.get(fileId)?.transfer;
-    if (transfer) this.finish(transfer, 'failed', message);
+    if (transfer) this.finish(transfer, 'failed', message, code);
   }
 
   /** The data channels went (a media reset or a new join): nothing in flight can finish. */
-  interrupt(reason: string): void {
-    for (const { transfer } of [...this.outgoing.values(), ...this.incoming.values()]) this.finish(transfer, 'failed', reason);
+  interrupt(reason = RESET_REASON, failure: TransferFailure = 'reset'): void {
+    for (const { transfer } of [...this.outgoing.values(), ...this.incoming.values()]) this.finish(transfer, 'failed', reason, failure);
   }
 
   /** Releases the received files (leaving the page's memory). */
   close(): void {
-    this.interrupt('Left the room');
+    this.interrupt('Left the room', 'left');
     for (const transfer of this.all) if (transfer.url) URL.revokeObjectURL(transfer.url);
   }
 
@@ -236,7 +248,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
       for (;;) {
         if (transfer.state !== 'sending') return;
         const producer = this.port.producer('file');
-        if (!producer) throw new Error('The connection was reset; send the file again');
+        if (!producer) throw new Error(RESET_REASON);
         const due = maxBytesPerSecond ? startedAt + (offset / maxBytesPerSecond) * 1000 - performance.now() : 0;
         if (offset - transfer.bytes < windowBytes && producer.bufferedAmount < HIGH_WATER_BYTES && due <= 0) break;
         producer.bufferedAmountLowThreshold = LOW_WATER_BYTES;
@@ -245,7 +257,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
       const payload = new Uint8Array(await file.slice(offset, offset + chunkBytes).arrayBuffer());
       if (transfer.state !== 'sending') return;
       const producer = this.port.producer('file');
-      if (!producer) throw new Error('The connection was reset; send the file again');
+      if (!producer) throw new Error(RESET_REASON);
       producer.send(encodeChunk(transfer.id, seq, payload));
       offset += payload.byteLength;
     }
@@ -277,10 +289,11 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
     this.emit('progress', transfer);
   }
 
-  private finish(transfer: FileTransfer, state: 'complete' | 'cancelled' | 'failed', reason?: string): void {
+  private finish(transfer: FileTransfer, state: 'complete' | 'cancelled' | 'failed', reason?: string, failure?: TransferFailure): void {
     if (transfer.state !== 'sending' && transfer.state !== 'receiving') return;
     transfer.state = state;
     if (reason) transfer.reason = reason;
+    if (failure) transfer.failure = failure;
     transfer.finishedAt = Date.now();
     const outgoing = this.outgoing.get(transfer.id);
     if (outgoing?.transfer === transfer) {
