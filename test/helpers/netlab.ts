@@ -282,7 +282,8 @@ export class NetLab {
     const chains = hooks.flatMap((hook) => [
       `  chain ${hook} {`,
       `    type filter hook ${hook} priority 0; policy accept;`,
-      `    meta l4proto udp numgen random mod 10000 < ${drop} drop`,
+      // numgen's values are 0–9999, so "< 10000" is refused: 100 % drops every UDP packet outright.
+      drop >= 10_000 ? '    meta l4proto udp drop' : `    meta l4proto udp numgen random mod 10000 < ${drop} drop`,
       '  }',
     ]);
     // Declaring the table first makes the delete succeed whether or not it existed.
