@@ -60,6 +60,10 @@ describe('the check namespace on an open server', () => {
       ['upload', { transportId: '00000000-0000-4000-8000-000000000000' }],
       ['download', { transportId: 42 }],
       ['closeTransport', {}],
+      // Shapes that make the schema parser itself throw ("Cannot convert object to primitive value").
+      ['connectTransport', { transportId: { length: { toString: 1, valueOf: 1 } } }],
+      ['upload', { transportId: { length: { toString: 1, valueOf: 1 } } }],
+      ['openTransport', { path: { toString: 1, valueOf: 1 } }],
     ];
     for (const [name, payload] of garbage) {
       const result = await request(socket, name, payload);
@@ -94,6 +98,11 @@ describe('the check namespace on a server with join tokens', () => {
     expect(anonymous.welcome).toMatchObject({ tokenRequired: true, authorized: false });
     expect((await request(anonymous.socket, 'ping', {})).ok).toBe(true);
     expect(await request(anonymous.socket, 'openTransport', { path: 'udp' })).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORIZED' } });
+
+    // A handshake whose token the parser cannot even read: refused, and the server lives on.
+    const hostile = await connect(server.url, { token: { length: { toString: 1, valueOf: 1 } } });
+    expect(hostile.welcome.authorized).toBe(false);
+    expect((await server.health()).status).toBe('ok');
 
     const forged = await connect(server.url, { token: 'eyJhbGciOiJIUzI1NiJ9.e30.forged' });
     expect(forged.welcome.authorized).toBe(false);

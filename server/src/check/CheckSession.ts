@@ -86,14 +86,22 @@ export class CheckSession {
 
   private ensureMedia(): Promise<{ router: types.Router; host: PoolWorker; source: types.DataProducer }> {
     if (!this.media) {
-      if (!this.context.admit()) throw new ConclaveError('RATE_LIMITED', 'Too many checks are running right now; try again in a minute');
-      this.admitted = true;
+      // One place per check session, however often making its media fails and is tried again.
+      if (!this.admitted) {
+        if (!this.context.admit()) throw new ConclaveError('RATE_LIMITED', 'Too many checks are running right now; try again in a minute');
+        this.admitted = true;
+      }
       this.media = (async () => {
         const { router, host } = await this.context.pool.createRouter([], { check: this.id });
-        if (this.closed) router.close();
-        const direct = await router.createDirectTransport();
-        const source = await direct.produceData({ label: 'bulk' });
-        return { router, host, source };
+        try {
+          if (this.closed) throw new ConclaveError('NOT_FOUND', 'The check ended');
+          const direct = await router.createDirectTransport();
+          const source = await direct.produceData({ label: 'bulk' });
+          return { router, host, source };
+        } catch (error) {
+          router.close();
+          throw error;
+        }
       })();
       this.media.catch(() => (this.media = undefined));
     }

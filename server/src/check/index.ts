@@ -9,14 +9,13 @@ import {
   type CheckServerEvents,
   type ParsedCheckRequestOf,
 } from '../../../shared/check.js';
-import { ConclaveError, type Result } from '../../../shared/errors.js';
-import { firstIssue } from '../../../shared/identity.js';
+import type { Result } from '../../../shared/errors.js';
 import { tokenVerifierFor } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { clientAddress } from '../http/clientAddress.js';
 import type { Logger } from '../logger.js';
-import { NoWorkerError, type WorkerPool } from '../media/WorkerPool.js';
-import { failure, splitArgs } from '../signaling/dispatch.js';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import { failure, parseUntrusted, splitArgs, toFailure } from '../signaling/dispatch.js';
 import type { ConclaveServer } from '../signaling/connection.js';
 import { RateLimiter } from '../signaling/RateLimiter.js';
 import { CheckSession } from './CheckSession.js';
@@ -93,18 +92,22 @@ export function attachCheck(io: ConclaveServer, context: CheckContext): void {
     for (const name of Object.keys(CheckRequests) as CheckRequestName[]) {
       raw.on(name, (...args: unknown[]) => {
         const { payload, ack } = splitArgs(args);
-        void answer(name, payload).then((result) => ack?.(result));
+        answer(name, payload)
+          .then((result) => ack?.(result))
+          .catch((error: unknown) => log.error({ err: error, request: name }, 'check dispatch failed'));
       });
     }
     raw.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && Object.hasOwn(CheckRequests, event)) return;
-      splitArgs(args).ack?.(failure('BAD_REQUEST', 'Unknown check request'));
+      // Unknown events cost like requests, so they cannot be a free flood either.
+      const refusal = limiter.take() ? failure('BAD_REQUEST', 'Unknown check request') : failure('RATE_LIMITED', 'Too many requests; slow down');
+      splitArgs(args).ack?.(refusal);
     });
 
     async function answer<K extends CheckRequestName>(name: K, payload: unknown): Promise<Result<unknown>> {
       if (!limiter.take()) return failure('RATE_LIMITED', 'Too many requests; slow down');
-      const parsed = CheckRequests[name].safeParse(payload ?? {});
-      if (!parsed.success) return failure('BAD_REQUEST', `${name}: ${firstIssue(parsed.error)}`);
+      const parsed = parseUntrusted(CheckRequests[name], payload);
+      if (!parsed.ok) return failure('BAD_REQUEST', `${name}: ${parsed.message}`);
       if (name !== 'ping') {
         const { authorized, problem } = await authorization;
         if (!authorized) return failure('NOT_AUTHORIZED', `This server needs a join token for the connection test${problem ? ` (${problem})` : ''}`);
@@ -112,14 +115,12 @@ export function attachCheck(io: ConclaveServer, context: CheckContext): void {
       try {
         return { ok: true, data: await (handlers[name] as Handler<K>)(session, parsed.data as ParsedCheckRequestOf<K>) };
       } catch (error) {
-        if (error instanceof ConclaveError) return failure(error.code, error.message);
-        if (error instanceof NoWorkerError) return failure('UNAVAILABLE', 'No media server is available right now; try again in a moment');
-        log.error({ err: error, request: name }, 'check request failed');
-        return failure('INTERNAL', `${name} failed on the server`);
+        return toFailure(error, log, `check ${name}`);
       }
     }
 
     void authorization.then(({ authorized, problem }) => {
+      if (socket.disconnected) return;
       socket.emit('checkWelcome', {
         serverVersion: context.version,
         turn: context.config.TURN_URLS.length > 0,
@@ -132,10 +133,11 @@ export function attachCheck(io: ConclaveServer, context: CheckContext): void {
   });
 }
 
+/** Never rejects: a hostile handshake is simply not authorised. */
 async function authorize(verifier: ReturnType<typeof tokenVerifierFor>, auth: unknown): Promise<{ authorized: boolean; problem?: string }> {
   if (!verifier) return { authorized: true };
-  const handshake = CheckHandshake.safeParse(auth ?? {});
-  const token = handshake.success ? handshake.data.token : undefined;
+  const handshake = parseUntrusted(CheckHandshake, auth);
+  const token = handshake.ok ? (handshake.data as { token?: string }).token : undefined;
   if (!token) return { authorized: false };
   try {
     await verifier.verify(token);

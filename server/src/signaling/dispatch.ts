@@ -1,5 +1,6 @@
 import { UnsupportedError } from 'mediasoup/errors';
 import type { Socket } from 'socket.io';
+import type { ZodType } from 'zod';
 import { ConclaveError, type ErrorCode, type Result } from '../../../shared/errors.js';
 import { firstIssue } from '../../../shared/identity.js';
 import { Requests, type ParsedRequestOf, type RequestName } from '../../../shared/protocol.js';
@@ -53,8 +54,13 @@ async function dispatch<K extends RequestName>(connection: Connection, name: K, 
 }
 
 function parseRequest(name: RequestName, payload: unknown): { ok: true; data: unknown } | { ok: false; message: string } {
+  return parseUntrusted(Requests[name], payload);
+}
+
+/** Validates an untrusted payload against a schema; never throws, whatever the payload's shape. */
+export function parseUntrusted(schema: ZodType, payload: unknown): { ok: true; data: unknown } | { ok: false; message: string } {
   try {
-    const parsed = Requests[name].safeParse(payload ?? {});
+    const parsed = schema.safeParse(payload ?? {});
     return parsed.success ? { ok: true, data: parsed.data } : { ok: false, message: firstIssue(parsed.error) };
   } catch {
     // Hostile shapes (e.g. a `length` object whose toString is not callable) can make the parser itself throw.
@@ -66,7 +72,8 @@ export function failure(code: ErrorCode, message: string): Result<never> {
   return { ok: false, error: { code, message } };
 }
 
-function toFailure(error: unknown, log: Logger, request: string): Result<never> {
+/** A handler's error as the Result the client gets; only the server's own failures are logged as errors. */
+export function toFailure(error: unknown, log: Logger, request: string): Result<never> {
   if (error instanceof ConclaveError) return failure(error.code, error.message);
   // mediasoup rejects invalid parameters with TypeError and codecs it cannot route with
   // UnsupportedError; both are the client's doing, not the server's.
