@@ -1,3 +1,6 @@
+import type { ConnectionQuality } from './quality.js';
+import type { Role } from './roles.js';
+
 /**
  * What happened to one participant's session, as the server saw it: kept per participant (bounded,
  * and for a while after they leave, so an operator can debug a call that already failed), sent to
@@ -43,7 +46,7 @@ export type LeaveReason =
 
 /** An event as its source records it; the log stamps the time (`SessionEvent`). */
 export type SessionEventBody =
-  | { kind: 'joined'; roomId: string; role: string }
+  | { kind: 'joined'; roomId: string; role: Role }
   | { kind: 'left'; reason: LeaveReason }
   /** Signalling (the Socket.IO connection): dropped, then resumed within the grace period or not. */
   | { kind: 'signalling'; state: 'connected' | 'dropped' | 'resumed' }
@@ -64,7 +67,7 @@ export type SessionEventBody =
       reason: LayerSwitchReason;
     }
   /** The participant's connection quality as rated by the server (shared/quality.ts). */
-  | { kind: 'quality'; quality: string };
+  | { kind: 'quality'; quality: ConnectionQuality };
 
 export type SessionEvent = { at: number } & SessionEventBody;
 

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SESSION_EVENTS_MAX, type SessionEvent } from '../shared/diagnostics.js';
-import { SessionEvents } from '../server/src/session/SessionEvents.js';
+import { RETAINED_EVENTS_MAX, SessionEvents } from '../server/src/session/SessionEvents.js';
 import { launchChromium, leaveAndClose, openParticipant } from './helpers/browser.js';
 import { Cast } from './helpers/cast.js';
 import { unwrap, type TestParticipant } from './helpers/participant.js';
@@ -129,6 +129,12 @@ describe('session events, on the server', { timeout: 120_000 }, () => {
         .filter((event) => event.kind === 'iceRestart')
         .at(-1),
     );
+    // Once Ben has left, his log keeps only its newest events, the leave last.
+    const benId = ben.id;
+    await ben.leave();
+    const kept = (await eventsOf(roomId, benId)).body.events!;
+    expect(kept).toHaveLength(RETAINED_EVENTS_MAX);
+    expect(kept.at(-1)).toMatchObject({ kind: 'left', reason: 'left' });
   });
 
   it('records a move to another media worker before the participant is told to reconnect its media', async () => {

@@ -57,6 +57,9 @@ describe('accessibility', { timeout: 180_000 }, () => {
     expect(await announcer.getAttribute('aria-live')).toBe('polite');
     const cy = await openParticipant(browser, server.url, 'a11y', 'Cy');
     await eventually(async () => ((await announcer.textContent()) ?? '').includes('Cy joined'), { what: 'Cy’s join announced' });
+    // Cy is not told that everyone already there "joined": only what happens after her arrival is news.
+    await eventually(async () => (await cy.state()).participants.length === 1, { what: 'Ana in Cy’s call' });
+    expect(await cy.page.locator('[data-announcer]').textContent()).toBe('');
     await leaveAndClose(cy);
     await eventually(async () => ((await announcer.textContent()) ?? '').includes('Cy left'), { what: 'Cy’s leave announced' });
   });

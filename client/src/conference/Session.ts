@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: one state machine (join, lobby, leave, reconnect, resume, rejoin) whose
+// transitions are easier to check side by side than spread over files.
 import { ConclaveError } from '../../../shared/errors.js';
 import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type ParticipantInfo, type TransportInfo } from '../../../shared/protocol.js';
 import { moderates } from '../../../shared/roles.js';

@@ -8,6 +8,8 @@ import './diagnostics.css';
 const SVG = 'http://www.w3.org/2000/svg';
 const CHART_WIDTH = 280;
 const CHART_HEIGHT = 44;
+/** Rows the open panel shows at most (the newest). */
+const ROWS_SHOWN = 500;
 
 /**
  * The connection panel (the statistics button): how media flows now (the candidate pair of each
@@ -57,7 +59,10 @@ export class ConnectionPanel {
     for (const entry of diagnostics.timeline) this.notePath(entry);
     diagnostics.on('entry', (entry) => {
       this.notePath(entry);
-      if (this.open) this.list.prepend(this.row(entry));
+      if (!this.open) return;
+      this.list.prepend(this.row(entry));
+      // A long call with the panel open: the oldest rows go, as they do from the timeline itself.
+      while (this.list.childElementCount > ROWS_SHOWN) this.list.lastElementChild?.remove();
     });
     diagnostics.on('sample', () => {
       if (this.open) this.renderCharts();
@@ -74,7 +79,7 @@ export class ConnectionPanel {
     this.element.hidden = !open;
     if (!open) return;
     // Newest first: what just went wrong is what the reader looks for.
-    const entries = [...this.client.diagnostics.timeline].reverse();
+    const entries = [...this.client.diagnostics.timeline].reverse().slice(0, ROWS_SHOWN);
     this.list.replaceChildren(...(entries.length > 0 ? entries.map((entry) => this.row(entry)) : [h('li', { class: 'muted' }, msg('diagnostics.empty'))]));
     this.renderCharts();
   }
@@ -141,7 +146,7 @@ export class ConnectionPanel {
   private describeServer(event: SessionEvent): Msg {
     switch (event.kind) {
       case 'joined':
-        return computed(() => t('diagnostics.event.joined', { room: event.roomId, role: term('diagnostics.role.', event.role) }));
+        return computed(() => t('diagnostics.event.joined', { room: event.roomId, role: t(`diagnostics.role.${event.role}`) }));
       case 'left':
         return computed(() => t('diagnostics.event.left', { reason: term('diagnostics.leaveReason.', event.reason) }));
       case 'signalling':
@@ -172,7 +177,7 @@ export class ConnectionPanel {
         });
       }
       case 'quality':
-        return computed(() => t('diagnostics.event.quality', { quality: term('diagnostics.quality.', event.quality) }));
+        return computed(() => t('diagnostics.event.quality', { quality: t(`diagnostics.quality.${event.quality}`) }));
     }
   }
 

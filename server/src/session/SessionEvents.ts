@@ -21,6 +21,12 @@ export interface SessionRecord {
 export const RETAINED_LOGS_MAX = 2000;
 
 /**
+ * Events a left participant's log keeps (its last ones, which say how the session ended): bounds
+ * what a flood of joins, churn and leaves can hold for the retention time to 2,000 × 150 events.
+ */
+export const RETAINED_EVENTS_MAX = 150;
+
+/**
  * One participant's session events, newest last, at most `max` (the oldest go first). Closed by
  * its `left` event; nothing is recorded after it.
  */
@@ -65,6 +71,11 @@ export class SessionLog {
     this.record({ kind: 'left', reason });
     this.left = Date.now();
     this.onClose(this);
+  }
+
+  /** Keeps only the newest `max` events (a left participant's log, see RETAINED_EVENTS_MAX). */
+  trim(max: number): void {
+    if (this.events.length > max) this.events.splice(0, this.events.length - max);
   }
 
   describe(): SessionRecord {
@@ -116,6 +127,7 @@ export class SessionEvents {
   private retain(log: SessionLog): void {
     const id = log.subject.id;
     if (this.live.get(id) === log) this.live.delete(id);
+    log.trim(RETAINED_EVENTS_MAX);
     this.retained.set(id, log);
     this.sweep();
   }
