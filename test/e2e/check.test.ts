@@ -142,6 +142,36 @@ describe('the pre-call check', { timeout: 120_000 }, () => {
       expect(outcome.findings.get('mic-missing')).toMatch(/No microphone was found/);
       expect(outcome.rows.camera).toBe('pass');
     });
+
+    it('when the server turns the media tests down, says to try again and blames no network', async () => {
+      // Four other checks from this address hold media: the server's per-address limit refuses a fifth.
+      const holders = Array.from({ length: 4 }, () => io(`${server.url}${CHECK_NAMESPACE}`, { transports: ['websocket'] }));
+      try {
+        await Promise.all(holders.map((holder) => new Promise((resolve) => holder.once('checkWelcome', resolve))));
+        for (const holder of holders) {
+          const open = (await holder.timeout(10_000).emitWithAck('openTransport', { path: 'udp' })) as Result<unknown>;
+          expect(open.ok).toBe(true);
+        }
+        const outcome = await runCheck(browser, server.url);
+        pages.push(outcome.page);
+        console.log(`[check] server busy: ${describeResults(outcome)}`);
+        expect(outcome.rows.signalling).toBe('pass');
+        for (const id of ['udp', 'tcp'] as const) {
+          expect(outcome.report.results[id]).toMatchObject({ code: 'server-refused', serverCode: 'RATE_LIMITED' });
+        }
+        expect(outcome.report.results.bandwidth.code).toBe('server-refused');
+        expect(outcome.findings.get('server-busy')).toMatch(/could not run some of the tests right now/);
+        for (const blame of ['no-media-path', 'udp-blocked-tcp', 'udp-blocked-turn', 'direct-blocked-turn', 'turn-failed']) {
+          expect(outcome.findings.has(blame), blame).toBe(false);
+        }
+        // The row says it in the page's words; the server's own words are only in the report.
+        await outcome.page.selectOption('select.language-picker', 'zh-CN');
+        expect(await outcome.page.textContent('[data-check="udp"] .check-detail')).toBe('服务器暂时无法进行此项测试（正忙或正在重启）');
+        expect(await outcome.page.textContent('.check-report-text')).toMatch(/技术细节: RATE_LIMITED: /);
+      } finally {
+        for (const holder of holders) holder.close();
+      }
+    });
   });
 
   describe('on a server that wants join tokens and whose TURN secret is wrong', () => {
@@ -211,7 +241,7 @@ describe('the pre-call check', { timeout: 120_000 }, () => {
     });
 
     it('fails UDP, passes TCP, and says calls will use TCP', async () => {
-      const outcome = await runCheck(isolated!, `http://${lab!.gateway}:${server!.port}`);
+      const outcome = await runCheck(isolated!, `http://${lab!.gateway}:${server!.port}`, 'real', '?lang=en');
       console.log(`[check] UDP dropped: ${describeResults(outcome)}`);
       expect(outcome.rows.signalling).toBe('pass');
       expect(outcome.rows.udp).toBe('fail');
@@ -225,7 +255,10 @@ describe('the pre-call check', { timeout: 120_000 }, () => {
       // The same verdict in Chinese, switched on the page without a reload.
       await outcome.page.selectOption('select.language-picker', 'zh-CN');
       expect(await outcome.page.textContent('[data-finding="udp-blocked-tcp"]')).toBe('你的网络屏蔽了 UDP；通话将改用 TCP，可能会较慢。');
-      expect(await outcome.page.textContent('[data-check="udp"] .check-detail')).toContain('在时限内未能连接');
+      // Only the catalogue's words in the row (the browser's "not connected within 8 s" is for the report).
+      expect(await outcome.page.textContent('[data-check="udp"] .check-detail')).toBe('在时限内未能连接');
+      // The way back keeps the language now chosen.
+      expect(await outcome.page.getAttribute('a.check-back', 'href')).toBe('/?lang=zh-CN');
       await outcome.page.context().close();
     });
   });

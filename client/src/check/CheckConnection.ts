@@ -31,19 +31,28 @@ export class CheckConnection {
     });
   }
 
-  /** Connects and resolves with the server's welcome; rejects when the server cannot be reached. */
-  static open(serverUrl: string, token: string | undefined): Promise<{ connection: CheckConnection; welcome: CheckWelcome }> {
+  /**
+   * Connects and resolves with the server's welcome; rejects when the server cannot be reached.
+   * Aborting `signal` closes the connection (or gives up connecting), which ends its requests.
+   */
+  static open(serverUrl: string, token: string | undefined, signal?: AbortSignal): Promise<{ connection: CheckConnection; welcome: CheckWelcome }> {
     const connection = new CheckConnection(serverUrl, token);
     const { socket } = connection;
     return new Promise((resolve, reject) => {
+      let connected = false;
       const timer = setTimeout(() => fail(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+      const onAbort = (): void => (connected ? connection.close() : fail(new Error('the check was stopped')));
       const fail = (error: Error): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         socket.disconnect();
         reject(new ConclaveError('INTERNAL', `Cannot reach the server: ${error.message}`));
       };
+      if (signal?.aborted) return fail(new Error('the check was stopped'));
+      signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect_error', fail);
       socket.once('checkWelcome', (welcome) => {
+        connected = true;
         clearTimeout(timer);
         socket.off('connect_error', fail);
         resolve({ connection, welcome });

@@ -37,7 +37,8 @@ const initial = <K extends CheckId>(id: K): ResultOf<K> => ({ id, status: 'skip'
 export class CheckRunner extends TypedEmitter<CheckEvents> {
   readonly results = Object.fromEntries(CHECK_IDS.map((id) => [id, initial(id)])) as CheckResults;
   private readonly tracks: MediaStreamTrack[] = [];
-  private stopped = false;
+  /** Stops the network part: its connection closes and it reports nothing more. */
+  private readonly abort = new AbortController();
 
   constructor(private readonly options: CheckOptions) {
     super();
@@ -57,7 +58,7 @@ export class CheckRunner extends TypedEmitter<CheckEvents> {
       this.keep(track);
       this.set(result);
     };
-    const network = (): Promise<void> => checkNetwork(this.options.serverUrl, this.options.token, (result) => this.set(result));
+    const network = (): Promise<void> => checkNetwork(this.options.serverUrl, this.options.token, (result) => this.set(result), this.abort.signal);
     const devices = browser.mediaDevices && browser.secureContext;
     if (!devices) {
       this.set({ id: 'camera', status: 'fail', code: browser.code === 'ok' ? 'insecure-context' : browser.code });
@@ -86,9 +87,9 @@ export class CheckRunner extends TypedEmitter<CheckEvents> {
     return buildReport(this.results, verdictOf(this.results));
   }
 
-  /** Releases the camera and microphone. */
+  /** Releases the camera and microphone and ends the network part. */
   stop(): void {
-    this.stopped = true;
+    this.abort.abort();
     for (const track of this.tracks.splice(0)) track.stop();
   }
 
@@ -99,7 +100,7 @@ export class CheckRunner extends TypedEmitter<CheckEvents> {
 
   private keep(track: MediaStreamTrack | null): void {
     if (!track) return;
-    if (this.stopped) track.stop();
+    if (this.abort.signal.aborted) track.stop();
     else this.tracks.push(track);
   }
 

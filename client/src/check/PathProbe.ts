@@ -37,8 +37,8 @@ export class PathProbe {
     readonly connectMs: number,
   ) {}
 
-  /** Opens the path; throws PathFailure when it does not connect within the server's limit. */
-  static async open(connection: CheckConnection, path: CheckPath, limits: CheckLimits): Promise<PathProbe> {
+  /** Opens the path; throws PathFailure when it does not connect within the server's limit (or `signal` aborts). */
+  static async open(connection: CheckConnection, path: CheckPath, limits: CheckLimits, signal?: AbortSignal): Promise<PathProbe> {
     const started = performance.now();
     const info = await connection.request('openTransport', { path });
     const pc = new RTCPeerConnection({ iceServers: info.iceServers, iceTransportPolicy: path === 'relay' ? 'relay' : 'all' });
@@ -68,7 +68,7 @@ export class PathProbe {
       const { mid, fingerprint } = parseOffer(offer.sdp ?? '');
       await connection.request('connectTransport', { transportId: info.transportId, dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
       await pc.setRemoteDescription({ type: 'answer', sdp: answerFor(info, mid) });
-      await opened(pc, channels.echoSend, limits.connectTimeoutMs, path, turnErrors, gathered);
+      await opened(pc, channels.echoSend, limits.connectTimeoutMs, path, turnErrors, gathered, signal);
     } catch (error) {
       pc.close();
       void connection.request('closeTransport', { transportId: info.transportId }).catch(() => undefined);
@@ -225,14 +225,17 @@ function opened(
   path: CheckPath,
   turnErrors: string[],
   gathered: { relay: number },
+  signal?: AbortSignal,
 ): Promise<void> {
   if (channel.readyState === 'open') return Promise.resolve();
+  if (signal?.aborted) return Promise.reject(new PathFailure('error', 'the check was stopped'));
   return new Promise((resolve, reject) => {
     const finish = (error?: PathFailure): void => {
       clearTimeout(timer);
       channel.removeEventListener('open', onOpen);
       pc.removeEventListener('connectionstatechange', onState);
       pc.removeEventListener('icegatheringstatechange', onGathered);
+      signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve();
     };
@@ -246,10 +249,12 @@ function opened(
     const onGathered = (): void => {
       if (path === 'relay' && pc.iceGatheringState === 'complete' && gathered.relay === 0) finish(failure('refused', 'the TURN server gave no relay address'));
     };
+    const onAbort = (): void => finish(new PathFailure('error', 'the check was stopped'));
     const timer = setTimeout(() => finish(failure('timeout', `not connected within ${timeoutMs / 1000} s`)), timeoutMs);
     channel.addEventListener('open', onOpen);
     pc.addEventListener('connectionstatechange', onState);
     pc.addEventListener('icegatheringstatechange', onGathered);
+    signal?.addEventListener('abort', onAbort);
     onGathered();
   });
 }

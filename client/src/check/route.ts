@@ -7,16 +7,20 @@ export function isCheckPage(): boolean {
   return location.pathname.replace(/\/+$/, '') === CHECK_PATH;
 }
 
-/** The check's address from here, keeping a join token and the language (the check tests media only for invited people). */
-export function checkHref(): string {
+/**
+ * A page of this app (`/check`, or `/` for the pre-join screen) from here, keeping a join token (the
+ * check tests media only for invited people) and a `?lang=`, as the language is now: bind it to the
+ * link (`computed`) so it follows a language change.
+ */
+export function hrefKeeping(path: string): string {
   const here = new URLSearchParams(location.search);
   const kept = new URLSearchParams();
-  for (const name of ['token', 'lang']) {
-    const value = here.get(name);
-    if (value !== null) kept.set(name, value);
-  }
+  const token = here.get('token');
+  if (token !== null) kept.set('token', token);
+  // The URL's own ?lang= is rewritten only after bound text re-renders, so ask <html>, which the i18n layer sets first.
+  if (here.has('lang')) kept.set('lang', document.documentElement.lang || (here.get('lang') ?? ''));
   const query = kept.toString();
-  return query ? `${CHECK_PATH}?${query}` : CHECK_PATH;
+  return query ? `${path}?${query}` : path;
 }
 
 /** Shows the check page in `app` (its code loads only when it is asked for). */

@@ -1,4 +1,5 @@
 import type { CheckPath } from '../../../shared/check.js';
+import type { ErrorCode } from '../../../shared/errors.js';
 
 /**
  * The pre-call check's results: one per check, each with a status, what was measured and a code
@@ -32,6 +33,8 @@ export type CheckCode =
   | 'timeout'
   | 'failed'
   | 'refused'
+  /** The server turned the test down (busy, restarting, its own failure): says nothing about the network. */
+  | 'server-refused'
   | 'slow'
   | 'no-path';
 
@@ -39,8 +42,10 @@ export interface BaseResult {
   id: CheckId;
   status: CheckStatus;
   code: CheckCode;
-  /** The browser's or server's own words when something failed (for the administrator, untranslated). */
+  /** The browser's or server's own words when something failed (for the administrator's report only, untranslated). */
   detail?: string;
+  /** With `server-refused`: the server's error code. */
+  serverCode?: ErrorCode;
 }
 
 export interface BrowserResult extends BaseResult {
@@ -114,13 +119,6 @@ export type CheckResults = { [K in CheckId]: ResultOf<K> };
 
 export type Severity = 'ok' | 'warn' | 'fail';
 
-/** One sentence of the verdict: a code the view translates, its weight and its numbers. */
-export interface Finding {
-  code: FindingCode;
-  severity: Severity;
-  params?: Record<string, string | number>;
-}
-
 export type FindingCode =
   | 'insecure-context'
   | 'no-webrtc'
@@ -146,7 +144,21 @@ export type FindingCode =
   | 'turn-failed'
   | 'upload-low'
   | 'download-low'
-  | 'rtt-high';
+  | 'rtt-high'
+  | 'server-busy';
+
+/** The numbers a finding's sentence needs (raw: the view formats them); findings not named here have none. */
+export interface FindingParams {
+  'camera-low': { width: number; height: number; fps: number };
+  'upload-low': { rate: number };
+  'download-low': { rate: number };
+  'rtt-high': { ms: number };
+}
+
+/** One sentence of the verdict: a code the view translates, its weight and its numbers. */
+export type Finding = {
+  [C in FindingCode]: { code: C; severity: Severity } & (C extends keyof FindingParams ? { params: FindingParams[C] } : { params?: never });
+}[FindingCode];
 
 export interface Verdict {
   /** The worst severity among the findings. */

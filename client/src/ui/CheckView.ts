@@ -1,9 +1,11 @@
 import { CheckRunner } from '../check/CheckRunner.js';
 import type { FrameCounter } from '../check/devices.js';
-import { checkName, findingText, headlineText, reportText, resultText, STATUS_MARK, type CheckReport } from '../check/report.js';
+import type { CheckReport } from '../check/report.js';
+import { hrefKeeping } from '../check/route.js';
 import { CHECK_IDS, type CheckId, type CheckResult } from '../check/types.js';
 import { verdictOf } from '../check/verdict.js';
 import { computed, label, localize, msg, onLanguageChange, t } from '../i18n/i18n.js';
+import { checkName, findingText, headlineText, reportText, resultText, STATUS_MARK } from './checkText.js';
 import { h } from './dom.js';
 import { languagePicker } from './LanguagePicker.js';
 import './check.css';
@@ -38,12 +40,8 @@ export class CheckView {
   private readonly findings = h('ul', { class: 'check-findings' });
   private readonly verdict = h('section', { class: 'check-verdict', hidden: true }, h('h2', {}, msg('check.verdict')), this.headline, this.findings);
   private readonly tokenInput = h('input', { name: 'token', autocomplete: 'off', spellcheck: 'false' });
-  private readonly tokenForm = h(
-    'form',
-    { class: 'check-token', hidden: true },
-    h('label', {}, msg('check.token.label'), this.tokenInput),
-    h('button', { type: 'submit' }, msg('check.token.run')),
-  );
+  private readonly tokenSubmit = h('button', { type: 'submit' }, msg('check.token.run'));
+  private readonly tokenForm = h('form', { class: 'check-token', hidden: true }, h('label', {}, msg('check.token.label'), this.tokenInput), this.tokenSubmit);
   private readonly speakerQuestion = h('div', { class: 'check-question', hidden: true });
   private readonly reportText = h('pre', { class: 'check-report-text', tabindex: '0' });
   private readonly reportNote = h('p', { class: 'check-note', role: 'status' });
@@ -54,7 +52,7 @@ export class CheckView {
     this.meter.append(this.meterFill);
     label(this.meter, msg('check.microphone.meter'));
     label(this.video, msg('check.camera.preview'));
-    const back = h('a', { href: backHref(), class: 'check-back' }, msg('check.back'));
+    const back = h('a', { href: computed(() => hrefKeeping('/')), class: 'check-back' }, msg('check.back'));
     const list = h('ul', { class: 'check-list' }, ...CHECK_IDS.map((id) => this.row(id)));
     this.reportSection = h(
       'section',
@@ -85,6 +83,7 @@ export class CheckView {
     this.startButton.addEventListener('click', () => void this.run());
     this.tokenForm.addEventListener('submit', (event) => {
       event.preventDefault();
+      if (this.element.dataset.state === 'running') return;
       this.options.token = this.tokenInput.value.trim() || undefined;
       void this.run();
     });
@@ -97,25 +96,43 @@ export class CheckView {
     window.conclaveCheck = { report: () => Promise.resolve(this.lastReport) };
   }
 
+  /** One run at a time: Start and the token form are disabled while it lasts, and a new run drops the old runner's events. */
   private async run(): Promise<void> {
     this.runner?.stop();
     const runner = new CheckRunner({ serverUrl: this.options.serverUrl, token: this.options.token, countFrames: this.frameCounter() });
     this.runner = runner;
     this.lastReport = null;
-    this.element.dataset.state = 'running';
-    this.startButton.disabled = true;
+    this.setRunning(true);
     this.reportSection.hidden = true;
     if (this.playButton) this.playButton.disabled = false;
-    runner.on('result', (result) => this.show(result));
-    runner.on('camera', (track) => (this.video.srcObject = new MediaStream([track])));
-    runner.on('level', (level) => this.showLevel(level));
+    const current = (): boolean => this.runner === runner;
+    runner.on('result', (result) => {
+      if (current()) this.show(result);
+    });
+    runner.on('camera', (track) => {
+      if (current()) this.video.srcObject = new MediaStream([track]);
+    });
+    runner.on('level', (level) => {
+      if (current()) this.showLevel(level);
+    });
     for (const id of CHECK_IDS) this.show(runner.results[id]);
-    const report = await runner.run();
-    if (this.runner !== runner) return;
-    this.finished(report);
-    localize(this.startButton, 'text', msg('check.again'));
-    this.startButton.disabled = false;
-    this.element.dataset.state = 'done';
+    try {
+      // The checks report their own failures; should one throw all the same, the rest still make a verdict.
+      const report = await runner.run().catch(() => runner.report());
+      if (current()) this.finished(report);
+    } finally {
+      if (current()) {
+        localize(this.startButton, 'text', msg('check.again'));
+        this.setRunning(false);
+      }
+    }
+  }
+
+  private setRunning(running: boolean): void {
+    this.element.dataset.state = running ? 'running' : 'done';
+    this.startButton.disabled = running;
+    this.tokenInput.disabled = running;
+    this.tokenSubmit.disabled = running;
   }
 
   private row(id: CheckId): HTMLElement {
@@ -167,10 +184,11 @@ export class CheckView {
     const mark = parts.row.querySelector('.check-mark');
     if (mark) mark.textContent = STATUS_MARK[result.status];
     localize(parts.status, 'text', msg(`check.status.${result.status}`));
+    // Catalogue text only: the browser's and server's own words (`detail`) are for the report.
     localize(
       parts.detail,
       'text',
-      computed(() => resultText(result) + (result.detail && result.status === 'fail' ? ` (${result.detail})` : '')),
+      computed(() => resultText(result)),
     );
     if (this.runner) this.showVerdict();
   }
@@ -265,16 +283,4 @@ export class CheckView {
         }, ms);
       });
   }
-}
-
-/** The pre-join screen, keeping the language and a token. */
-function backHref(): string {
-  const here = new URLSearchParams(location.search);
-  const kept = new URLSearchParams();
-  for (const name of ['token', 'lang']) {
-    const value = here.get(name);
-    if (value !== null) kept.set(name, value);
-  }
-  const query = kept.toString();
-  return query ? `/?${query}` : '/';
 }

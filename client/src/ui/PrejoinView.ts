@@ -1,4 +1,4 @@
-import { checkHref } from '../check/route.js';
+import { CHECK_PATH, hrefKeeping } from '../check/route.js';
 import { getCameraTrack, listDevices, MediaAccessError, mediaAvailable, type DeviceChoice } from '../conference/media.js';
 import type { DeviceSource } from '../conference/types.js';
 import { computed, language, localize, msg, type Msg } from '../i18n/i18n.js';
@@ -62,7 +62,7 @@ export class PrejoinView {
       this.message,
       h('button', { type: 'submit', class: 'primary' }, msg('prejoin.join')),
       languagePicker(),
-      h('a', { href: checkHref(), class: 'check-link' }, msg('check.link')),
+      h('a', { href: computed(() => hrefKeeping(CHECK_PATH)), class: 'check-link' }, msg('check.link')),
     );
     this.element = h('div', { class: 'prejoin' }, h('div', { class: 'preview' }, this.video), form);
     if (defaults.error) this.showError(defaults.error);

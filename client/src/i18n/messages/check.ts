@@ -62,6 +62,7 @@ export const en = {
   'check.code.timeout': 'No connection within the time limit',
   'check.code.failed': 'The connection failed',
   'check.code.refused': 'The TURN server refused the credentials or gave no relay address',
+  'check.code.server-refused': 'The server could not run this test right now (busy or restarting)',
   'check.code.slow': 'Works, but slowly',
   'check.code.no-path': 'Not tested: no media connection works',
   'check.finding.insecure-context': 'This page is not secure, so the browser offers no camera or microphone. Open it over https.',
@@ -91,6 +92,8 @@ export const en = {
   'check.finding.upload-low': 'Your upload is only about {rate}: others may see you in low quality, or only hear you.',
   'check.finding.download-low': 'Your download is only about {rate}: you may see others in low quality.',
   'check.finding.rtt-high': 'A round trip to the server takes {ms} ms: conversation may feel delayed.',
+  'check.finding.server-busy':
+    'The server could not run some of the tests right now (it is busy or restarting), so they say nothing about your network. Try again in a minute.',
   'check.report.title': 'Report for your administrator',
   'check.report.copy': 'Copy report',
   'check.report.copied': 'Report copied',
@@ -100,6 +103,7 @@ export const en = {
   'check.report.page': 'Page',
   'check.report.browser': 'Browser',
   'check.report.language': 'Language',
+  'check.report.technical': 'Technical detail',
   'check.token.label': 'Join token',
   'check.token.run': 'Test with this token',
 } as const;
@@ -164,6 +168,7 @@ export const zhCN: Translation<typeof en> = {
   'check.code.timeout': '在时限内未能连接',
   'check.code.failed': '连接失败',
   'check.code.refused': 'TURN 服务器拒绝了凭据，或未分配中继地址',
+  'check.code.server-refused': '服务器暂时无法进行此项测试（正忙或正在重启）',
   'check.code.slow': '可用，但速度较慢',
   'check.code.no-path': '未检查：没有可用的媒体连接',
   'check.finding.insecure-context': '此页面不安全，浏览器因此不提供摄像头和麦克风。请通过 https 打开。',
@@ -191,6 +196,7 @@ export const zhCN: Translation<typeof en> = {
   'check.finding.upload-low': '你的上行带宽只有约 {rate}：其他人看到的你可能画质较差，或只能听到声音。',
   'check.finding.download-low': '你的下行带宽只有约 {rate}：你看到的其他人可能画质较差。',
   'check.finding.rtt-high': '到服务器的往返时间为 {ms} 毫秒：对话可能会有延迟感。',
+  'check.finding.server-busy': '服务器暂时无法进行部分测试（正忙或正在重启），因此这些测试无法说明你的网络情况。请过一分钟再试。',
   'check.report.title': '发给管理员的报告',
   'check.report.copy': '复制报告',
   'check.report.copied': '报告已复制',
@@ -200,6 +206,7 @@ export const zhCN: Translation<typeof en> = {
   'check.report.page': '页面',
   'check.report.browser': '浏览器',
   'check.report.language': '语言',
+  'check.report.technical': '技术细节',
   'check.token.label': '入会令牌',
   'check.token.run': '使用此令牌检查',
 };
