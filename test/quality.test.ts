@@ -4,6 +4,9 @@ import {
   allocateLayers,
   DownlinkPolicy,
   HOLD_AFTER_DOWN_MS,
+  HOLD_MARGIN,
+  MAX_PROBE_INTERVAL_MS,
+  QUEUE_MEMORY_MS,
   MAX_HOLD_MS,
   UP_HEADROOM,
   UP_STABLE_MS,
@@ -58,14 +61,14 @@ describe('a participant’s downlink policy', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a')];
     expect(policy.decide(0, estimateFor(400_000), 0, wants).get('a')).toBe(0);
+    // Plenty, but within the hold: stays down.
+    expect(policy.decide(HOLD_AFTER_DOWN_MS - 2000, estimateFor(5_000_000), 0, wants).get('a')).toBe(0);
     // Just enough for the middle layer, but without headroom: stays down.
     expect(policy.decide(HOLD_AFTER_DOWN_MS + 1, estimateFor(510_000), 0, wants).get('a')).toBe(0);
-    // Plenty, but still within the hold: stays down.
-    expect(policy.decide(HOLD_AFTER_DOWN_MS - 1000, estimateFor(5_000_000), 0, wants).get('a')).toBe(0);
     // Plenty after the hold, once: not yet (one lucky estimate is not a recovered link)…
-    expect(policy.decide(HOLD_AFTER_DOWN_MS + 1000, estimateFor(5_000_000), 0, wants).get('a')).toBe(0);
-    // …and still so a few seconds later: no cap any more.
-    expect(policy.decide(HOLD_AFTER_DOWN_MS + 1000 + UP_STABLE_MS, estimateFor(5_000_000), 0, wants).get('a')).toBeUndefined();
+    expect(policy.decide(HOLD_AFTER_DOWN_MS + 2000, estimateFor(5_000_000), 0, wants).get('a')).toBe(0);
+    // …and still so at the next measurement: no cap any more.
+    expect(policy.decide(HOLD_AFTER_DOWN_MS + 2000 + UP_STABLE_MS, estimateFor(5_000_000), 0, wants).get('a')).toBeUndefined();
   });
 
   it('a link wobbling around a layer boundary does not flap', () => {
@@ -108,6 +111,104 @@ describe('a participant’s downlink policy', () => {
     const policy = new DownlinkPolicy();
     policy.decide(0, 300_000, 0, [camera('a')]);
     expect(policy.decide(1000, 300_000, 0, [camera('b')]).has('a')).toBe(false);
+  });
+});
+
+/**
+ * A downlink as mediasoup's estimator reports it under the policy's ceiling: it carries `capacity`
+ * and never reports more than the transport's maximum outgoing bitrate. One round every 2 s, as
+ * the link monitor runs.
+ */
+function simulate(policy: DownlinkPolicy, wants: VideoWant[], reservedBps: number, capacityAt: (t: number) => number, until: number, from = 0) {
+  const rounds: { t: number; caps: (number | undefined)[]; ceiling: number | undefined; estimate: number }[] = [];
+  for (let t = from; t <= until; t += 2000) {
+    const estimate = Math.min(capacityAt(t), policy.ceilingBps ?? Infinity);
+    // The short link's queue shows in its round trips.
+    const caps = policy.decide(t, estimate, reservedBps, wants, capacityAt(t) < 1_000_000);
+    rounds.push({ t, caps: wants.map((want) => caps.get(want.consumerId)), ceiling: policy.ceilingBps, estimate });
+  }
+  return rounds;
+}
+
+describe('the ceiling on a participant’s transport while its cameras are held down', () => {
+  // Two tiles asking for the middle layer, two voices, and a link that carries both lowest layers.
+  const wants = [camera('a', 1), camera('b', 1)];
+  const voices = 2 * 50_000;
+  const SHORT = 600_000;
+  /** What the two lowest layers and the voices need of the estimate, with the hold's margin. */
+  const need = ((2 * COSTS[0]! + voices) / USABLE_SHARE) * HOLD_MARGIN;
+  /** What the policy needs of the estimate to give both tiles what they ask for. */
+  const wish = (2 * COSTS[1]! * UP_HEADROOM + voices) / USABLE_SHARE;
+
+  it('none while every tile gets what it asks for', () => {
+    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => 10_000_000, 20_000);
+    expect(rounds.every((round) => round.ceiling === undefined && round.caps.every((cap) => cap === undefined))).toBe(true);
+  });
+
+  it('none on a link that shows no queue (an estimator still ramping up): the cameras are capped, the estimator is not', () => {
+    const policy = new DownlinkPolicy();
+    for (let t = 0; t <= 20_000; t += 2000) {
+      expect([...policy.decide(t, SHORT, voices, wants, false).values()]).toEqual([0, 0]);
+      expect(policy.ceilingBps).toBeUndefined();
+    }
+    // A queue shows: the ceiling comes, and stays a minute after the last sign of one.
+    policy.decide(22_000, SHORT, voices, wants, true);
+    expect(policy.ceilingBps).toBeDefined();
+    policy.decide(22_000 + QUEUE_MEMORY_MS - 2000, SHORT, voices, wants, false);
+    expect(policy.ceilingBps).toBeDefined();
+    policy.decide(22_000 + QUEUE_MEMORY_MS, SHORT, voices, wants, false);
+    expect(policy.ceilingBps).toBeUndefined();
+  });
+
+  it('on a short link: mostly just above what the lowest layers and the voices need, so the estimator pads little for the higher ones', () => {
+    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => SHORT, 60_000);
+    expect(rounds.at(-1)!.caps).toEqual([0, 0]);
+    const held = rounds.filter((round) => round.ceiling !== undefined && Math.abs(round.ceiling - need) < 1);
+    expect(held.length).toBeGreaterThan(rounds.length / 2);
+  });
+
+  it('probes every few seconds for what every wish needs and, the estimate not climbing, goes back at once without switching layers', () => {
+    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => SHORT, 60_000);
+    const above = rounds.filter((round) => (round.ceiling ?? 0) > SHORT);
+    expect(above.length).toBeGreaterThanOrEqual(60_000 / (MAX_PROBE_INTERVAL_MS + 4000) - 1);
+    for (const round of above) expect(round.ceiling).toBeGreaterThanOrEqual(wish);
+    // The estimate climbed once (to the link's rate) and then stalled: back below the link.
+    for (const [i, round] of rounds.entries())
+      if (above.includes(round)) expect(Math.min(rounds[i + 1]?.ceiling ?? 0, rounds[i + 2]?.ceiling ?? 0)).toBeLessThan(SHORT);
+    // Down once at the start, and never a switch after.
+    expect(rounds[0]!.caps).toEqual([0, 0]);
+    expect(rounds.filter((round, i) => i > 0 && round.caps.join() !== rounds[i - 1]!.caps.join())).toHaveLength(0);
+  });
+
+  it('an estimate held at the ceiling is not a short link: layers stay although the cameras now cost more', () => {
+    const policy = new DownlinkPolicy();
+    const cheap = wants.map((want) => ({ ...want, layerCosts: [100_000, 400_000, 1_000_000] }));
+    policy.decide(0, SHORT, voices, cheap, true);
+    policy.decide(2000, SHORT, voices, cheap, true);
+    const ceiling = policy.ceilingBps!;
+    // The encoders climb to what the layers may cost: the reported estimate, at the ceiling, looks short.
+    expect([...policy.decide(4000, ceiling, voices, wants, true).values()]).toEqual([0, 0]);
+    expect(2 * COSTS[0]! + voices).toBeGreaterThan(ceiling * USABLE_SHARE);
+  });
+
+  it('the cap lifted after a minute, both tiles are back at their layer within 20 s (the estimator’s own climb sets the pace), and the ceiling goes', () => {
+    const policy = new DownlinkPolicy();
+    const liftAt = 60_000;
+    // The estimator climbs 17 % between two rounds at most.
+    let estimate = SHORT;
+    const rounds: { t: number; caps: (number | undefined)[] }[] = [];
+    for (let t = 0; t <= 120_000; t += 2000) {
+      const capacity = t < liftAt ? SHORT : 10_000_000;
+      estimate = Math.min(capacity, policy.ceilingBps ?? Infinity, estimate * 1.17);
+      const caps = policy.decide(t, estimate, voices, wants, capacity === SHORT);
+      rounds.push({ t, caps: wants.map((want) => caps.get(want.consumerId)) });
+      if (policy.ceilingBps === undefined) estimate = Math.max(estimate, wish);
+    }
+    const back = rounds.find((round) => round.t >= liftAt && round.caps.every((cap) => cap === undefined));
+    expect(back).toBeDefined();
+    expect(back!.t - liftAt).toBeLessThanOrEqual(20_000);
+    expect(policy.ceilingBps).toBeUndefined();
+    expect(rounds.filter((round) => round.t > back!.t).every((round) => round.caps.every((cap) => cap === undefined))).toBe(true);
   });
 });
 

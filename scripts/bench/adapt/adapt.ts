@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { parseConfig } from '../../../server/src/config.js';
 import { createLogger } from '../../../server/src/logger.js';
+import { experiments } from '../../../server/src/quality/LinkMonitor.js';
 import { startServer, type ConclaveServer } from '../../../server/src/server.js';
 import {
   NetLab,
@@ -38,11 +39,15 @@ interface Options {
   recoverSeconds: number;
   runs: number;
   out: string;
+  /** Turn on the experimental downlink ceiling (docs/quality.md, point 5). */
+  ceiling: boolean;
 }
 
 const HELP = `Usage: npm run bench:adapt -- [--caps none,1500,800,500,300 (kbit/s)] [--directions down,up]
   [--settle S (default 10)] [--measure S (default 20)] [--recover S (default 30)] [--runs N (default 1)] [--out DIR]
-Needs root: Cy's browser runs in a network namespace whose link tc caps.`;
+  [--ceiling (the experimental downlink ceiling, docs/quality.md point 5)]
+Needs root: Cy's browser runs in a network namespace whose link tc caps. CONCLAVE_TEST_CLIENT_DIST serves a
+client built elsewhere (default client/dist). Only the 500 kbit/s downlink: --caps 500 --directions down.`;
 
 export interface Row {
   /** 1, 2, …; in the summary, how many runs the medians are over. */
@@ -69,6 +74,19 @@ export interface Row {
   othersMinFps: number;
   /** Seconds from lifting the cap until this camera was back at full quality (null: not within --recover). */
   recoverySeconds: number | null;
+  /** The server's estimate of the capped participant's link in the window (its link report), kbit/s: median and lowest. */
+  estimateKbps?: { median: number; min: number };
+}
+
+/** Reads the capped participant's link report (the server's estimate of its downlink) about once a second until `until`. */
+async function sampleEstimates(participant: LabParticipant, until: number): Promise<number[]> {
+  const samples: number[] = [];
+  while (Date.now() < until) {
+    const link = (await participant.state().catch(() => undefined))?.link;
+    if (link?.downlink.availableKbps != null) samples.push(link.downlink.availableKbps);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return samples;
 }
 
 function parseOptions(argv: string[]): Options | null {
@@ -82,6 +100,7 @@ function parseOptions(argv: string[]): Options | null {
       recover: { type: 'string' },
       runs: { type: 'string' },
       out: { type: 'string' },
+      ceiling: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -111,6 +130,7 @@ function parseOptions(argv: string[]): Options | null {
     recoverSeconds: seconds(values.recover, 30, 'recover'),
     runs,
     out: values.out ?? path.join('bench-results', `adapt-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+    ceiling: values.ceiling ?? false,
   };
 }
 
@@ -270,6 +290,7 @@ export async function adaptCli(argv: string[]): Promise<number> {
     return 2;
   }
 
+  experiments.downlinkCeiling = options.ceiling;
   const loadBefore = os.loadavg()[0]!;
   const lab = await NetLab.create();
   let server: ConclaveServer | undefined;
@@ -289,8 +310,10 @@ export async function adaptCli(argv: string[]): Promise<number> {
       ANNOUNCED_IP: lab.gateway,
       RTC_PORT: '0',
       NUM_WORKERS: '1',
-      LOG_LEVEL: 'warn',
-      CLIENT_DIST: path.resolve('client/dist'),
+      // CONCLAVE_BENCH_LOG_LEVEL=debug shows each downlink decision (the ceiling, the probes).
+      LOG_LEVEL: process.env.CONCLAVE_BENCH_LOG_LEVEL ?? 'warn',
+      // As in the tests: a client built elsewhere, for people working side by side.
+      CLIENT_DIST: process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.resolve('client/dist'),
       RATE_LIMIT_PER_SECOND: '1000',
     });
     server = await startServer(config, createLogger(config.LOG_LEVEL, false));
@@ -322,8 +345,15 @@ export async function adaptCli(argv: string[]): Promise<number> {
           try {
             await watch(cy, options.settleSeconds);
             const before = capKbit === null ? await Promise.all([cy, ana, ben].map(sentLayers)) : [];
+            const estimates = sampleEstimates(cy, Date.now() + options.measureSeconds * 1000);
             const windows = await Promise.all([cy, ana, ben].map(async (page) => [page, await watch(page, options.measureSeconds)] as const));
-            rows.push(...rowsOf(run, direction, capKbit, room, new Map(windows)));
+            const cyEstimates = await estimates;
+            const windowRows = rowsOf(run, direction, capKbit, room, new Map(windows));
+            if (direction === 'down' && cyEstimates.length > 0) {
+              for (const row of windowRows) row.estimateKbps = { median: median(cyEstimates), min: Math.min(...cyEstimates) };
+              say(`run ${run}, down ${capKbit ?? 'none'}: the server's estimate of Cy's downlink, kbit/s, each second: ${cyEstimates.join(' ')}`);
+            }
+            rows.push(...windowRows);
             if (capKbit === null) {
               // What the cameras cost on clean links: what a cap has to carry.
               const after = await Promise.all([cy, ana, ben].map(sentLayers));
@@ -353,7 +383,8 @@ export async function adaptCli(argv: string[]): Promise<number> {
           for (const row of measured) {
             say(
               `run ${run}, ${direction} ${capKbit ?? 'none'}: ${row.viewer} ← ${row.sender} ${row.medianFps} fps (min ${row.minFps}) ${row.size} ${row.layers}, ` +
-                `${row.layerSwitches} layer switches, mic concealed ${row.micConcealedPercent} %, clean pair ≥ ${row.othersMinFps} fps, recovery ${row.recoverySeconds ?? '-'} s`,
+                `${row.layerSwitches} layer switches, mic concealed ${row.micConcealedPercent} %, clean pair ≥ ${row.othersMinFps} fps, recovery ${row.recoverySeconds ?? '-'} s` +
+                (row.estimateKbps ? `, estimate median ${row.estimateKbps.median} (min ${row.estimateKbps.min}) kbit/s` : ''),
             );
           }
         }

@@ -9,6 +9,16 @@
  * the temporal layer, which drops frame rate only when even the lowest resolution does not fit.
  * Going down is immediate; going up needs headroom and waits a while after a step down, so a link
  * near a boundary does not flap.
+ *
+ * While any camera is held down on a link that shows a queue, the policy also gives the transport a ceiling (`ceilingBps`, for
+ * `transport.setMaxOutgoingBitrate`). mediasoup asks its estimator for what the top layers of every
+ * camera cost, whatever the consumers' preferred layers, and pads the link up to the estimate to
+ * find room for them: on a link with a deep drop-tail queue (a 500 kbit/s tbf of 200 ms) that
+ * padding keeps filling the queue, the estimate collapses, and the lowest layer arrived at 6–9 fps.
+ * Under a ceiling just above what the held layers need, little is padded. To find out whether the
+ * link has recovered, every few seconds the ceiling is lifted to what every tile's wish needs for
+ * as long as the estimate keeps climbing; when it stalls, that was the link's limit: back to the
+ * hold, and the next probe waits a little longer.
  */
 
 /** One camera consumer the participant receives. */
@@ -63,19 +73,84 @@ interface ConsumerHistory {
 export const FLAP_WINDOW_MS = 60_000;
 /** The longest wait before going up again, for a link that keeps failing its step-ups. */
 export const MAX_HOLD_MS = 32_000;
-/** Going up must have been possible this long without a break (two measurements), not one lucky estimate. */
-export const UP_STABLE_MS = 3000;
+/** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
+export const UP_STABLE_MS = 2000;
+
+/**
+ * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
+ * mid-call probe when the maximum changes, so the estimate only climbs by its own ramp (8 % a
+ * second at most) and the padding that goes with it: a link that recovered shows a steady climb,
+ * one at its limit stalls or falls.
+ */
+export const PROBE_GROWTH = 1.06;
+/** An estimate below this share of what the held layers need is a dip the estimator is recovering from: no probe then. */
+export const FOLLOW_SHARE = 0.85;
+/** A probe asks at most this much more than the policy needs to step every camera up to its wish. */
+export const PROBE_MARGIN = 1.1;
+/** After a probe the link did not follow, the next waits this long, doubling with each failure up to MAX_PROBE_INTERVAL_MS. */
+export const PROBE_INTERVAL_MS = 4000;
+export const MAX_PROBE_INTERVAL_MS = 6000;
+/**
+ * The hold sits this far above what the held layers need. The padding up to the estimate is what
+ * keeps the estimate up: without room for it (a hold at exactly what the layers need, tried) every
+ * false alarm of the delay detector on a busy machine cut the estimate to 0.85 × what was sent and
+ * it never climbed back (every participant, clean links too, ended at 50–250 kbit/s).
+ */
+export const HOLD_MARGIN = 1.25;
+/** The ceiling applies for this long after the link last showed a queue (a long round trip or loss). */
+export const QUEUE_MEMORY_MS = 60_000;
+/** An estimate this close to the ceiling is the ceiling, not the link: no reason to step down. */
+export const PINNED_SHARE = 0.95;
+/** mediasoup refuses a lower maximum outgoing bitrate. */
+const MIN_CEILING_BPS = 100_000;
+
+/** The cost of each consumer's camera at the given layers; a layer not sent counts as the highest sent below it. */
+function costOf(videos: readonly VideoWant[], layerOf: (video: VideoWant) => number): number {
+  return videos.reduce((sum, video) => {
+    let layer = Math.min(layerOf(video), video.layerCosts.length - 1);
+    while (layer > 0 && !Number.isFinite(video.layerCosts[layer] ?? Infinity)) layer--;
+    const cost = video.layerCosts[layer] ?? 0;
+    return sum + (Number.isFinite(cost) ? cost : 0);
+  }, 0);
+}
 
 /** One participant's downlink: remembers each consumer's cap and its recent steps down. */
 export class DownlinkPolicy {
   private readonly history = new Map<string, ConsumerHistory>();
+  private ceiling: number | undefined;
+  /** What the held layers need: the ceiling when not probing. */
+  private hold = 0;
+  /** When the ceiling may next rise above the hold, and how many probes in a row the link did not follow. */
+  private nextProbeAt = 0;
+  private failures = 0;
+  /** While probing: the estimate the probe has reached so far. */
+  private probeBase: number | undefined;
+  /** When the link last showed a queue. */
+  private queuedAt = -Infinity;
+
+  /**
+   * The maximum outgoing bitrate the participant's transport should have after the last decision
+   * (undefined: none, mediasoup probes as it likes).
+   */
+  get ceilingBps(): number | undefined {
+    return this.ceiling;
+  }
+
+  /** Whether the ceiling is lifted above what the held layers need, to probe the link. */
+  get probing(): boolean {
+    return this.probeBase !== undefined;
+  }
 
   /**
    * The new cap per consumer (undefined: no cap needed) given the downlink estimate (`availableBps`)
-   * less what must be carried regardless (`reservedBps`: audio, shared screens).
+   * less what must be carried regardless (`reservedBps`: audio, shared screens). `queued`: the
+   * link shows a queue (a long round trip or loss), what arms the ceiling.
    */
-  decide(now: number, availableBps: number, reservedBps: number, videos: readonly VideoWant[]): Map<string, number | undefined> {
+  decide(now: number, availableBps: number, reservedBps: number, videos: readonly VideoWant[], queued = false): Map<string, number | undefined> {
+    if (queued) this.queuedAt = now;
     const usable = Math.max(0, availableBps * USABLE_SHARE - reservedBps);
+    // An estimate held at our own ceiling says the link carries at least that, not that it is short.
+    const pinned = this.ceiling !== undefined && availableBps >= this.ceiling * PINNED_SHARE;
     const fits = allocateLayers(usable, videos);
     const fitsWithHeadroom = allocateLayers(usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
@@ -90,7 +165,7 @@ export class DownlinkPolicy {
       const current = Math.min(video.wished, entry.cap ?? video.wished);
       const down = fits.get(id) ?? 0;
       const up = fitsWithHeadroom.get(id) ?? 0;
-      if (down < current) {
+      if (down < current && !pinned) {
         entry.cap = down;
         entry.downs.push(now);
         entry.upSince = undefined;
@@ -113,6 +188,52 @@ export class DownlinkPolicy {
     for (const id of this.history.keys()) {
       if (!decided.has(id)) this.history.delete(id);
     }
+    this.setCeiling(now, availableBps, reservedBps, videos, decided);
     return decided;
+  }
+
+  /**
+   * The ceiling after a decision: none while every camera gets what its tile asks for, or while the
+   * link has shown no queue for QUEUE_MEMORY_MS. Else the
+   * hold, just above what the held layers need; every few seconds it is lifted to what every wish
+   * needs, for as long as the estimate keeps climbing towards it (a recovered link: the policy
+   * steps up on the way); when the climb stalls, that was the link's limit: back to the hold, and
+   * the next probe waits longer (up to MAX_PROBE_INTERVAL_MS).
+   */
+  private setCeiling(
+    now: number,
+    availableBps: number,
+    reservedBps: number,
+    videos: readonly VideoWant[],
+    caps: ReadonlyMap<string, number | undefined>,
+  ): void {
+    const allowed = (video: VideoWant): number => Math.min(video.wished, caps.get(video.consumerId) ?? video.wished);
+    // A link without a queue in the last minute is short only while the estimator ramps up (a
+    // newcomer, a busy machine's jitter): a ceiling would only slow that down.
+    if (now - this.queuedAt >= QUEUE_MEMORY_MS || !videos.some((video) => allowed(video) < video.wished)) {
+      this.ceiling = undefined;
+      this.probeBase = undefined;
+      this.nextProbeAt = 0;
+      this.failures = 0;
+      return;
+    }
+    this.hold = Math.max(MIN_CEILING_BPS, ((costOf(videos, allowed) + reservedBps) / USABLE_SHARE) * HOLD_MARGIN);
+    const wish = Math.max(this.hold, ((costOf(videos, (video) => video.wished) * UP_HEADROOM + reservedBps) / USABLE_SHARE) * PROBE_MARGIN);
+    if (this.probeBase !== undefined) {
+      if (availableBps >= this.probeBase * PROBE_GROWTH) {
+        this.probeBase = availableBps;
+        this.ceiling = wish;
+        return;
+      }
+      this.probeBase = undefined;
+      this.failures++;
+      this.nextProbeAt = now + Math.min(MAX_PROBE_INTERVAL_MS, PROBE_INTERVAL_MS * 2 ** (this.failures - 1));
+    }
+    if (now >= this.nextProbeAt && availableBps >= (this.hold / HOLD_MARGIN) * FOLLOW_SHARE) {
+      this.probeBase = availableBps;
+      this.ceiling = wish;
+    } else {
+      this.ceiling = this.hold;
+    }
   }
 }

@@ -13,8 +13,26 @@ export interface LinkMonitorOptions {
   adaptDownlinks: boolean;
 }
 
-/** What an Opus stream costs on the wire with headers and RTCP, for the downlink's budget. */
+/** What an Opus stream costs on the wire with headers and RTCP, for the downlink's budget, until it is measured. */
 const AUDIO_BPS = 64_000;
+/**
+ * Experiments a bench may turn on in its own process. `downlinkCeiling`: the transport ceiling of
+ * DownlinkPolicy (docs/quality.md, point 5). Off: over eight variants on a 500 kbit/s lab link (a
+ * loaded machine) the lowest layer arrived at 9–16.5 fps against 10–13 without, at best 15–16.5 fps
+ * with 1–3 layer switches in 20 s, but recovery after the cap slowed (12–26 s or not within 30 s)
+ * and clean participants' links were held too (their round trips passed 100 ms). Measure on an
+ * idle machine with `npm run bench:adapt -- --ceiling` before turning it on.
+ */
+export const experiments = { downlinkCeiling: false };
+
+/** A round trip (ms) or a share of packets lost on the downlink that shows a queue on the way: the ceiling's trigger. */
+const QUEUE_RTT_MS = 100;
+const QUEUE_LOSS = 0.02;
+/**
+ * What a measured voice costs beyond its RTP bitrate (what mediasoup counts): IP, UDP and the SRTP
+ * tag of 50 packets a second, and its RTCP.
+ */
+const AUDIO_OVERHEAD_BPS = 20_000;
 
 /** A producer's streams as measured this round: bits per second by encoding index. */
 interface ProducerSample {
@@ -27,6 +45,8 @@ interface ProducerSample {
 /** What the monitor keeps per participant between rounds. */
 interface PeerLink {
   policy: DownlinkPolicy;
+  /** The receiving transport's maximum outgoing bitrate as last set (0: none), and on which transport. */
+  ceiling: { transport: types.WebRtcTransport; bps: number } | undefined;
   /** The last report sent to it, to send only changes. */
   lastReport: string | undefined;
 }
@@ -111,7 +131,7 @@ export class LinkMonitor {
   private async measurePeer(peer: Peer, producers: ReadonlyMap<string, ProducerSample>): Promise<ConnectionQuality | undefined> {
     let link = this.links.get(peer);
     if (!link) {
-      link = { policy: new DownlinkPolicy(), lastReport: undefined };
+      link = { policy: new DownlinkPolicy(), ceiling: undefined, lastReport: undefined };
       this.links.set(peer, link);
     }
     const [recvStats, sendStats] = await Promise.all([peer.recvTransport.getStats(), peer.sendTransport.getStats()]);
@@ -121,7 +141,10 @@ export class LinkMonitor {
     if (peer.isClosed) return undefined;
 
     const availableBps = recvStats[0]?.availableOutgoingBitrate;
-    const downlinkLimited = await this.fitDownlink(peer, link, consumers, producers, availableBps);
+    // A queue on the way to the participant: what its own receiver reports say of the media we send it.
+    const downlinkRtt = Math.max(0, ...rttStats.map((stat) => stat.roundTripTime ?? 0));
+    const queued = downlinkRtt >= QUEUE_RTT_MS || (recvStats[0]?.rtpPacketLossSent ?? 0) >= QUEUE_LOSS;
+    const downlinkLimited = await this.fitDownlink(peer, link, consumers, producers, availableBps, queued);
 
     const own = [...peer.producers.values()].map((producer) => producers.get(producer.id)).filter((sample) => sample !== undefined);
     const trips = [...rttStats.map((stat) => stat.roundTripTime), ...own.map((sample) => sample.roundTripMs)].filter(
@@ -156,6 +179,7 @@ export class LinkMonitor {
     consumers: types.Consumer[],
     producers: ReadonlyMap<string, ProducerSample>,
     availableBps: number | undefined,
+    queued: boolean,
   ): Promise<boolean> {
     const preferences = peer.session.preferences;
     if (!availableBps) return false;
@@ -165,8 +189,11 @@ export class LinkMonitor {
     for (const consumer of consumers) {
       if (consumer.paused || consumer.producerPaused) continue;
       const sample = producers.get(consumer.producerId);
-      if (consumer.kind === 'audio') reservedBps += AUDIO_BPS;
-      else if (consumer.type !== 'simulcast' || !sample) reservedBps += sample ? Math.max(...sample.encodingBps, 0) : 0;
+      if (consumer.kind === 'audio') {
+        // Opus runs well below the 64 kbit/s assumed for a voice not measured yet.
+        const measured = sample ? Math.max(...sample.encodingBps, 0) : 0;
+        reservedBps += measured > 0 ? Math.min(AUDIO_BPS, measured + AUDIO_OVERHEAD_BPS) : AUDIO_BPS;
+      } else if (consumer.type !== 'simulcast' || !sample) reservedBps += sample ? Math.max(...sample.encodingBps, 0) : 0;
       else {
         // A layer not measured yet (just starting) costs what its sender is allowed to send.
         const layerCosts = sample.encodingBps.map((bps, index) => (bps > 0 ? bps : (sample.producer.rtpParameters.encodings?.[index]?.maxBitrate ?? Infinity)));
@@ -174,16 +201,50 @@ export class LinkMonitor {
         byId.set(consumer.id, consumer);
       }
     }
-    const caps = link.policy.decide(Date.now(), availableBps, reservedBps, this.options.adaptDownlinks ? wants : []);
+    // Without a queue the policy never arms its ceiling.
+    const caps = link.policy.decide(Date.now(), availableBps, reservedBps, this.options.adaptDownlinks ? wants : [], queued && experiments.downlinkCeiling);
     let limited = false;
-    await Promise.all(
-      [...caps].map(async ([consumerId, cap]) => {
+    await Promise.all([
+      ...[...caps].map(async ([consumerId, cap]) => {
         const consumer = byId.get(consumerId)!;
         if (cap !== undefined && cap < preferences.wishedSpatialLayer(consumer)) limited = true;
         if (preferences.setLinkCap(consumer, cap)) await preferences.applyLayers(consumer, 'link').catch(() => undefined);
       }),
+      this.applyCeiling(peer, link),
+    ]);
+    this.log.debug(
+      {
+        peer: peer.id,
+        queued,
+        availableKbps: Math.round(availableBps / 1000),
+        reservedKbps: Math.round(reservedBps / 1000),
+        caps: [...caps.values()],
+        ceilingKbps: Math.round((link.policy.ceilingBps ?? 0) / 1000),
+      },
+      'downlink decision',
     );
     return limited;
+  }
+
+  /** Gives the receiving transport the policy's ceiling (0 lifts it), when it changed or the transport is new. */
+  private async applyCeiling(peer: Peer, link: PeerLink): Promise<void> {
+    const transport = peer.recvTransport;
+    const bps = Math.round(link.policy.ceilingBps ?? 0);
+    // Each change restarts mediasoup's estimator from its current estimate: a small one is not worth it.
+    if (link.ceiling?.transport === transport && (link.ceiling.bps === bps || (bps > 0 && link.ceiling.bps > 0 && Math.abs(bps / link.ceiling.bps - 1) < 0.1)))
+      return;
+    if (link.ceiling?.transport !== transport && bps === 0) {
+      link.ceiling = { transport, bps };
+      return;
+    }
+    try {
+      await transport.setMaxOutgoingBitrate(bps);
+      link.ceiling = { transport, bps };
+      this.log.debug({ peer: peer.id, ceilingKbps: bps / 1000, probing: link.policy.probing }, 'downlink ceiling');
+    } catch (error) {
+      // The transport closed under the round: the next one sees its successor.
+      this.log.debug({ err: error, peer: peer.id }, 'downlink ceiling not set');
+    }
   }
 }
 
