@@ -1,15 +1,16 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogues, LANGUAGE_NAMES } from '../../client/src/i18n/i18n.js';
+import { catalogues, LANGUAGE_NAMES, LANGUAGES } from '../../client/src/i18n/i18n.js';
 import { launchChromium, leaveAndClose, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { CLIENT_DIST, useServer } from '../helpers/server.js';
 
 /**
  * The whole interface in Simplified Chinese: a person who opens Conclave with `?lang=zh-CN` walks
- * through every view there is (pre-join, the call with its menus and panels, chat, whiteboard,
- * moderation, the lobby, the end screens) and reads no English, except for what is no language:
- * names people chose, protocol and brand terms, the browser's own device names. Switching the
- * language in the call changes the page at once, without a reload.
+ * through every view there is (pre-join, the pre-call check, the call with its menus, the
+ * connection panel, chat, whiteboard, moderation, the lobby, the end screens) and reads no
+ * English, except for what is no language: names people chose, protocol and brand terms, the
+ * browser's own words (device names, user agent). Switching the language in the call changes the
+ * page at once, without a reload.
  */
 
 // ---- what may stay in Latin letters ----
@@ -20,36 +21,10 @@ const CHAT_TEXT = '大家好，资料在这里';
 const FILE_NAME = 'notes.txt';
 /** Protocol, brand and unit terms that are the same in every language. */
 const TERMS = [
-  'Conclave',
-  'WebRTC',
-  'UDP',
-  'TCP',
-  'TURN',
-  'STUN',
-  'ICE',
-  'DTLS',
-  'SRTP',
-  'RTT',
-  'SFU',
-  'kbit',
-  'Mbit',
-  'kb',
-  'Mb',
-  'fps',
-  'ms',
-  's',
-  'B',
-  'kB',
-  'KB',
-  'MB',
-  'GB',
-  'x',
-  'JSON',
-  'VP8',
-  'VP9',
-  'H264',
-  'AV1',
-  'Opus',
+  ...['Conclave', 'WebRTC', 'UDP', 'TCP', 'TURN', 'STUN', 'ICE', 'DTLS', 'SRTP', 'RTT', 'SFU', 'JSON', 'VP8', 'VP9', 'H264', 'AV1', 'Opus'],
+  // ICE candidate types (RFC 8445), as a connection's route is written: host/UDP, relay/TCP.
+  ...['host', 'srflx', 'prflx', 'relay'],
+  ...['kbit', 'Mbit', 'kb', 'Mb', 'fps', 'ms', 's', 'B', 'kB', 'KB', 'MB', 'GB', 'dB', 'dBFS', 'x'],
 ];
 
 const LATIN_WORD = /[A-Za-z]+/g;
@@ -59,14 +34,15 @@ const latinWords = (text: string): string[] => text.match(LATIN_WORD) ?? [];
 const CATALOGUE_WORDS = new Set(Object.values(catalogues['zh-CN']).flatMap((message) => latinWords(message.replace(/\{\w+\}/g, ' '))));
 const ALLOWED = new Set([
   ...CATALOGUE_WORDS,
-  ...TERMS,
+  ...TERMS.flatMap(latinWords),
   ...Object.values(NAMES),
   // Avatars show a name's initials.
   ...Object.values(NAMES).map((name) => name.charAt(0).toUpperCase()),
   ...latinWords(ROOM),
   ...latinWords(FILE_NAME),
-  // The language picker names each language in itself.
+  // The language picker names each language in itself; a report gives its tag.
   ...Object.values(LANGUAGE_NAMES).flatMap(latinWords),
+  ...LANGUAGES.flatMap(latinWords),
 ]);
 
 interface Shown {
@@ -108,24 +84,29 @@ function collectShown(): Shown[] {
   return shown;
 }
 
-/** The names the browser gives its devices (the fake camera and microphone): the browser's words, not ours. */
-async function deviceWords(page: Page): Promise<Set<string>> {
-  const labels = await page.evaluate(async () =>
-    navigator.mediaDevices ? (await navigator.mediaDevices.enumerateDevices()).map((device) => device.label) : [],
-  );
-  return new Set(labels.flatMap(latinWords));
+/**
+ * The browser's own words, not ours: the names it gives its devices (the fake camera and
+ * microphone), its user agent and the page's address (both of which a check report quotes).
+ */
+async function browserWords(page: Page): Promise<Set<string>> {
+  const texts = await page.evaluate(async () => [
+    navigator.userAgent,
+    location.href,
+    ...(navigator.mediaDevices ? (await navigator.mediaDevices.enumerateDevices()).map((device) => device.label) : []),
+  ]);
+  return new Set(texts.flatMap(latinWords));
 }
 
 /** Fails, listing them, when any shown text still has an English word in it. */
 async function expectNoEnglish(page: Page, view: string): Promise<void> {
-  const devices = await deviceWords(page);
+  const browserOwn = await browserWords(page);
   const shown = await page.evaluate(collectShown);
   expect(
     shown.some((item) => /\p{Script=Han}/u.test(item.text)),
     `${view}: no Chinese shown`,
   ).toBe(true);
   const english = shown
-    .map((item) => ({ ...item, words: latinWords(item.text).filter((word) => !ALLOWED.has(word) && !devices.has(word)) }))
+    .map((item) => ({ ...item, words: latinWords(item.text).filter((word) => !ALLOWED.has(word) && !browserOwn.has(word)) }))
     .filter((item) => item.words.length > 0);
   const report = english.map((item) => `  ${item.where}: "${item.text}" (${item.words.join(', ')})`).join('\n');
   expect(english, `${view} shows English:\n${report}`).toEqual([]);
@@ -138,7 +119,8 @@ interface Cast {
   guest: ParticipantPage;
   guestId: string;
   knocker?: ParticipantPage;
-  prejoin?: BrowserContext;
+  /** The pre-join screen opened on its own, as someone not in the call yet. */
+  prejoin?: { context: BrowserContext; page: Page };
 }
 
 /** One view a person can open: `show` brings it up and returns the page it is on. */
@@ -176,12 +158,24 @@ const VIEWS: View[] = [
   {
     name: 'the pre-join screen',
     async show(cast) {
-      cast.prejoin = await cast.host.context.browser()!.newContext();
-      const page = await cast.prejoin.newPage();
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      cast.prejoin = { context, page };
       await page.goto(`${server.url}/?lang=zh-CN`, { timeout: 90_000 });
       await page.locator('form.prejoin-form').waitFor();
       // The device pickers are filled once the preview started.
       await expect.poll(() => page.locator('select[name="camera"] option').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+      return page;
+    },
+  },
+  {
+    name: 'the pre-call check, run to its verdict and report',
+    async show({ prejoin }) {
+      const page = prejoin!.page;
+      await page.click('a.check-link');
+      await page.locator('main.check').waitFor({ timeout: 30_000 });
+      await page.click('[data-action="start"]');
+      await page.waitForSelector('main.check[data-state="done"]', { timeout: 90_000 });
       return page;
     },
   },
@@ -212,12 +206,14 @@ const VIEWS: View[] = [
     },
   },
   {
-    name: 'the statistics',
+    name: 'the statistics and the connection panel',
     async show({ host }) {
       await host.page.click('[data-action="layout"]');
       await host.page.click('[data-action="stats"]');
-      // Statistics are sampled: wait for the first figures on the tiles.
+      // Statistics are sampled: wait for the first figures on the tiles, and the session's timeline.
       await expect.poll(() => host.page.locator('.tile-stats:not([hidden])').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      await expect.poll(() => visibleNow(host.page, '[data-connection-panel]')).toBe(true);
+      await expect.poll(() => host.page.locator('[data-timeline] li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
       return host.page;
     },
   },
@@ -347,7 +343,7 @@ describe('the interface in Simplified Chinese', { timeout: 120_000 }, () => {
 
   afterAll(async () => {
     for (const participant of [cast?.host, cast?.guest, cast?.knocker]) if (participant) await leaveAndClose(participant).catch(() => undefined);
-    await cast?.prejoin?.close();
+    await cast?.prejoin?.context.close();
     await browser?.close();
   });
 
@@ -367,6 +363,9 @@ describe('the interface in Simplified Chinese', { timeout: 120_000 }, () => {
     await switchTo('en');
     await expect.poll(ours).toBe(catalogues.en['meeting.participants']);
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    // The walk's check sees English when there is some (it is not blind to it).
+    const shownInEnglish = await page.evaluate(collectShown);
+    expect(shownInEnglish.some((item) => latinWords(item.text).some((word) => !ALLOWED.has(word)))).toBe(true);
     const english = await toolbarNames();
     expect(english).toHaveLength(chinese.length);
     for (const [index, name] of english.entries()) {
