@@ -69,7 +69,18 @@ export class Fuzzer extends MessageGenerator {
    */
   private async warmUp(): Promise<void> {
     const [sendTransport, recvTransport] = this.current.transports;
-    if (this.state !== 'joined' || sendTransport === undefined || recvTransport === undefined) return;
+    if (this.state !== 'joined') {
+      // Outside a room: one resume of a real participant's place with a wrong token, so that
+      // refusal is checked every run rather than when the seed happens to draw it.
+      const [peer] = this.options.foreign.peers;
+      if (peer !== undefined) {
+        await this.send(
+          this.prepare({ event: 'resume', args: [{ peerId: peer, resumeToken: 'not-their-token' }], ack: true, note: "reach for the real call's resume" }),
+        );
+      }
+      return;
+    }
+    if (sendTransport === undefined || recvTransport === undefined) return;
     const rng = this.rng;
     const capabilities = this.options.participant.routerRtpCapabilities;
     const valid = (event: RequestName, payload: Record<string, unknown>): Promise<void> =>
