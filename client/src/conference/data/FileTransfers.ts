@@ -33,6 +33,14 @@ export type TransferFailure = ErrorCode | 'reset' | 'left' | 'incomplete' | 'out
 
 const RESET_REASON = 'The connection was reset; send the file again';
 
+/** The file channel went while sending (a media reset or a new join). */
+class ChannelResetError extends Error {
+  constructor() {
+    super(RESET_REASON);
+    this.name = 'ChannelResetError';
+  }
+}
+
 /** One file going to the room or coming from someone in it. */
 export interface FileTransfer {
   /** The server's id for the transfer, the same for the sender and every receiver. */
@@ -144,7 +152,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
     this.add(transfer);
     void this.stream(entry, file, chunkBytes, windowBytes, options.maxBytesPerSecond).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      const failure = error instanceof ConclaveError ? error.code : message === RESET_REASON ? 'reset' : undefined;
+      const failure = error instanceof ConclaveError ? error.code : error instanceof ChannelResetError ? 'reset' : undefined;
       this.finish(transfer, 'failed', message, failure);
     });
     return transfer;
@@ -248,7 +256,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
       for (;;) {
         if (transfer.state !== 'sending') return;
         const producer = this.port.producer('file');
-        if (!producer) throw new Error(RESET_REASON);
+        if (!producer) throw new ChannelResetError();
         const due = maxBytesPerSecond ? startedAt + (offset / maxBytesPerSecond) * 1000 - performance.now() : 0;
         if (offset - transfer.bytes < windowBytes && producer.bufferedAmount < HIGH_WATER_BYTES && due <= 0) break;
         producer.bufferedAmountLowThreshold = LOW_WATER_BYTES;
@@ -257,7 +265,7 @@ export class FileTransfers extends TypedEmitter<FileEvents> {
       const payload = new Uint8Array(await file.slice(offset, offset + chunkBytes).arrayBuffer());
       if (transfer.state !== 'sending') return;
       const producer = this.port.producer('file');
-      if (!producer) throw new Error(RESET_REASON);
+      if (!producer) throw new ChannelResetError();
       producer.send(encodeChunk(transfer.id, seq, payload));
       offset += payload.byteLength;
     }
