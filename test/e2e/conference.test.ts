@@ -221,7 +221,9 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
       WebSocket.prototype.send = () => undefined;
     });
     const closed = Date.now();
-    await fay.page.close();
+    // The tab closes, not the whole browser profile: a browser keeps delivering a closed tab's beacon
+    // (closing the profile could cancel it before it left).
+    await fay.page.page.close();
     // The server keeps a dropped connection's place for RECONNECT_GRACE_SECONDS (30 here).
     await expect.poll(() => remoteTile(ana.page, fay.id, 'camera').count(), { timeout: 10_000 }).toBe(0);
     console.log(`[conference] tab closed with a silenced socket → tile gone: ${Date.now() - closed} ms`);
