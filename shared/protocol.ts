@@ -6,6 +6,7 @@ import { DisplayName, RoomId } from './identity.js';
 import type { ConnectionQuality, LinkReport } from './quality.js';
 import type { SessionEvent } from './diagnostics.js';
 import { ModerationRequests, type ModerationNotifications, type ModerationResponses, type RoomPolicy } from './moderation.js';
+import { RecordingRequests, type RecordingNotifications, type RecordingResponses } from './recording.js';
 import type { Role } from './roles.js';
 import { EmptyRequest, Id } from './schemas.js';
 import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from './rtp.js';
@@ -20,8 +21,9 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * 2: `join` asks for data channels with `dataChannels` (mediasoup 3.20+ has no SCTP capabilities).
  * 3: `roomLost` (rejoin by yourself) and `removed` (do not); join may fail with UNAVAILABLE.
  * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
+ * 5: recording and live streaming (shared/recording.ts): start/stop requests, `recordingStatus`.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;
@@ -152,6 +154,7 @@ export const Requests = {
   offerFile: OfferFileRequest,
   cancelFile: FileRequest,
   ...ModerationRequests,
+  ...RecordingRequests,
 } as const;
 export type RequestName = keyof typeof Requests;
 export type RequestOf<K extends RequestName> = z.input<(typeof Requests)[K]>;
@@ -233,7 +236,7 @@ export interface DataSyncResponse {
   maxFileBytes: number;
 }
 
-export interface Responses extends ModerationResponses {
+export interface Responses extends ModerationResponses, RecordingResponses {
   join: JoinResponse;
   leave: Record<string, never>;
   connectTransport: Record<string, never>;
@@ -256,7 +259,7 @@ export interface Responses extends ModerationResponses {
 export const RemovalReason = z.enum(['mediaCrashes', 'removed', 'banned', 'ended']);
 export type RemovalReason = z.infer<typeof RemovalReason>;
 
-export interface Notifications extends ModerationNotifications {
+export interface Notifications extends ModerationNotifications, RecordingNotifications {
   /** Sent once on connect: what a client needs to load its device before joining. */
   welcome: { protocolVersion: number; serverVersion: string; routerRtpCapabilities: client.RtpCapabilities };
   participantJoined: ParticipantInfo;

@@ -64,7 +64,69 @@ export interface ParticipantRemovedEvent extends RoomEvent {
   ban: boolean;
 }
 
-export type WebhookEvent = RoomStartedEvent | RoomFinishedEvent | ParticipantJoinedEvent | ParticipantLeftEvent | ParticipantRemovedEvent;
+/** A recording as a receiver sees it; `file` is the name in RECORDINGS_DIR (download it with the admin API). */
+export interface WebhookRecording {
+  id: string;
+  file: string;
+  layout: 'grid' | 'speaker';
+}
+
+/** Why a recording or stream ended: asked to, the meeting ended or emptied, MAX_RECORDING_MINUTES, a failure, the server stopping. */
+export type WebhookEndReason = 'stopped' | 'meetingEnded' | 'timeLimit' | 'failed' | 'serverShutdown';
+
+export interface RecordingStartedEvent extends RoomEvent {
+  event: 'recording_started';
+  recording: WebhookRecording;
+  by: WebhookActor;
+}
+
+/** The file is complete (also after a failure: what was recorded until then). */
+export interface RecordingFinishedEvent extends RoomEvent {
+  event: 'recording_finished';
+  recording: WebhookRecording & { bytes: number; durationSeconds: number | null };
+  reason: WebhookEndReason;
+  error?: string;
+}
+
+/** A live stream; `url` never carries the stream key (`rtmp://host/app/…`). */
+export interface WebhookStream {
+  url: string;
+  layout: 'grid' | 'speaker';
+}
+
+export interface StreamStartedEvent extends RoomEvent {
+  event: 'stream_started';
+  stream: WebhookStream;
+  by: WebhookActor;
+}
+
+/** The RTMP connection dropped or could not be made; with `retrying`, the server tries again. */
+export interface StreamFailedEvent extends RoomEvent {
+  event: 'stream_failed';
+  stream: WebhookStream;
+  error: string;
+  attempt: number;
+  retrying: boolean;
+}
+
+export interface StreamFinishedEvent extends RoomEvent {
+  event: 'stream_finished';
+  stream: WebhookStream;
+  reason: WebhookEndReason;
+  error?: string;
+}
+
+export type WebhookEvent =
+  | RoomStartedEvent
+  | RoomFinishedEvent
+  | ParticipantJoinedEvent
+  | ParticipantLeftEvent
+  | ParticipantRemovedEvent
+  | RecordingStartedEvent
+  | RecordingFinishedEvent
+  | StreamStartedEvent
+  | StreamFailedEvent
+  | StreamFinishedEvent;
 
 export type WebhookEventName = WebhookEvent['event'];
 

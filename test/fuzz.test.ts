@@ -67,7 +67,14 @@ function prototypeShapes(): string[] {
  * call's own transports, producers and consumers) while two Chromium participants keep talking.
  */
 describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
-  const server = useServer({ CLIENT_DIST, RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '100000', MAX_MESSAGE_KB: '256' });
+  const server = useServer({
+    CLIENT_DIST,
+    RATE_LIMIT_PER_SECOND: '10000',
+    RATE_LIMIT_BURST: '100000',
+    MAX_MESSAGE_KB: '256',
+    // Recording requests are fuzzed up to the refusal: a fuzzed host must not start real compositor browsers.
+    MAX_RECORDINGS: '0',
+  });
   let browser: Browser;
   let ana: ParticipantPage;
   let ben: ParticipantPage;

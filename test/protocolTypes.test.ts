@@ -4,6 +4,7 @@ import { dataHandlers } from '../server/src/signaling/data.js';
 import { composeHandlers } from '../server/src/signaling/handlers.js';
 import { mediaHandlers } from '../server/src/signaling/media.js';
 import { moderationHandlers } from '../server/src/signaling/moderation.js';
+import { recordingHandlers } from '../server/src/signaling/recording.js';
 import { roomHandlers } from '../server/src/signaling/room.js';
 import { transportHandlers } from '../server/src/signaling/transports.js';
 
@@ -12,15 +13,15 @@ import { transportHandlers } from '../server/src/signaling/transports.js';
 
 describe('the protocol is whole', () => {
   it('has one handler for every request, and a table missing a domain or repeating one does not compile', () => {
-    const table = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers);
+    const table = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, recordingHandlers);
     expect(Object.keys(table).sort()).toEqual(Object.keys(Requests).sort());
 
     // @ts-expect-error produceData, dataSync, offerFile and cancelFile have no handler
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, moderationHandlers);
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, moderationHandlers, recordingHandlers);
     // @ts-expect-error connectTransport and restartIce would be handled twice
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, transportHandlers);
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, recordingHandlers, transportHandlers);
     // @ts-expect-error a handler for a request the protocol does not define
-    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, { ping: () => ({}) });
+    composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, recordingHandlers, { ping: () => ({}) });
   });
 
   it('a produce request whose kind is not its source’s neither compiles nor parses', () => {

@@ -154,6 +154,27 @@ export const ConfigSchema = z
       .min(0)
       .max(7 * 24 * 3600)
       .default(SESSION_EVENTS_RETAIN_MS / 1000),
+    /** Where recordings are written (docs/recording.md); created when the first recording starts. */
+    RECORDINGS_DIR: z.string().min(1).default('recordings'),
+    /** Recordings and live streams running at once on this server (each is a headless Chromium and an ffmpeg). */
+    MAX_RECORDINGS: z.coerce.number().int().min(0).max(100).default(2),
+    /** A recording or stream stops by itself after this long. */
+    MAX_RECORDING_MINUTES: z.coerce.number().positive().max(24 * 60).default(240),
+    /** A recording does not start when the disk under RECORDINGS_DIR has less free space than this (MiB). */
+    RECORDING_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(1024),
+    /** The size of the composite picture, WIDTHxHEIGHT. */
+    RECORDING_RESOLUTION: z
+      .string()
+      .regex(/^\d{3,4}x\d{3,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720')
+      .default('1280x720')
+      .transform((text) => {
+        const [width = 1280, height = 720] = text.split('x').map(Number);
+        return { width: width - (width % 2), height: height - (height % 2) };
+      }),
+    RECORDING_FRAME_RATE: z.coerce.number().int().min(5).max(60).default(25),
+    /** The browser that draws recordings (headless) and the encoder that writes and streams them. */
+    RECORDER_CHROMIUM: z.string().min(1).default('/usr/bin/chromium'),
+    FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     /** HTTPS from the server itself (PEM files); browsers give camera access only on https or localhost. */
     TLS_CERT: ReadableFile.optional(),
     TLS_KEY: ReadableFile.optional(),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -29,6 +30,9 @@ import { attachSignaling } from './signaling/index.js';
 import { reportRoomEvents } from './webhooks/roomEvents.js';
 import { Webhooks } from './webhooks/Webhooks.js';
 import { leaveByBeacon } from './signaling/room.js';
+import { attachRecorder } from './recording/namespace.js';
+import { Recordings } from './recording/Recordings.js';
+import { RecordingStore } from './recording/RecordingStore.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url.replace('/dist/', '/')), 'utf8')) as { version: string })
   .version;
@@ -40,6 +44,8 @@ export interface ConclaveServer {
   rooms: RoomRegistry;
   /** Participants' sessions by peer id (tests reach a participant's connection here). */
   sessions: SessionRegistry;
+  /** Recordings and live streams (tests reach the compositor's process here). */
+  recordings: Recordings;
   health(): Promise<Health>;
   /** Stops accepting, disconnects everyone, closes rooms and workers. Idempotent. */
   close(): Promise<void>;
@@ -115,6 +121,16 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     reportRoomEvents(rooms, webhooks),
     log,
   );
+  const recordingStore = new RecordingStore(path.resolve(config.RECORDINGS_DIR), config.RECORDING_MIN_FREE_MB * 1024 * 1024, config.ADMIN_API_KEY ?? config.AUTH_SECRET);
+  let listeningPort = config.PORT;
+  const recordings = new Recordings({
+    config,
+    store: recordingStore,
+    webhooks,
+    origin: () => `${config.TLS_CERT ? 'https' : 'http'}://${loopbackFor(config.HTTP_HOST)}:${listeningPort}`,
+    routerRtpCapabilities,
+    log: log.child({ recordings: true }),
+  });
   monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
   const admin = config.ADMIN_API_KEY
     ? adminApi({
@@ -122,6 +138,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
         rooms,
         meetings,
         sessionEvents: sessions.events,
+        recordings,
         authSecret: config.AUTH_SECRET,
         log: log.child({ api: 'admin' }),
       })
@@ -131,6 +148,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     health,
     metrics,
     leaveBeacon: (beacon) => leaveByBeacon(sessions, beacon),
+    recordingLinks: recordingStore,
     admin,
     trustProxy: config.TRUST_PROXY,
   });
@@ -155,6 +173,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     rooms,
     sessions,
     meetings,
+    recordings,
     knockLimiter: knockLimiter(config.LOBBY_KNOCKS_PER_MINUTE, 5),
     trustedProxies: trustedProxies(config.TRUST_PROXY),
     routerRtpCapabilities,
@@ -163,6 +182,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   };
   attachSignaling(io, signaling);
   attachCheck(io, { config, log, pool, trustedProxies: signaling.trustedProxies, version: VERSION });
+  attachRecorder(io, recordings, routerRtpCapabilities, log.child({ recorder: true }));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -172,6 +192,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     });
   });
   const port = (httpServer.address() as AddressInfo).port;
+  listeningPort = port;
   const shownHost = config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? 'localhost' : config.HTTP_HOST;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
 
@@ -179,6 +200,8 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   const close = (): Promise<void> => {
     closing ??= (async () => {
       signaling.draining = true;
+      // Recordings first, while their media still flows: the files are finished, not cut off.
+      await recordings.closeAll();
       io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
       io.disconnectSockets(true);
       rooms.closeAll();
@@ -196,7 +219,13 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     return closing;
   };
 
-  return { url, port, pool, rooms, sessions, health, close };
+  return { url, port, pool, rooms, sessions, recordings, health, close };
+}
+
+/** Where this machine's own browser (the recording compositor) reaches the server. */
+function loopbackFor(httpHost: string): string {
+  if (httpHost === '0.0.0.0' || httpHost === '::' || httpHost === 'localhost') return '127.0.0.1';
+  return httpHost.includes(':') ? `[${httpHost}]` : httpHost;
 }
 
 /** Which addresses browsers are told to send media to: the first thing to check when media does not flow. */

@@ -14,6 +14,8 @@ import type { Peer } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { SessionEvents } from '../session/SessionEvents.js';
+import type { Recordings } from '../recording/Recordings.js';
+import { addRecordingRoutes } from './recordingApi.js';
 
 export const ADMIN_API_PATH = '/api/v1';
 
@@ -23,6 +25,7 @@ export interface AdminApiOptions {
   meetings: Meetings;
   /** Participants' session events, also for a while after they left. */
   sessionEvents: SessionEvents;
+  recordings: Recordings;
   /** AUTH_SECRET: POST /tokens signs with it; without it that endpoint answers 409. */
   authSecret: string | undefined;
   log: Logger;
@@ -55,11 +58,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 /**
  * The operator's HTTP API (docs/admin-api.md): list rooms and participants, read a participant's
- * session events, mute, remove, lock, admit, change roles, end meetings, mint join tokens. Every
+ * session events, mute, remove, lock, admit, change roles, end meetings, mint join tokens, record and
+ * stream (recordingApi.ts). Every
  * call needs the bearer key, compared in constant time; every body is validated; every answer is
  * JSON, errors with a code.
  */
-export function adminApi({ apiKey, rooms, meetings, sessionEvents, authSecret, log }: AdminApiOptions): Router {
+export function adminApi({ apiKey, rooms, meetings, sessionEvents, recordings, authSecret, log }: AdminApiOptions): Router {
   const api = express.Router();
   const expected = digest(apiKey);
   api.use((req, res, next) => {
@@ -205,6 +209,8 @@ export function adminApi({ apiKey, rooms, meetings, sessionEvents, authSecret, l
       return { token, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
     }),
   );
+
+  addRecordingRoutes(api, { recordings, roomOf, act, parse });
 
   api.use((_req, res) => fail(res, 'NOT_FOUND', 'No such admin API endpoint'));
   const errors: ErrorRequestHandler = (error: unknown, _req, res, next) => {

@@ -3,7 +3,10 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import { firstIssue } from '../../../shared/identity.js';
 import { LEAVE_BEACON_PATH, LeaveBeacon } from '../../../shared/protocol.js';
+import { ConclaveError } from '../../../shared/errors.js';
+import { DOWNLOAD_PATH, type RecordingStore } from '../recording/RecordingStore.js';
 import { ADMIN_API_PATH } from './admin.js';
+import { sendRecording } from './recordingApi.js';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -24,12 +27,14 @@ export interface HttpAppOptions {
   leaveBeacon?: (beacon: LeaveBeacon) => boolean;
   /** The admin API (ADMIN_API_KEY set); without it, its paths answer 404. */
   admin?: Router;
+  /** Checks hosts' signed recording download links (server/src/recording). */
+  recordingLinks?: RecordingStore;
   /** TRUST_PROXY, for req.ip. */
   trustProxy?: readonly string[];
 }
 
 /** Static client, health endpoint; everything else about a call goes over Socket.IO. */
-export function createHttpApp({ clientDist, health, metrics, leaveBeacon, admin, trustProxy = [] }: HttpAppOptions): Express {
+export function createHttpApp({ clientDist, health, metrics, leaveBeacon, admin, recordingLinks, trustProxy = [] }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   if (trustProxy.length > 0) app.set('trust proxy', [...trustProxy]);
@@ -39,6 +44,20 @@ export function createHttpApp({ clientDist, health, metrics, leaveBeacon, admin,
       ADMIN_API_PATH,
       (_req, res) => void res.status(404).json({ code: 'NOT_FOUND', message: 'The admin API is off on this server (ADMIN_API_KEY is not set)' }),
     );
+
+  if (recordingLinks) {
+    app.get(`${DOWNLOAD_PATH}/:id`, (req, res) => {
+      const query = (name: string): string => (typeof req.query[name] === 'string' ? req.query[name] : '');
+      recordingLinks
+        .linked(String(req.params.id), query('expires'), query('signature'))
+        .then(({ file, info }) => sendRecording(res, file, info.file))
+        .catch((error: unknown) => {
+          if (res.headersSent) return;
+          const refused = error instanceof ConclaveError ? error : new ConclaveError('INTERNAL', 'The download failed on the server');
+          res.status(refused.code === 'NOT_AUTHORIZED' ? 403 : refused.code === 'NOT_FOUND' ? 404 : 500).json({ code: refused.code, message: refused.message });
+        });
+    });
+  }
 
   app.get('/healthz', async (_req, res) => {
     const report = await health();

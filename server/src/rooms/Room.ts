@@ -65,6 +65,12 @@ export type Permits = (peer: Peer, what: 'chat' | 'files' | 'screenShare') => bo
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly peers = new Map<string, Peer>();
+  /**
+   * Receive-only peers nobody sees: a recording's compositor (server/src/recording). They get every
+   * producer and the room's notifications, but are not participants: not listed, not counted, and
+   * a room with only observers left closes.
+   */
+  readonly observers = new Map<string, Peer>();
   readonly createdAt = Date.now();
   /** Chat, files, whiteboard and fast messages: the room's data channels. */
   readonly data: DataHub;
@@ -200,6 +206,37 @@ export class Room extends TypedEmitter<RoomEvents> {
     return peer;
   }
 
+  /**
+   * Seats a receive-only observer (no data channels, no announcement) and gives it a consumer of
+   * everything published now; later producers reach it like everyone else.
+   */
+  async observe(params: Pick<JoinParams, 'displayName' | 'rtpCapabilities' | 'session'>): Promise<Peer> {
+    await this.settled;
+    if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed');
+    const slot = await this.routerSet.place();
+    const peerId = randomUUID();
+    const [sendTransport, recvTransport] = await this.routerSet.createTransports(slot, peerId, false);
+    const observer = new Peer(peerId, params.displayName, 'participant', params.rtpCapabilities, sendTransport, recvTransport, params.session);
+    if (this.closed || slot.router.closed) {
+      observer.close();
+      throw new ConclaveError('UNAVAILABLE', 'The room was closed');
+    }
+    this.observers.set(peerId, observer);
+    this.routerSet.seat(observer, slot);
+    const pending: Promise<void>[] = [];
+    for (const peer of this.peers.values()) {
+      for (const producer of peer.producers.values()) pending.push(consume(this.fanout, observer, producer));
+    }
+    await Promise.all(pending);
+    return observer;
+  }
+
+  unobserve(observer: Peer): void {
+    if (!this.observers.delete(observer.id)) return;
+    observer.close();
+    this.routerSet.unseat(observer);
+  }
+
   /** The home router died: the active speaker observer moves to a live router, with every microphone. */
   private async newHome(waitMs: number): Promise<void> {
     await this.routerSet.newHome(waitMs);
@@ -290,6 +327,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const other of this.peers.values()) {
       if (other !== peer) void consume(this.fanout, other, producer);
     }
+    for (const observer of this.observers.values()) void consume(this.fanout, observer, producer);
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
     if (request.source === 'mic') await this.speakers.add(peer, producer);
     return producer;
@@ -299,6 +337,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const peer of this.peers.values()) {
       if (peer !== except) peer.notify(event, payload);
     }
+    for (const observer of this.observers.values()) observer.notify(event, payload);
   }
 
   close(): void {
@@ -311,6 +350,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       peer.close();
       this.emit('left', peer);
     }
+    for (const observer of this.observers.values()) observer.close();
+    this.observers.clear();
     this.routerSet.close();
     this.log.info('room closed');
     this.emit('closed');

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { Lobby, Waiter } from '../moderation/Lobby.js';
 import type { Meetings } from '../moderation/Meetings.js';
+import type { Recordings } from '../recording/Recordings.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Session } from '../session/Session.js';
@@ -23,6 +24,8 @@ export interface SignalingContext {
   rooms: RoomRegistry;
   sessions: SessionRegistry;
   meetings: Meetings;
+  /** Recordings and live streams of rooms (server/src/recording). */
+  recordings: Recordings;
   /** Knocks per client address, so a lobby cannot be flooded from one place. */
   knockLimiter: (address: string) => boolean;
   /** TRUST_PROXY: whose X-Forwarded-For names the client. */

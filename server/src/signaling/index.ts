@@ -7,10 +7,11 @@ import { composeHandlers } from './handlers.js';
 import { clientAddress } from '../http/clientAddress.js';
 import { mediaHandlers } from './media.js';
 import { moderationHandlers } from './moderation.js';
+import { recordingHandlers } from './recording.js';
 import { connectionLost, leaveRoom, roomHandlers } from './room.js';
 import { transportHandlers } from './transports.js';
 
-const handlers = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers);
+const handlers = composeHandlers(roomHandlers, transportHandlers, mediaHandlers, dataHandlers, moderationHandlers, recordingHandlers);
 
 /** Wires every signalling domain onto each new socket. */
 export function attachSignaling(io: ConclaveServer, context: SignalingContext): void {

@@ -13,7 +13,7 @@ interface Acting {
 }
 
 /** The sender's meeting, if they are a host or moderator (or a host, with `hostOnly`); FORBIDDEN otherwise. */
-function moderator(connection: Connection, hostOnly = false): Acting {
+export function moderator(connection: Connection, hostOnly = false): Acting {
   const acting = member(connection);
   const allowed = hostOnly ? acting.peer.role === 'host' : moderates(acting.peer.role);
   if (!allowed) throw new ConclaveError('FORBIDDEN', hostOnly ? 'Only a host can do that' : 'Only hosts and moderators can do that');

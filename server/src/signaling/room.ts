@@ -59,6 +59,7 @@ export const roomHandlers = {
       scope.afterReply(() => {
         session.startEvents();
         meeting.welcome(peer, lockOnWelcome).catch((error: unknown) => connection.log.error({ err: error }, 'welcoming to the meeting failed'));
+        context.recordings.welcome(room, peer);
         room.consumeExisting(peer).catch((error: unknown) => connection.log.error({ err: error }, 'consuming existing producers failed'));
       });
       return {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { WebhookActor, WebhookParticipant, WebhookPayload } from '../../../shared/webhooks.js';
+import { redactStreamUrl } from '../../../shared/recording.js';
+import type { WebhookActor, WebhookParticipant, WebhookPayload, WebhookRecording, WebhookStream } from '../../../shared/webhooks.js';
 
 /**
  * Only the documented fields, copied: a caller passing a richer object (a participant with its
@@ -22,7 +23,40 @@ export function fieldsOf(payload: WebhookPayload): WebhookPayload {
         reason: payload.reason,
         ban: payload.ban,
       };
+    case 'recording_started':
+      return { event: payload.event, room: payload.room, recording: recordingOf(payload.recording), by: actorOf(payload.by) };
+    case 'recording_finished': {
+      const { bytes, durationSeconds } = payload.recording;
+      return {
+        event: payload.event,
+        room: payload.room,
+        recording: { ...recordingOf(payload.recording), bytes, durationSeconds },
+        reason: payload.reason,
+        ...(payload.error === undefined ? {} : { error: payload.error }),
+      };
+    }
+    case 'stream_started':
+      return { event: payload.event, room: payload.room, stream: streamOf(payload.stream), by: actorOf(payload.by) };
+    case 'stream_failed':
+      return { event: payload.event, room: payload.room, stream: streamOf(payload.stream), error: payload.error, attempt: payload.attempt, retrying: payload.retrying };
+    case 'stream_finished':
+      return {
+        event: payload.event,
+        room: payload.room,
+        stream: streamOf(payload.stream),
+        reason: payload.reason,
+        ...(payload.error === undefined ? {} : { error: payload.error }),
+      };
   }
+}
+
+function recordingOf({ id, file, layout }: WebhookRecording): WebhookRecording {
+  return { id, file, layout };
+}
+
+/** The URL is redacted again here, so no caller can hand a stream key to a receiver. */
+function streamOf({ url, layout }: WebhookStream): WebhookStream {
+  return { url: redactStreamUrl(url), layout };
 }
 
 function participantOf({ id, name, role }: WebhookParticipant): WebhookParticipant {

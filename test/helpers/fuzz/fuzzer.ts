@@ -279,6 +279,13 @@ export class Fuzzer extends MessageGenerator {
       case 'endMeeting':
       case 'lowerAllHands':
         return { outcome: 'either', codes: ['FORBIDDEN'], why: `${parsed.event} (allowed to the host of its own room only)` };
+      // The fuzz server records nothing (MAX_RECORDINGS=0): a host is refused as unsupported, anyone else as forbidden.
+      case 'startRecording':
+      case 'startStream':
+        return { outcome: 'error', codes: ['FORBIDDEN', 'UNSUPPORTED'], why: `${parsed.event} (recording is off on the fuzz server)` };
+      case 'stopRecording':
+      case 'stopStream':
+        return { outcome: 'error', codes: ['FORBIDDEN', 'NOT_FOUND'], why: `${parsed.event} with nothing running` };
       case 'lowerHand':
         return { outcome: 'either', codes: ['FORBIDDEN', 'NOT_FOUND'], why: 'lowerHand' };
       case 'raiseHand':

@@ -257,10 +257,19 @@ export abstract class MessageGenerator extends FuzzerState {
         return rng.chance(0.5) ? {} : { peerId: this.somePeer() };
       case 'react':
         return { reaction: rng.pick(['👍', '🎉', 'x', '👍👍']) };
+      case 'startRecording':
+        return rng.chance(0.5) ? {} : { layout: rng.pick(['grid', 'speaker', 'mosaic']) };
+      case 'startStream':
+        return {
+          url: rng.pick(['rtmp://127.0.0.1:1/live/key', 'rtmps://example.invalid/app/secret', 'http://example.invalid/live', hostileString(rng, 60)]),
+          ...(rng.chance(0.5) ? { layout: rng.pick(['grid', 'speaker']) } : {}),
+        };
       case 'muteAll':
       case 'endMeeting':
       case 'lowerAllHands':
       case 'raiseHand':
+      case 'stopRecording':
+      case 'stopStream':
         return {};
     }
   }
