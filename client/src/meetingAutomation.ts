@@ -1,6 +1,8 @@
 import type { Actor, Reaction, RoomPolicy } from '../../shared/moderation.js';
 import type { MediaSource, RequestOf } from '../../shared/protocol.js';
+import type { RecordingLayout, RecordingStatus } from '../../shared/recording.js';
 import type { ConferenceClient } from './conference/ConferenceClient.js';
+import type { RecordingChange, RecordingReady, StreamProblem } from './conference/types.js';
 
 /** What is kept of what the meeting told this page (latest last). */
 const KEPT = 50;
@@ -11,11 +13,19 @@ export interface ReceivedReaction {
   at: number;
 }
 
+/** A `recordingStatus` as this page received it (`change` null: what ran as we joined, or nothing after we left). */
+export interface RecordingNotice {
+  status: RecordingStatus;
+  change: RecordingChange | null;
+  at: number;
+}
+
 export type ModerationNotice = { type: 'mutedBy'; source: MediaSource; by: Actor; at: number } | { type: 'unmuteRequested'; by: Actor; at: number };
 
 /**
- * The meeting part of `window.conclave` (documented in docs/moderation.md). Each action resolves
- * once the server did it, or rejects with its error (`code`: FORBIDDEN when our role may not).
+ * The meeting part of `window.conclave` (documented in docs/moderation.md), recording and live
+ * streaming included (docs/recording.md). Each action resolves once the server did it, or rejects
+ * with its error (`code`: FORBIDDEN when our role may not).
  */
 export interface MeetingAutomation {
   muteParticipant(peerId: string, source: MediaSource): Promise<void>;
@@ -39,6 +49,18 @@ export interface MeetingAutomation {
   moderationNotices(): ModerationNotice[];
   /** Why the call ended when we were removed or not let in, else null. */
   farewell(): { reason: string; message: string } | null;
+  /** Hosts and moderators; each resolves with what runs once the server did it (also in `state().recording`). */
+  startRecording(layout?: RecordingLayout): Promise<RecordingStatus>;
+  stopRecording(): Promise<RecordingStatus>;
+  /** `url`: rtmp(s)://host/app/key (shared/recording.ts `StreamUrl`). */
+  startStream(url: string, layout?: RecordingLayout): Promise<RecordingStatus>;
+  stopStream(): Promise<RecordingStatus>;
+  /** Every recording status this page was told, in order. */
+  recordingNotices(): RecordingNotice[];
+  /** Hosts and moderators: the recordings announced ready (`downloadUrl` relative to the server). */
+  recordingsReady(): RecordingReady[];
+  /** Hosts and moderators: what went wrong with the live stream. */
+  streamProblems(): StreamProblem[];
 }
 
 function keep<T>(list: T[], item: T): void {
@@ -50,9 +72,15 @@ export function meetingAutomation(client: ConferenceClient): MeetingAutomation {
   const { meeting } = client;
   const reactions: ReceivedReaction[] = [];
   const notices: ModerationNotice[] = [];
+  const recordingNotices: RecordingNotice[] = [];
+  const ready: RecordingReady[] = [];
+  const streamProblems: StreamProblem[] = [];
   client.on('reaction', (peerId, reaction) => keep(reactions, { peerId, reaction, at: Date.now() }));
   client.on('mutedBy', (source, by) => keep(notices, { type: 'mutedBy', source, by, at: Date.now() }));
   client.on('unmuteRequested', (by) => keep(notices, { type: 'unmuteRequested', by, at: Date.now() }));
+  client.on('recordingStatus', (status, change) => keep(recordingNotices, { status, change, at: Date.now() }));
+  client.on('recordingReady', (recording) => keep(ready, recording));
+  client.on('streamProblem', (problem) => keep(streamProblems, problem));
   return {
     muteParticipant: (peerId, source) => meeting.muteParticipant(peerId, source),
     muteAll: () => meeting.muteAll(),
@@ -69,5 +97,12 @@ export function meetingAutomation(client: ConferenceClient): MeetingAutomation {
     reactions: () => reactions.map((reaction) => ({ ...reaction })),
     moderationNotices: () => notices.map((notice) => ({ ...notice })),
     farewell: () => (client.farewell ? { ...client.farewell } : null),
+    startRecording: (layout) => meeting.recording.startRecording(layout),
+    stopRecording: () => meeting.recording.stopRecording(),
+    startStream: (url, layout) => meeting.recording.startStream(url, layout),
+    stopStream: () => meeting.recording.stopStream(),
+    recordingNotices: () => structuredClone(recordingNotices),
+    recordingsReady: () => ready.map((recording) => ({ ...recording })),
+    streamProblems: () => streamProblems.map((problem) => ({ ...problem })),
   };
 }

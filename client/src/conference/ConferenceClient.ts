@@ -25,13 +25,13 @@ export type { ConferenceOptions } from './options.js';
  * receive everyone else. Views subscribe to its events and call its methods; nothing here
  * touches the DOM. The work is done by its parts: Session (join, the lobby, leave, reconnect,
  * resume), LocalMedia (what we send), RemoteMedia (what we receive), Meeting (roles, rules,
- * moderation, hands, reactions) and DataChannels (chat, files, whiteboard), over one Signaling
+ * moderation, hands, reactions, recording) and DataChannels (chat, files, whiteboard), over one Signaling
  * channel and one pair of MediaTransports.
  */
 export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
   /** Chat, files, whiteboard and fast messages, over SCTP data channels through the SFU. */
   readonly data: DataChannels;
-  /** Roles, the room's rules, the lobby, moderation, hands and reactions. */
+  /** Roles, the room's rules, the lobby, moderation, hands and reactions, recording and live streaming. */
   readonly meeting: Meeting;
   /** Everyone's connection quality, and our own link's details. */
   readonly links: LinkQuality;
@@ -215,6 +215,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       quality: this.qualityMode,
       qualities: this.links.all(),
       link: this.links.own,
+      recording: structuredClone(meeting.recording.status),
     };
   }
 }

@@ -4,6 +4,7 @@ import { moderates, type Role } from '../../../shared/roles.js';
 import type { Emit, Report } from './events.js';
 import type { LocalMedia } from './LocalMedia.js';
 import { actionsOn, permitted, type ParticipantAction } from './permissions.js';
+import { Recording } from './Recording.js';
 import type { Signaling } from './Signaling.js';
 import type { RaisedHand, RemoteParticipant } from './types.js';
 
@@ -19,17 +20,21 @@ export interface MeetingContext {
 
 /**
  * The room as a meeting: our role, the room's rules, who waits in the lobby, raised hands and
- * reactions, and a typed method for every moderation request. The server checks every request
- * (FORBIDDEN when our role may not); `actionsOn` and `may` say beforehand what it would allow.
+ * reactions, its recording and live stream, and a typed method for every moderation request. The
+ * server checks every request (FORBIDDEN when our role may not); `actionsOn` and `may` say
+ * beforehand what it would allow.
  */
 export class Meeting {
   /** The room's rules, as of the join answer and every `policy` notification since. */
   policy: RoomPolicy = { ...DEFAULT_POLICY };
   /** Who waits in the lobby, longest first (hosts and moderators only). */
   knocks: Knock[] = [];
+  /** The room's recording and live stream: what runs, and (hosts and moderators) starting and stopping them. */
+  readonly recording: Recording;
 
   constructor(private readonly context: MeetingContext) {
     const { signaling, local, emit, report } = context;
+    this.recording = new Recording(signaling, emit);
     signaling.on('policy', (policy) => {
       this.policy = policy;
       emit('policyChanged', policy);
@@ -181,6 +186,7 @@ export class Meeting {
   /** The call is over: nobody waits for us to answer any more. */
   clear(): void {
     this.setKnocks([]);
+    this.recording.clear();
   }
 
   private request<K extends RequestName>(name: K, payload: RequestOf<K>): Promise<Responses[K]> {

@@ -3,7 +3,7 @@ import type { Actor, Knock, Reaction, RoomPolicy } from '../../../shared/moderat
 import type { MediaSource, ParticipantInfo } from '../../../shared/protocol.js';
 import type { ConnectionQuality, LinkReport } from '../../../shared/quality.js';
 import type { MediaAccessError } from './media.js';
-import type { ConnectionState, RemoteParticipant } from './types.js';
+import type { ConnectionState, RecordingChange, RecordingReady, RecordingStatus, RemoteParticipant, StreamProblem } from './types.js';
 
 /** What a ConferenceClient tells its views. */
 export type ConferenceEvents = {
@@ -36,6 +36,15 @@ export type ConferenceEvents = {
   linkReport: [report: LinkReport];
   /** Someone (perhaps we) reacted; it floats over their tile for a few seconds. */
   reaction: [peerId: string, reaction: Reaction];
+  /**
+   * A recording or live stream started or ended (`change` says which, and why it ended), or, with
+   * `change` null, what already runs as we join (nothing runs any more after we left).
+   */
+  recordingStatus: [status: RecordingStatus, change: RecordingChange | null];
+  /** Hosts and moderators: a recording of this room can be downloaded. */
+  recordingReady: [recording: RecordingReady];
+  /** Hosts and moderators: the live stream dropped and is being retried, or was given up. */
+  streamProblem: [problem: StreamProblem];
 };
 
 /** How the client's parts raise the client's events (the emitter keeps `emit` to itself). */

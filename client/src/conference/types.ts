@@ -3,12 +3,19 @@ import type { ErrorCode } from '../../../shared/errors.js';
 import type { Knock, RoomPolicy } from '../../../shared/moderation.js';
 import type { MediaSource, Notifications, ParticipantInfo, RemovalReason } from '../../../shared/protocol.js';
 import type { ConnectionQuality, LinkReport } from '../../../shared/quality.js';
+import type { RecordingStatus } from '../../../shared/recording.js';
 import type { Role } from '../../../shared/roles.js';
 import type { SendLimitation } from './LinkQuality.js';
 import type { QualityMode } from './qualityMode.js';
 import type { ReceptionState } from './reception.js';
 
-export type { MediaSource };
+export type { MediaSource, RecordingStatus };
+
+/** What a `recordingStatus` notification says changed: a recording or stream started, or ended and why. */
+export type RecordingChange = NonNullable<Notifications['recordingStatus']['change']>;
+/** A finished recording, for hosts and moderators; `downloadUrl` is relative to the server. */
+export type RecordingReady = Notifications['recordingReady'];
+export type StreamProblem = Notifications['streamProblem'];
 
 /** A source backed by a capture device the user can choose (the screen is picked per share). */
 export type DeviceSource = Exclude<MediaSource, 'screen'>;
@@ -160,4 +167,6 @@ export interface ConferenceSnapshot {
   qualities: Record<string, ConnectionQuality>;
   /** Our own link as the server last reported it. */
   link: LinkReport | null;
+  /** The room's recording and live stream: what runs now (for everyone). */
+  recording: RecordingStatus;
 }

@@ -6,6 +6,7 @@ import * as diagnostics from './messages/diagnostics.js';
 import * as media from './messages/media.js';
 import * as meeting from './messages/meeting.js';
 import * as prejoin from './messages/prejoin.js';
+import * as recording from './messages/recording.js';
 import * as room from './messages/room.js';
 
 /**
@@ -19,6 +20,7 @@ const en = {
   ...room.en,
   ...media.en,
   ...meeting.en,
+  ...recording.en,
   ...collaboration.en,
   ...check.en,
   ...diagnostics.en,
@@ -30,6 +32,7 @@ const zhCN = {
   ...room.zhCN,
   ...media.zhCN,
   ...meeting.zhCN,
+  ...recording.zhCN,
   ...collaboration.zhCN,
   ...check.zhCN,
   ...diagnostics.zhCN,

@@ -6,6 +6,7 @@ import { h, icon } from './dom.js';
 import { KnockList } from './KnockList.js';
 import { MeetingControls } from './MeetingControls.js';
 import { participantRow, type ParticipantRowModel } from './ParticipantRow.js';
+import { RecordingControls } from './RecordingControls.js';
 
 /** Beyond this many people the list gets a search box. */
 const SEARCH_ABOVE = 8;
@@ -15,8 +16,9 @@ const ROLE_ORDER: Record<Role, number> = { host: 0, moderator: 1, participant: 2
  * The side panel of everyone in the call: name, role, microphone, camera and screen, raised hand
  * (with its place in the queue) and connection; a search box once the room is big; per person a
  * menu of what the viewer may do to them. Hosts and moderators also get the lobby (who waits) and
- * the meeting's controls. Automation hooks: `[data-participants-panel]`, `ul[data-participants-list]`,
- * `input[data-participant-search]`; the rows' and sections' own (ParticipantRow, KnockList, MeetingControls).
+ * the meeting's controls, recording and live streaming included. Automation hooks: `[data-participants-panel]`,
+ * `ul[data-participants-list]`, `input[data-participant-search]`; the rows' and sections' own
+ * (ParticipantRow, KnockList, MeetingControls, RecordingControls).
  */
 export class ParticipantsPanel {
   readonly element: HTMLElement;
@@ -26,6 +28,7 @@ export class ParticipantsPanel {
   private readonly empty: HTMLElement;
   private readonly knocks: KnockList;
   private readonly controls: MeetingControls;
+  private readonly recording: RecordingControls;
   private menuFor: string | null = null;
   private scheduled = false;
 
@@ -52,11 +55,12 @@ export class ParticipantsPanel {
     this.empty = h('p', { class: 'section-note', hidden: true }, msg('meeting.panel.noMatch'));
     this.knocks = new KnockList(client.meeting, failed);
     this.controls = new MeetingControls(client.meeting, failed, notify);
+    this.recording = new RecordingControls(client.meeting.recording, failed);
     this.element = h(
       'aside',
       { class: 'participants-panel', 'aria-label': msg('meeting.participants'), 'data-participants-panel': '', hidden: true },
       h('header', { class: 'panel-header' }, this.heading, close),
-      h('div', { class: 'panel-body' }, this.knocks.element, this.controls.element, this.search, this.list, this.empty),
+      h('div', { class: 'panel-body' }, this.knocks.element, this.controls.element, this.recording.element, this.search, this.list, this.empty),
     );
     const render = (): void => this.render();
     const changes = [
@@ -68,6 +72,7 @@ export class ParticipantsPanel {
       'lobbyChanged',
       'policyChanged',
       'connectionState',
+      'recordingStatus',
     ] as const;
     for (const event of changes) client.on(event, render);
   }
@@ -98,6 +103,7 @@ export class ParticipantsPanel {
     localize(this.heading, 'text', msg('meeting.panel.heading', { count: rows.length }));
     this.knocks.render(meeting.moderating ? meeting.knocks : []);
     this.controls.render(meeting.policy, meeting.moderating);
+    this.recording.render(meeting.recording.status, meeting.moderating);
     this.search.hidden = rows.length <= SEARCH_ABOVE;
     if (this.search.hidden) this.search.value = '';
     const query = this.search.value.trim().toLocaleLowerCase();

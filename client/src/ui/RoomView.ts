@@ -11,6 +11,7 @@ import { h, icon, toolbarButton, type IconName } from './dom.js';
 import { deviceName, linkProblemsText, mediaErrorText, problemText, qualityWord } from './explain.js';
 import { languagePicker } from './LanguagePicker.js';
 import { MeetingUi } from './MeetingUi.js';
+import { RecordingUi } from './RecordingUi.js';
 import { TileArea, type LayoutOptions } from './TileArea.js';
 import { Tile, type TileKind } from './Tile.js';
 import { TileStats } from './TileStats.js';
@@ -90,6 +91,7 @@ export class RoomView {
     this.tileStats = new TileStats(client, () => this.tiles.values());
     this.connection = new ConnectionPanel(client, () => this.toggleStats());
     const announcer = new Announcer(client);
+    const recording = new RecordingUi(client, this.toasts, announcer);
     const leave = toolbarButton('leave', 'leave', msg('room.leave'), () => void client.leave());
     const language = languagePicker();
     language.classList.add('device-select');
@@ -103,6 +105,7 @@ export class RoomView {
         { class: 'room-header' },
         h('span', { class: 'room-name', title: msg('room.roomName') }, client.roomId),
         this.count,
+        recording.indicator,
         this.meeting.waitingIndicator,
         this.area.pager,
       ),
