@@ -30,6 +30,21 @@ const TEST_PACKAGES = [
   { pkg: 'systemd', bin: '/usr/bin/systemd-analyze' },
   { pkg: 'iproute2', bin: '/usr/sbin/tc' },
   { pkg: 'nftables', bin: '/usr/sbin/nft' },
+  // Recording tests: clips made and files checked with ffmpeg/ffprobe; a real RTMP ingest (nginx-rtmp)
+  // for live streaming. nginx-light is the smallest nginx the module loads into.
+  { pkg: 'ffmpeg', bin: '/usr/bin/ffprobe' },
+  { pkg: 'nginx-light', bin: '/usr/sbin/nginx' },
+  { pkg: 'libnginx-mod-rtmp', bin: '/usr/lib/nginx/modules/ngx_rtmp_module.so' },
+];
+
+/**
+ * What recording and live streaming run (docs/recording.md): a headless Chromium draws the meeting,
+ * ffmpeg writes the file or the RTMP stream. `npm start` installs them when it can; without them the
+ * server still runs and refuses to record, saying what is missing.
+ */
+const RECORDING_PACKAGES = [
+  { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
 ];
 
 /**
@@ -51,6 +66,16 @@ const TOOLS = {
       { pkg: 'chromium', bin: '/usr/bin/chromium' },
       { pkg: 'iproute2', bin: '/usr/sbin/tc' },
       { pkg: 'nftables', bin: '/usr/sbin/nft' },
+    ],
+  },
+  // One recording and one live stream of a 4-person call: the compositor Chromium, ffmpeg, and a local RTMP ingest.
+  'bench:record': {
+    entry: 'dist/scripts/bench/record/cli.js',
+    packages: [
+      { pkg: 'chromium', bin: '/usr/bin/chromium' },
+      { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
+      { pkg: 'nginx-light', bin: '/usr/sbin/nginx' },
+      { pkg: 'libnginx-mod-rtmp', bin: '/usr/lib/nginx/modules/ngx_rtmp_module.so' },
     ],
   },
   'bench:sfu': {
@@ -182,6 +207,16 @@ async function main() {
   await timed('dependencies', ensureDependencies);
   const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', () => ensureMediasoupWorker({ root, log }));
   if (mode === 'test') await timed('test packages', () => ensureDebianPackages(TEST_PACKAGES, log));
+  if (mode === 'start') {
+    await timed('recording packages', async () => {
+      try {
+        return ensureDebianPackages(RECORDING_PACKAGES, log);
+      } catch (error) {
+        log(`recording and streaming will be unavailable: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      }
+    });
+  }
   if (tool) await timed(`${mode} packages`, () => ensureDebianPackages(tool.packages, log));
   await timed('build', ensureBuild);
   if (mode === 'test') {

@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redactStreamUrl, type RecordingInfo, type RecordingStatus } from '../shared/recording.js';
 import type { WebhookEvent } from '../shared/webhooks.js';
 import { failureOf, TestParticipant, unwrap } from './helpers/participant.js';
+import { probe } from './helpers/probe.js';
+import { startRtmpServer } from './helpers/rtmp.js';
 import { CLIENT_DIST, eventually, useServer, type TestServer } from './helpers/server.js';
 
 const KEY = 'recording-admin-key-0123456789abcdef';
@@ -219,6 +221,40 @@ describe('recording a meeting', () => {
     expect(described.body.participants).toHaveLength(2);
     unwrap(await ana.request('startRecording', { layout: 'grid' }, 40_000), 'startRecording again');
     unwrap(await ana.request('stopRecording', {}, 40_000), 'stopRecording');
+  });
+
+  it('streams the meeting to a real RTMP server, reports a dropped connection, and never shows the key', async () => {
+    const key = 'sekrit-stream-key-4242';
+    const rtmp = await startRtmpServer();
+    try {
+      const [ana, ben] = await meeting('rec-live', 'Ana', 'Ben');
+      if (!ana || !ben) throw new Error('two participants expected');
+      const url = rtmp.url('live', key);
+      const started = unwrap(await ana.request('startStream', { url, layout: 'speaker' }, 40_000), 'startStream');
+      expect(started.streaming).toMatchObject({ layout: 'speaker', startedBy: 'Ana' });
+      expect((await ben.waitFor('recordingStatus', (payload) => payload.change?.kind === 'stream')).streaming).not.toBeNull();
+
+      // What a viewer of the ingest gets: H.264 video and AAC audio.
+      const received = await probe(url);
+      expect(received.streams.map((stream) => `${stream.type}:${stream.codec}`).sort()).toEqual(['audio:aac', 'video:h264']);
+
+      // The ingest goes away: the server says so, and tries again.
+      await rtmp.stop();
+      const problem = await ana.waitFor('streamProblem', undefined, 20_000);
+      expect(problem).toMatchObject({ retrying: true, attempt: 1 });
+      const failed = await eventually(() => collector().of('stream_failed', 'rec-live')[0], { what: 'stream_failed', timeoutMs: 20_000 });
+      expect(failed).toMatchObject({ retrying: true, attempt: 1, stream: { url: `rtmp://127.0.0.1:${rtmp.port}/live/…`, layout: 'speaker' } });
+
+      unwrap(await ana.request('stopStream', {}, 40_000), 'stopStream');
+      const finished = await eventually(() => collector().of('stream_finished', 'rec-live')[0], { what: 'stream_finished', timeoutMs: 20_000 });
+      expect(finished.reason).toBe('stopped');
+      expect(collector().of('stream_started', 'rec-live')[0]?.stream.url).toBe(`rtmp://127.0.0.1:${rtmp.port}/live/…`);
+      // Nowhere after it was entered: not to the webhooks, not to anyone in the call.
+      expect(JSON.stringify(collector().events)).not.toContain(key);
+      expect(JSON.stringify([...ana.timeline, ...ben.timeline].filter((entry) => entry.type === 'notification'))).not.toContain(key);
+    } finally {
+      await rtmp.stop();
+    }
   });
 
   it('stops by itself when the meeting empties', async () => {
