@@ -45,6 +45,8 @@ const TEST_PACKAGES = [
 const RECORDING_PACKAGES = [
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
   { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
+  // Chinese and Japanese names on the recording's tiles.
+  { pkg: 'fonts-noto-cjk', bin: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc' },
 ];
 
 /**

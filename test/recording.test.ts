@@ -192,7 +192,12 @@ describe('recording a meeting', () => {
     expect((await call('POST', '/rooms/rec-refusals/stream', { url: 'rtmp://nokey' })).status).toBe(400);
     expect((await call('POST', '/rooms/no-such-room/recording', {})).status).toBe(404);
     expect((await call('DELETE', '/rooms/rec-refusals/stream')).status).toBe(404);
+    // An ingest that refuses the connection: the start is refused with why, and nobody hears of a stream.
+    const refused = failureOf(await ana.request('startStream', { url: 'rtmp://127.0.0.1:1/live/refused-key', layout: 'grid' }, 40_000));
+    expect(refused).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/could not start/) });
+    expect(refused.message).not.toContain('refused-key');
     expect(ben.notifications('recordingStatus')).toHaveLength(0);
+    expect(collector().of('stream_started', 'rec-refusals')).toHaveLength(0);
   });
 
   it('a recorder that crashes ends the recording, reported, and leaves the meeting untouched', async () => {

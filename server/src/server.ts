@@ -121,7 +121,15 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     reportRoomEvents(rooms, webhooks),
     log,
   );
-  const recordingStore = new RecordingStore(path.resolve(config.RECORDINGS_DIR), config.RECORDING_MIN_FREE_MB * 1024 * 1024, config.ADMIN_API_KEY ?? config.AUTH_SECRET);
+  const recordingStore = new RecordingStore(
+    path.resolve(config.RECORDINGS_DIR),
+    config.RECORDING_MIN_FREE_MB * 1024 * 1024,
+    config.ADMIN_API_KEY ?? config.AUTH_SECRET,
+  );
+  void recordingStore.recover().then(
+    (count) => count > 0 && log.warn({ count }, 'recordings cut off by an earlier stop were kept as far as they got'),
+    (error: unknown) => log.error({ err: error }, 'could not look through RECORDINGS_DIR'),
+  );
   let listeningPort = config.PORT;
   const recordings = new Recordings({
     config,

@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { parseConfig, type Config } from '../../server/src/config.js';
@@ -25,6 +27,8 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
     RTC_PORT: '0',
     NUM_WORKERS: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Each server its own: one server's start-up tidying never meets another's running recording.
+    RECORDINGS_DIR: mkdtempSync(path.join(os.tmpdir(), 'conclave-test-recordings-')),
     ...overrides,
   });
   const server = await startServer(config, createLogger(config.LOG_LEVEL, false));

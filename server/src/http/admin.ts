@@ -54,6 +54,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED: 409,
   TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
 };
 
 /**

@@ -36,9 +36,9 @@ const FORWARDED = new Set<keyof Notifications & keyof RecorderNotifications>([
 const START_TIMEOUT_MS = 30_000;
 /** After `finish`, the page has this long to hand over its last chunk. */
 const FINISH_TIMEOUT_MS = 10_000;
-/** A dropped stream is retried this many times in a row, waiting 2, 4, 8… s (at most 30 s) between. */
+/** A dropped stream is retried this many times in a row, waiting 2, 4, 8, 16, 30 s between. */
 const STREAM_RETRIES = 5;
-/** A stream that ran this long since its last retry starts counting retries afresh. */
+/** A stream that went out for this long before it dropped starts counting retries afresh. */
 const STREAM_STABLE_MS = 60_000;
 
 export interface EgressJobOptions {
@@ -88,7 +88,8 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
   private accepting = false;
   private attempt = 0;
   private bytesReceived = 0;
-  private lastRetryAt = 0;
+  /** When the current stream encoder started sending (null: not yet, or it stopped). */
+  private flowingSince: number | null = null;
   private finishing: Promise<EgressEnd> | undefined;
   private outputEnded: (() => void) | undefined;
   private readonly startTimer: NodeJS.Timeout;
@@ -169,7 +170,7 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
     return {
       transport: transportInfo(this.observer.recvTransport),
       participants: [...this.room.peers.values()].map((peer) => peer.info),
-      activeSpeaker: null,
+      activeSpeaker: this.room.activeSpeaker !== null && this.room.peers.has(this.room.activeSpeaker) ? this.room.activeSpeaker : null,
     };
   }
 
@@ -186,12 +187,16 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
     if (!/^video\/webm/i.test(mimeType)) throw new ConclaveError('UNSUPPORTED', `The recorder must produce WebM, not ${mimeType}`);
     this.encoder ??= this.newEncoder();
     this.accepting = true;
-    if (this.startedAt === null) {
-      clearTimeout(this.startTimer);
-      this.startedAt = Date.now();
-      this.log.info({ kind: this.kind, mimeType, pid: this.compositor.pid }, `${this.kind} started`);
-      this.emit('started');
-    }
+    // A file is being written now; a stream is live once the ingest took the connection (newEncoder).
+    if (this.kind === 'recording') this.markStarted(mimeType);
+  }
+
+  private markStarted(mimeType: string): void {
+    if (this.startedAt !== null || this.ended) return;
+    clearTimeout(this.startTimer);
+    this.startedAt = Date.now();
+    this.log.info({ kind: this.kind, mimeType, pid: this.compositor.pid }, `${this.kind} started`);
+    this.emit('started');
   }
 
   async chunk({ data }: ParsedRecorderRequestOf<'chunk'>): Promise<void> {
@@ -244,7 +249,14 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
     const secret = this.options.secretUrl;
     const encoder = this.options.encoder();
     void encoder.exited.then((exit) => this.encoderExited(encoder, exit));
-    if (secret) this.log.info({ url: redactStreamUrl(secret), pid: encoder.pid }, 'streaming');
+    if (secret) {
+      void encoder.flowing.then(() => {
+        if (encoder !== this.encoder || this.ended) return;
+        this.flowingSince = Date.now();
+        this.log.info({ url: redactStreamUrl(secret), pid: encoder.pid, attempt: this.attempt }, 'the ingest took the stream');
+        this.markStarted('video/webm');
+      });
+    }
     return encoder;
   }
 
@@ -258,7 +270,14 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
     }
     this.accepting = false;
     this.encoder = undefined;
-    if (Date.now() - this.lastRetryAt > STREAM_STABLE_MS) this.attempt = 0;
+    // A stream that never went out fails its start at once: nobody is watching a retry loop yet.
+    if (this.startedAt === null) {
+      void this.end('failed', message);
+      return;
+    }
+    // Counted afresh only after a stretch of streaming, so an ingest that drops each connection soon is given up.
+    if (this.flowingSince !== null && Date.now() - this.flowingSince > STREAM_STABLE_MS) this.attempt = 0;
+    this.flowingSince = null;
     this.attempt++;
     const retrying = this.attempt <= STREAM_RETRIES;
     this.log.warn({ attempt: this.attempt, retrying, error: message }, 'the stream connection dropped');
@@ -267,7 +286,6 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
       void this.end('failed', `The stream failed ${STREAM_RETRIES + 1} times in a row: ${message}`);
       return;
     }
-    this.lastRetryAt = Date.now();
     const delay = Math.min(30_000, 1000 * 2 ** this.attempt);
     setTimeout(() => {
       if (this.ended) return;

@@ -17,11 +17,28 @@ export interface EncoderExit {
  */
 export class Encoder {
   readonly exited: Promise<EncoderExit>;
+  /**
+   * Resolves when ffmpeg reports its first progress: the output is open (for RTMP, the ingest
+   * accepted the connection) and frames are going out. Never resolves if it fails first.
+   */
+  readonly flowing: Promise<void>;
   private readonly child: ChildProcess;
   private tail: string[] = [];
 
   constructor(ffmpeg: string, args: string[], redact: (text: string) => string, log: Logger) {
-    this.child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '1', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.flowing = new Promise((resolve) => {
+      const stdout = this.child.stdout?.setEncoding('utf8');
+      const listen = (text: string): void => {
+        if (!text.includes('progress=')) return;
+        stdout?.off('data', listen);
+        stdout?.resume();
+        resolve();
+      };
+      stdout?.on('data', listen);
+    });
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       this.tail = [...this.tail, ...redact(text).split('\n').filter(Boolean)].slice(-6);
     });

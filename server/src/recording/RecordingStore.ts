@@ -87,6 +87,25 @@ export class RecordingStore {
     return info;
   }
 
+  /** A recording that never started: its description and whatever was written go. */
+  async discard(id: string): Promise<void> {
+    await rm(this.partOf(id), { force: true });
+    await rm(path.join(this.dir, `${id}.json`), { force: true });
+  }
+
+  /**
+   * After the server was killed outright: recordings it was writing are kept as far as they got
+   * (failed, `serverShutdown`) instead of staying "recording" forever. Run once at start.
+   */
+  async recover(): Promise<number> {
+    const stale = (await this.list()).filter((info) => info.status === 'recording');
+    for (const info of stale) {
+      const bytes = await this.complete(info.id);
+      await this.save({ ...info, status: 'failed', endReason: 'serverShutdown', finishedAt: new Date().toISOString(), bytes });
+    }
+    return stale.length;
+  }
+
   async remove(id: string): Promise<void> {
     const info = await this.get(id);
     if (info.status === 'recording') throw new ConclaveError('BAD_REQUEST', 'That recording is still running: stop it first');

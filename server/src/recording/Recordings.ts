@@ -274,6 +274,11 @@ export class Recordings {
   private async finished(running: Running, end: EgressEnd): Promise<void> {
     const { job, info } = running;
     const room = job.room;
+    // It never started: the caller was told why; nobody heard of it and nothing is kept.
+    if (job.startedAt === null) {
+      if (info) await this.store.discard(info.id);
+      return;
+    }
     this.announce(room, job.kind, false, end.reason);
     const error = end.error === undefined ? {} : { error: end.error };
     if (!info) {

@@ -76,6 +76,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly data: DataHub;
   /** The meeting's rules (server/src/moderation): everyone may do everything until it says otherwise. */
   permits: Permits = () => true;
+  /** Who spoke last (the active speaker observer's latest), for those who arrive later: the compositor. */
+  activeSpeaker: string | null = null;
   private closed = false;
   private readonly routerSet: RouterSet;
   private readonly speakers: SpeakerWatch;
@@ -106,7 +108,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.routerSet = new RouterSet(home, placement, options.initialOutgoingBitrate, log, (slot) => {
       this.settled = this.settled.then(() => failover.moveOff(slot));
     });
-    this.speakers = new SpeakerWatch(speakerObserver, this.routerSet, (peerId) => this.broadcast('activeSpeaker', { peerId }), log);
+    this.speakers = new SpeakerWatch(
+      speakerObserver,
+      this.routerSet,
+      (peerId) => {
+        this.activeSpeaker = peerId;
+        this.broadcast('activeSpeaker', { peerId });
+      },
+      log,
+    );
     this.data = new DataHub(
       {
         home: () => this.routerSet.home.router,
