@@ -2,11 +2,21 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The heaviest browser files (six pages publishing simulcast; Firefox and Chromium both publishing
- * simulcast; faults under a call; the load-test bots; the network lab) starved each other on two
+ * simulcast; faults under a call; the load-test bots; the network lab; recordings) starved each other on two
  * cores when paired — pages took over 30 s to load and joins over 10 s — so they run one at a time
  * after everything else, which runs two files at once.
  */
-const ALONE = ['test/e2e/layers.test.ts', 'test/e2e/firefox.test.ts', 'test/chaos/**/*.test.ts', 'test/loadtest/loadtest.test.ts', 'test/netlab/**/*.test.ts'];
+const ALONE = [
+  'test/e2e/layers.test.ts',
+  'test/e2e/firefox.test.ts',
+  'test/chaos/**/*.test.ts',
+  'test/loadtest/loadtest.test.ts',
+  'test/netlab/**/*.test.ts',
+  // Three or four browsers and a compositor browser each: beside another browser file, the compositor
+  // (at a lower priority, as in production) can take longer than its 45 s to start.
+  'test/e2e/recording.test.ts',
+  'test/e2e/recordingUi.test.ts',
+];
 
 /**
  * Issue #15's poor-link goals (≥ 15 fps on a capped link, recovery, few switches), asserted in real

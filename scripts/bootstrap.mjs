@@ -210,7 +210,7 @@ async function main() {
   const workerBin = tool?.mediaWorker === false ? undefined : await timed('mediasoup worker', () => ensureMediasoupWorker({ root, log }));
   if (mode === 'test') await timed('test packages', () => ensureDebianPackages(TEST_PACKAGES, log));
   if (mode === 'start') {
-    await timed('recording packages', async () => {
+    await timed('recording packages', () => {
       try {
         return ensureDebianPackages(RECORDING_PACKAGES, log);
       } catch (error) {

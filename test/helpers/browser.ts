@@ -1,8 +1,27 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ConferenceSnapshot, ConferenceStats } from '../../client/src/conference/types.js';
 import type { ConclaveAutomation } from '../../client/src/automation.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/loadtest/chromium.js';
 
 export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../scripts/loadtest/chromium.js';
+
+export interface FakeCaptureFiles {
+  /** A .y4m (or .mjpeg) file the fake camera plays in a loop instead of its test pattern. */
+  videoFile?: string;
+  /** A 16-bit PCM .wav file the fake microphone plays in a loop instead of its beep. */
+  audioFile?: string;
+}
+
+/**
+ * Chromium whose fake camera and microphone play the given files (test/helpers/media.ts). The
+ * files are per browser process, so people who must look (or sound) different each need their own.
+ */
+export function launchChromiumWith({ videoFile, audioFile }: FakeCaptureFiles): Promise<Browser> {
+  const args = [...CHROMIUM_ARGS];
+  if (videoFile) args.push(`--use-file-for-fake-video-capture=${videoFile}`);
+  if (audioFile) args.push(`--use-file-for-fake-audio-capture=${audioFile}`);
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
+}
 
 declare global {
   interface Window {

@@ -33,7 +33,7 @@ const FORWARDED = new Set<keyof Notifications & keyof RecorderNotifications>([
 ]);
 
 /** The compositor must be drawing and encoding within this long of being started. */
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 45_000;
 /** After `finish`, the page has this long to hand over its last chunk. */
 const FINISH_TIMEOUT_MS = 10_000;
 /** A dropped stream is retried this many times in a row, waiting 2, 4, 8, 16, 30 s between. */
