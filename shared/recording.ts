@@ -91,7 +91,12 @@ export interface RecordingResponses {
   stopStream: RecordingStatus;
 }
 
-export const RECORDING_REQUESTS = ['startRecording', 'stopRecording', 'startStream', 'stopStream'] as const satisfies readonly (keyof typeof RecordingRequests)[];
+export const RECORDING_REQUESTS = [
+  'startRecording',
+  'stopRecording',
+  'startStream',
+  'stopStream',
+] as const satisfies readonly (keyof typeof RecordingRequests)[];
 
 export interface RecordingNotifications {
   /** A recording or stream started or ended (to everyone); also sent to each newcomer when one runs. */

@@ -159,7 +159,11 @@ export const ConfigSchema = z
     /** Recordings and live streams running at once on this server (each is a headless Chromium and an ffmpeg). */
     MAX_RECORDINGS: z.coerce.number().int().min(0).max(100).default(2),
     /** A recording or stream stops by itself after this long. */
-    MAX_RECORDING_MINUTES: z.coerce.number().positive().max(24 * 60).default(240),
+    MAX_RECORDING_MINUTES: z.coerce
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(240),
     /** A recording does not start when the disk under RECORDINGS_DIR has less free space than this (MiB). */
     RECORDING_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(1024),
     /** The size of the composite picture, WIDTHxHEIGHT. */

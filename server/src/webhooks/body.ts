@@ -38,7 +38,14 @@ export function fieldsOf(payload: WebhookPayload): WebhookPayload {
     case 'stream_started':
       return { event: payload.event, room: payload.room, stream: streamOf(payload.stream), by: actorOf(payload.by) };
     case 'stream_failed':
-      return { event: payload.event, room: payload.room, stream: streamOf(payload.stream), error: payload.error, attempt: payload.attempt, retrying: payload.retrying };
+      return {
+        event: payload.event,
+        room: payload.room,
+        stream: streamOf(payload.stream),
+        error: payload.error,
+        attempt: payload.attempt,
+        retrying: payload.retrying,
+      };
     case 'stream_finished':
       return {
         event: payload.event,
