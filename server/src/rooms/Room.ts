@@ -55,6 +55,10 @@ type RoomEvents = {
   left: [peer: Peer];
 };
 
+// Over 350 lines on purpose: seating (participants and observers), fan-out and broadcast all read
+// the same peer maps and router set; what stands alone is its own file: RouterSet, Failover,
+// SpeakerWatch, consume, DataHub.
+
 /** What the room's rules let a participant do beyond speaking for themself (RoomPolicy). */
 export type Permits = (peer: Peer, what: 'chat' | 'files' | 'screenShare') => boolean;
 
