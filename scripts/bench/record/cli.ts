@@ -1,0 +1,3 @@
+import { recordCli } from './record.js';
+
+process.exit(await recordCli(process.argv.slice(2)));
