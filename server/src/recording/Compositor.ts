@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
@@ -56,9 +55,6 @@ export class Compositor extends TypedEmitter<CompositorEvents> {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });
-    // Its own session (detached) is its own scheduler autogroup on Linux, where `nice` alone only ranks
-    // it against itself: the group's niceness is what puts the whole browser below the call.
-    if (this.child.pid !== undefined) writeFile(`/proc/${this.child.pid}/autogroup`, String(NICENESS)).catch(() => undefined);
     let lastLines: string[] = [];
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       lastLines = [...lastLines, ...text.split('\n').filter(Boolean)].slice(-5);
