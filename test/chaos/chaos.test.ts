@@ -336,7 +336,7 @@ describe('chaos: a room that cannot be kept', { timeout: 120_000 }, () => {
     const oldIds = await Promise.all([ana!, ben!].map(async (participant) => (await participant.state()).self!.id));
     // What the status line says, as it changes.
     await ana!.page.evaluate(() => {
-      const status = document.querySelector('[role="status"]')!;
+      const status = document.querySelector('.status[role="status"]')!;
       const seen: string[] = [];
       (window as unknown as { __statusLog: string[] }).__statusLog = seen;
       new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
