@@ -68,6 +68,15 @@ export function pssBytes(pid: number): number {
   }
 }
 
+/** A process's arguments (empty when it is gone or a kernel thread). */
+export function readCommandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** The pids below `root` (not `root` itself), however deep. */
 export function descendants(processes: Map<number, ProcessStat>, root: number): Set<number> {
   const children = new Map<number, number[]>();

@@ -21,7 +21,7 @@ import { GROUP_LABELS, GROUPS, median, Sampler, summarize, type WindowSummary } 
 /**
  * `npm run bench:record`: what one recording and one live stream of a 4-person call cost. A server
  * in this process (one mediasoup worker) and four headless-Chromium participants in one room (the
- * load test's bots: a 640×360 test-pattern camera and the fake microphone each); then three
+ * load test's bots: a 320×180 test-pattern camera and the fake microphone each); then three
  * windows, each measured from /proc once a second: the call alone, the call being recorded (admin
  * API; a compositor Chromium, ffmpeg remuxing its WebM), and the call being streamed to a local
  * nginx-rtmp (a compositor, ffmpeg encoding H.264/AAC). Prints the medians per process group and
@@ -44,15 +44,15 @@ CONCLAVE_TEST_CLIENT_DIST serves a client built elsewhere (default client/dist; 
 
 const ROOM = 'bench-record';
 const PARTICIPANTS = 4;
-/** The load test's default window. */
-const VIEWPORT = { width: 1280, height: 720 };
 /**
- * Each participant plays the video of one other (the last to speak) and the others' tiles without:
- * the participants stand in for people on other machines, and twelve decoders would take the two
- * cores from what is measured. Every camera still goes to the compositor.
+ * The participants stand in for people on other machines, yet share the two cores with what is
+ * measured: small windows, and a 320×180 15 fps moving test pattern as the camera (Chromium's own
+ * fake camera is 1280×720 in three simulcast layers). Even so the four take over one core.
  */
+const VIEWPORT = { width: 640, height: 360 };
+const CAMERA = { width: 320, height: 180, frameRate: 15 };
+/** Each participant plays the video of one other (the last to speak), not three; every camera still goes to the compositor. */
 const PARTICIPANT_QUERY = { lastN: '1' };
-const CAMERA = { width: 640, height: 360, frameRate: 20 };
 const SETTLE_TIMEOUT_MS = 45_000;
 /** How long a stopped recorder's processes may take to be gone before they count as left over. */
 const EXIT_GRACE_MS = 10_000;
@@ -93,16 +93,34 @@ function parseOptions(argv: string[]): Options | null {
   };
 }
 
+interface LogEntry {
+  level?: number;
+  recordings?: boolean;
+  kind?: EgressKind;
+  msg?: string;
+  reason?: string;
+  error?: string;
+}
+
 /**
  * The server's log: warnings and errors, and the recordings' own lines (each output's start and end
- * with its reason), so that an output that stops by itself says why.
+ * with its reason), so that an output that stops by itself says why; `onEntry` sees each of them.
  */
-function recordingsLog(): Logger {
+function recordingsLog(onEntry: (entry: LogEntry) => void): Logger {
   const lines = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      const line = chunk.toString();
-      const entry = JSON.parse(line) as { level: number; recordings?: boolean };
-      if (entry.level >= 40 || entry.recordings) process.stdout.write(`  server: ${line}`);
+      // Never throws: an exception here would surface inside the server's own code that logged.
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        let entry: LogEntry = { level: 50 };
+        try {
+          entry = JSON.parse(line) as LogEntry;
+        } catch {
+          // not JSON: show it
+        }
+        if ((entry.level ?? 50) < 40 && !entry.recordings) continue;
+        process.stdout.write(`  server: ${line}\n`);
+        onEntry(entry);
+      }
       done();
     },
   });
@@ -200,8 +218,8 @@ async function probeStream(ffprobe: string, url: string): Promise<string> {
   try {
     const { stdout } = await run(
       ffprobe,
-      ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_type,codec_name,width,height,avg_frame_rate,sample_rate', '-of', 'json', url],
-      { timeout: 20_000 },
+      ['-v', 'error', '-rw_timeout', '8000000', '-show_entries', 'stream=codec_type,codec_name,width,height,avg_frame_rate,sample_rate', '-of', 'json', url],
+      { timeout: 12_000 },
     );
     const streams = (JSON.parse(stdout) as { streams?: FfprobeStream[] }).streams ?? [];
     return streams
@@ -213,15 +231,11 @@ async function probeStream(ffprobe: string, url: string): Promise<string> {
       .join(', ');
   } catch (error) {
     const { stderr, killed } = error as { stderr?: string; killed?: boolean };
-    return `nothing: ${killed ? 'no answer within 20 s' : stderr?.trim().split('\n').at(-1) || (error as Error).message.split('\n')[0]}`;
+    return `nothing: ${killed ? 'no answer within 12 s' : stderr?.trim().split('\n').at(-1) || (error as Error).message.split('\n')[0]}`;
   }
 }
 
-/**
- * The participants' camera: a moving test pattern, 640×360 at 20 fps, a common size for a camera in
- * a group call, and four of them leave the two cores room for what is measured (Chromium's own fake
- * camera is 1280×720, in three simulcast layers). Made once with ffmpeg, kept in .cache.
- */
+/** The participants' camera clip (CAMERA), made once with ffmpeg and kept in .cache. */
 async function cameraClip(ffmpeg: string): Promise<string> {
   const file = path.resolve('.cache', 'bench-record', `testsrc2-${CAMERA.width}x${CAMERA.height}-${CAMERA.frameRate}.y4m`);
   if (existsSync(file)) return file;
@@ -363,7 +377,15 @@ export async function recordCli(argv: string[]): Promise<number> {
   const started = new Date();
   const background = await backgroundLoad(3000);
   say(`before the bench, the machine is ${background} % busy (of ${os.availableParallelism() * 100} %)`);
-  const server = await startServer(config, recordingsLog());
+  /** How each output last ended, as the server logged it. */
+  const endings = new Map<EgressKind, string>();
+  const server = await startServer(
+    config,
+    recordingsLog((entry) => {
+      if (entry.kind && entry.msg?.endsWith(' ended')) endings.set(entry.kind, `${entry.reason ?? '?'}${entry.error ? `: ${entry.error}` : ''}`);
+    }),
+  );
+  for (const { worker } of server.pool.live) worker.on('died', (error) => say(`the mediasoup worker (pid ${worker.pid}) died: ${error.message}`));
   let ingest: RtmpIngest | undefined;
   let browser: Browser | undefined;
   const bots: Bot[] = [];
@@ -373,6 +395,10 @@ export async function recordCli(argv: string[]): Promise<number> {
     compositor: () => (running ? server.recordings.compositorPid(ROOM, running) : undefined),
   });
   const leftovers: { kind: EgressKind; pid: number; comm: string }[] = [];
+  /** What went wrong with the outputs: each makes the run fail, and is printed with the numbers. */
+  const problems: string[] = [];
+  /** Seconds from the admin API call to media being written: the compositor's start. */
+  const startSeconds: Partial<Record<EgressKind, number>> = {};
 
   const callFpsOf = new Map<string, number | null>();
   /** Measures one window: `warmup` seconds unmeasured after whatever just started, then `seconds`. */
@@ -387,15 +413,27 @@ export async function recordCli(argv: string[]): Promise<number> {
     await Promise.all(bots.map((bot) => bot.sample()));
     callFpsOf.set(window, callFps(bots, before));
   };
-  /** Outputs that ended before the bench stopped them (a failure: the server logged why). */
-  const endedEarly: EgressKind[] = [];
+  /** Starts an output through the admin API; false (a problem noted) when it did not start. */
+  const start = async (kind: EgressKind, body: object): Promise<boolean> => {
+    running = kind;
+    const asked = Date.now();
+    try {
+      await admin(server, adminKey, 'POST', `/rooms/${ROOM}/${kind}`, body);
+      startSeconds[kind] = Math.round((Date.now() - asked) / 100) / 10;
+      return true;
+    } catch (error) {
+      problems.push(`the ${kind} did not start: ${(error as Error).message}`);
+      running = null;
+      return false;
+    }
+  };
   /** Stops an output (unless it already ended) and notes any of its processes that outlive the stop. */
   const stop = async (kind: EgressKind): Promise<void> => {
     const members = sampler.membership();
     const pids = [...members.compositor, ...members.ffmpeg];
     const status = server.recordings.status(ROOM);
     if (kind === 'recording' ? status.recording : status.streaming) await admin(server, adminKey, 'DELETE', `/rooms/${ROOM}/${kind}`);
-    else endedEarly.push(kind);
+    else problems.push(`the ${kind} ended by itself before the bench stopped it (${endings.get(kind) ?? 'no reason logged'})`);
     running = null;
     for (const left of await leftOver(pids)) leftovers.push({ kind, ...left });
   };
@@ -414,21 +452,25 @@ export async function recordCli(argv: string[]): Promise<number> {
 
     await measure('baseline', options.baselineSeconds, 2);
 
-    running = 'recording';
-    await admin(server, adminKey, 'POST', `/rooms/${ROOM}/recording`, { layout: 'grid' });
-    await measure('recording', options.measureSeconds, options.warmupSeconds);
-    await stop('recording');
-    const recording = (await server.recordings.store.list()).find((info) => info.room === ROOM);
-    if (!recording || recording.status === 'recording') throw new Error('the recording was not finished after it stopped');
-    const fileFacts = await probeFile(ffprobe, server.recordings.store.fileOf(recording.id), recording.bytes);
+    let fileFacts: (FileFacts & { endReason: string | null }) | null = null;
+    if (await start('recording', { layout: 'grid' })) {
+      await measure('recording', options.measureSeconds, options.warmupSeconds);
+      await stop('recording');
+      const recording = (await server.recordings.store.list()).find((info) => info.room === ROOM);
+      if (recording && recording.bytes > 0) {
+        fileFacts = { ...(await probeFile(ffprobe, server.recordings.store.fileOf(recording.id), recording.bytes)), endReason: recording.endReason };
+      } else problems.push('the recording left no file');
+    }
 
     const streamKey = randomBytes(12).toString('hex');
-    running = 'stream';
-    await admin(server, adminKey, 'POST', `/rooms/${ROOM}/stream`, { url: ingest.url(streamKey), layout: 'grid' });
-    await measure('stream', options.measureSeconds, options.warmupSeconds);
-    const played = await probeStream(ffprobe, ingest.url(streamKey));
-    await stop('stream');
+    let played = 'nothing (the stream did not start)';
+    if (await start('stream', { url: ingest.url(streamKey), layout: 'grid' })) {
+      await measure('stream', options.measureSeconds, options.warmupSeconds);
+      played = await probeStream(ffprobe, ingest.url(streamKey));
+      await stop('stream');
+    }
     const published = ingest.log().includes(`publish: name='${streamKey}'`);
+    if (!published) problems.push('nginx-rtmp saw no publish');
     sampler.stop();
 
     const windows = ['baseline', 'recording', 'stream'].map((window) => ({ ...summarize(sampler.samples, window), callFps: callFpsOf.get(window) ?? null }));
@@ -445,19 +487,26 @@ export async function recordCli(argv: string[]): Promise<number> {
     print('Medians of 1 s samples; CPU in % of one core; RSS summed over the group (shared pages counted in each process), PSS split them.');
     print(formatTable(windows));
     print('');
-    const video = fileFacts.video;
+    for (const window of windows) {
+      const types = Object.entries(window.compositorCpuByType);
+      if (types.length > 0) print(`compositor CPU by process (${window.window}): ${types.map(([type, cpu]) => `${type} ${cpu} %`).join(', ')}`);
+    }
+    print(`media flowing after: recording ${startSeconds.recording ?? '–'} s, stream ${startSeconds.stream ?? '–'} s from the admin API call`);
+    const video = fileFacts?.video;
     print(
-      `recording file: ${(fileFacts.bytes / 1e6).toFixed(2)} MB, ${fileFacts.durationSeconds ?? '?'} s (ffprobe), ${fileFacts.bitrateKbps ?? '?'} kbit/s; ` +
-        `${video ? `${video.codec} ${video.width}x${video.height}, ${video.frames} frames = ${video.fps ?? '?'} fps` : 'no video'}` +
-        `${fileFacts.audio ? `; ${fileFacts.audio.codec} ${fileFacts.audio.sampleRate} Hz` : '; no audio'}`,
+      fileFacts
+        ? `recording file: ${(fileFacts.bytes / 1e6).toFixed(2)} MB, ${fileFacts.durationSeconds ?? '?'} s (ffprobe), ${fileFacts.bitrateKbps ?? '?'} kbit/s; ` +
+            `${video ? `${video.codec} ${video.width}x${video.height}, ${video.frames} frames = ${video.fps ?? '?'} fps` : 'no video'}` +
+            `${fileFacts.audio ? `; ${fileFacts.audio.codec} ${fileFacts.audio.sampleRate} Hz` : '; no audio'}`
+        : 'recording file: none',
     );
-    if (endedEarly.length > 0) print(`ENDED BY ITSELF before the bench stopped it: ${endedEarly.join(', ')} (see the server's log above)`);
-    print(`stream: ${published ? 'nginx-rtmp took the publish' : 'nginx-rtmp saw NO publish'}; a player got ${played}`);
+    print(`stream: ${published ? 'nginx-rtmp took the publish' : 'nginx-rtmp saw no publish'}; a player got ${played}`);
     print(
       leftovers.length === 0
         ? `after each stop, every compositor and ffmpeg process was gone within ${EXIT_GRACE_MS / 1000} s`
         : `LEFT OVER after stopping: ${leftovers.map((left) => `${left.kind} ${left.comm} (pid ${left.pid})`).join(', ')}`,
     );
+    for (const problem of problems) print(`PROBLEM: ${problem}`);
     mkdirSync(path.dirname(options.out), { recursive: true });
     writeFileSync(
       options.out,
@@ -475,10 +524,11 @@ export async function recordCli(argv: string[]): Promise<number> {
           participantQuery: PARTICIPANT_QUERY,
           participantCamera: CAMERA,
           windows,
-          recording: { ...fileFacts, reportedDurationSeconds: recording.durationSeconds, endReason: recording.endReason },
+          startSeconds,
+          recording: fileFacts,
           stream: { published, played },
           leftovers,
-          endedEarly,
+          problems,
           samples: sampler.samples,
         },
         null,
@@ -486,7 +536,7 @@ export async function recordCli(argv: string[]): Promise<number> {
       )}\n`,
     );
     say(`Results: ${options.out}`);
-    return leftovers.length === 0 && endedEarly.length === 0 && published ? 0 : 1;
+    return leftovers.length === 0 && problems.length === 0 ? 0 : 1;
   } finally {
     sampler.stop();
     await Promise.all(bots.map((bot) => bot.close()));

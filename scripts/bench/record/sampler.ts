@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { CLOCK_TICKS_PER_SECOND, descendants, machineTicks, pssBytes, snapshot, type ProcessStat } from './procfs.js';
+import { CLOCK_TICKS_PER_SECOND, descendants, machineTicks, pssBytes, readCommandLine, snapshot, type ProcessStat } from './procfs.js';
 
 /** The processes the benchmark tells apart. */
 export const GROUPS = ['compositor', 'ffmpeg', 'server', 'worker', 'participants'] as const;
@@ -30,6 +30,8 @@ export interface Sample {
   machineCpuPercent: number;
   /** The machine less this bench's groups: whatever else runs on it. */
   otherCpuPercent: number;
+  /** The compositor's CPU by Chromium process type (browser, renderer, gpu-process, network, audio…). */
+  compositorCpuByType: Record<string, number>;
 }
 
 export interface WhoIsWho {
@@ -94,6 +96,15 @@ export class Sampler {
     const seconds = (now - this.previousAt) / 1000;
     const processes = snapshot();
     const members = this.membership(processes);
+    const cpuPercent = (pid: number): number => {
+      const stat = processes.get(pid);
+      return stat ? (100 * (stat.cpuTicks - (this.previous.get(pid)?.cpuTicks ?? 0))) / CLOCK_TICKS_PER_SECOND / seconds : 0;
+    };
+    const compositorCpuByType: Record<string, number> = {};
+    for (const pid of members.compositor) {
+      const type = chromiumType(pid);
+      compositorCpuByType[type] = Math.round(((compositorCpuByType[type] ?? 0) + cpuPercent(pid)) * 10) / 10;
+    }
     const read = (pids: Set<number>): GroupReading => {
       let ticks = 0;
       let rss = 0;
@@ -115,11 +126,30 @@ export class Sampler {
     const machineCpuPercent = total > 0 ? Math.round((1000 * (machine.busy - this.previousMachine.busy) * os.availableParallelism()) / total) / 10 : 0;
     const ours = GROUPS.reduce((sum, group) => sum + groups[group].cpuPercent, 0);
     const otherCpuPercent = Math.max(0, Math.round((machineCpuPercent - ours) * 10) / 10);
-    this.samples.push({ t: Math.round((now - this.startedAt) / 100) / 10, window: this.window, groups, machineCpuPercent, otherCpuPercent });
+    this.samples.push({
+      t: Math.round((now - this.startedAt) / 100) / 10,
+      window: this.window,
+      groups,
+      machineCpuPercent,
+      otherCpuPercent,
+      compositorCpuByType,
+    });
     this.previous = processes;
     this.previousMachine = machine;
     this.previousAt = now;
   }
+}
+
+/**
+ * What a Chromium process is, from its command line: browser, renderer, gpu-process, zygote, or the
+ * utility's service (network, audio…). Chromium rewrites its process title, so the arguments may
+ * come as one string.
+ */
+function chromiumType(pid: number): string {
+  const args = readCommandLine(pid).join(' ');
+  const type = /--type=(\S+)/.exec(args)?.[1];
+  const service = /--utility-sub-type=([^.\s]+)/.exec(args)?.[1];
+  return (type === 'utility' && service ? service : type) ?? (args ? 'browser' : '?');
 }
 
 export const median = (values: number[]): number | null => {
@@ -138,6 +168,8 @@ export interface WindowSummary {
   groups: Record<Group, { cpuPercent: number; rssMb: number; pssMb: number; processes: number } | null>;
   machineCpuPercent: number | null;
   otherCpuPercent: number | null;
+  /** The compositor's CPU by process type (medians, % of one core), most first. */
+  compositorCpuByType: Record<string, number>;
   /** Frames per second the participants decoded of each other's cameras (median over every pair). */
   callFps?: number | null;
 }
@@ -152,10 +184,18 @@ export function summarize(samples: Sample[], window: string): WindowSummary {
       return [group, { cpuPercent: pick('cpuPercent'), rssMb: pick('rssMb'), pssMb: pick('pssMb'), processes: pick('processes') }];
     }),
   ) as WindowSummary['groups'];
+  const withCompositor = mine.filter((sample) => sample.groups.compositor.processes > 0);
+  const typeNames = [...new Set(withCompositor.flatMap((sample) => Object.keys(sample.compositorCpuByType)))];
+  const compositorCpuByType = Object.fromEntries(
+    typeNames
+      .map((type) => [type, round(median(withCompositor.map((sample) => sample.compositorCpuByType[type] ?? 0)))!] as const)
+      .sort(([, a], [, b]) => b - a),
+  );
   return {
     window,
     samples: mine.length,
     groups,
+    compositorCpuByType,
     machineCpuPercent: round(median(mine.map((sample) => sample.machineCpuPercent))),
     otherCpuPercent: round(median(mine.map((sample) => sample.otherCpuPercent))),
   };
