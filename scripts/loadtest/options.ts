@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CHROMIUM_PATH } from './chromium.js';
 import type { Thresholds } from './stats.js';
+import { PARTICIPANTS_PER_THREAD } from './synthetic/SyntheticPool.js';
 import type { RunSettings } from './types.js';
 
 export interface LoadTestOptions extends RunSettings {
@@ -31,6 +33,16 @@ Where and who
   --bot-prefix TEXT    bot name prefix; give each load machine its own (default bot)
   --auth-secret S      the server's AUTH_SECRET, when it requires join tokens: each bot joins
                        with a token signed for its room and name (default: $AUTH_SECRET)
+
+Synthetic participants (no browser: a WebRTC stack in Node, pre-encoded media, nothing decoded)
+  --synthetic N        add N synthetic participants per room, after the bots (default 0)
+  --synthetic-senders M  of them, M publish a camera (VP8 simulcast, 3 layers) and a
+                       microphone (Opus); the rest only receive (default 0)
+  --synthetic-videos K each receives every microphone and the lowest layer of at most K
+                       videos, as a small window would; the rest are paused (default 16)
+  --synthetic-join-rate R  synthetic participants started per second (default 5)
+  --synthetic-threads T    worker threads they run in (default: one per ${PARTICIPANTS_PER_THREAD},
+                       at most one per core)
 
 How
   --duration S         seconds to measure once every bot receives every camera (default 30)
@@ -117,6 +129,11 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         duration: { type: 'string' },
         settle: { type: 'string' },
         'join-rate': { type: 'string' },
+        synthetic: { type: 'string' },
+        'synthetic-senders': { type: 'string' },
+        'synthetic-videos': { type: 'string' },
+        'synthetic-join-rate': { type: 'string' },
+        'synthetic-threads': { type: 'string' },
         'per-browser': { type: 'string' },
         'video-file': { type: 'string' },
         viewport: { type: 'string' },
@@ -142,7 +159,30 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const room = parsed.room ?? 'loadtest';
   if (!/^[A-Za-z0-9_.-]{1,60}$/.test(room)) throw new UsageError('--room: 1–60 letters, digits, "-", "_", "."');
   const roomCount = number('rooms', parsed.rooms, 1, { min: 1, integer: true });
-  const participantsPerRoom = number('participants', parsed.participants, 4, { min: 1, integer: true });
+  const syntheticPerRoom = number('synthetic', parsed.synthetic, 0, { min: 0, integer: true });
+  // Only synthetic participants is a run too (measuring the load machine itself, say).
+  const participantsPerRoom = number('participants', parsed.participants, 4, { min: syntheticPerRoom > 0 ? 0 : 1, integer: true });
+  const syntheticSenders = number('synthetic-senders', parsed['synthetic-senders'], 0, { min: 0, integer: true });
+  if (syntheticSenders > syntheticPerRoom) throw new UsageError('--synthetic-senders cannot exceed --synthetic');
+  const totalSynthetic = syntheticPerRoom * roomCount;
+  const synthetic =
+    syntheticPerRoom === 0
+      ? undefined
+      : {
+          perRoom: syntheticPerRoom,
+          sendersPerRoom: syntheticSenders,
+          maxVideos: number('synthetic-videos', parsed['synthetic-videos'], 16, { min: 0, integer: true }),
+          joinRate: number('synthetic-join-rate', parsed['synthetic-join-rate'], 5, { min: 0.01 }),
+          threads: number(
+            'synthetic-threads',
+            parsed['synthetic-threads'],
+            Math.min(os.availableParallelism(), Math.ceil(totalSynthetic / PARTICIPANTS_PER_THREAD)),
+            {
+              min: 1,
+              integer: true,
+            },
+          ),
+        };
   const sendersPerRoom = number('senders', parsed.senders, participantsPerRoom, { min: 0, integer: true });
   if (sendersPerRoom > participantsPerRoom) throw new UsageError('--senders cannot exceed --participants');
   const botPrefix = parsed['bot-prefix'] ?? 'bot';
@@ -179,6 +219,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     botPrefix,
     viewport: { width: Number(viewport[1]), height: Number(viewport[2]) },
     query,
+    ...(synthetic ? { synthetic } : {}),
     chromium,
     outDir: parsed.out ?? timestampDir(),
     metricsUrl: parsed['metrics-url'] ?? `${url.replace(/\/$/, '')}/metrics`,

@@ -1,8 +1,16 @@
 import { fmt, intervals, moment, serverIntervals } from './stats.js';
-import type { BotRecord, MachineSample, ServerSample } from './types.js';
+import { syntheticNow } from './synthetic/stats.js';
+import type { BotRecord, MachineSample, ServerSample, SyntheticRecord } from './types.js';
 
 /** The live status: joined / playing / mean fps / loss / server CPU, from each bot's latest interval. */
-export function progressLine(elapsedMs: number, bots: BotRecord[], total: number, server: ServerSample[], machine: MachineSample | undefined): string {
+export function progressLine(
+  elapsedMs: number,
+  bots: BotRecord[],
+  total: number,
+  server: ServerSample[],
+  machine: MachineSample | undefined,
+  synthetic?: { records: SyntheticRecord[]; total: number },
+): string {
   const latest = bots.flatMap((bot) => intervals(bot.samples.slice(-2)));
   const now = moment(latest);
   const parts = [
@@ -16,6 +24,12 @@ export function progressLine(elapsedMs: number, bots: BotRecord[], total: number
   if (last) {
     const workers = last.workers.map((worker) => `w${worker.worker} ${fmt(worker.cpuPercent)}%`).join(' ');
     parts.push(`server cpu ${workers} node ${fmt(last.processCpuPercent)}%`);
+  }
+  if (synthetic) {
+    const now = syntheticNow(synthetic.records);
+    parts.push(
+      `synthetic ${now.joined}/${synthetic.total} (${now.sending} sending) rx ${fmt(now.receivedMbps, 1)} Mbit/s loss ${now.lossPct === null ? '–' : fmt(now.lossPct, 2)}%`,
+    );
   }
   if (machine) parts.push(`bots' machine ${fmt(machine.cpuPercent)}%`);
   return parts.join(' · ');

@@ -8,7 +8,10 @@ import type { LoadTestOptions } from './options.js';
 import { progressLine } from './progress.js';
 import { ServerMetricsPoller } from './serverMetrics.js';
 import { missingCameras } from './stats.js';
-import type { RunResult } from './types.js';
+import { loadSyntheticMedia } from './synthetic/media.js';
+import type { SyntheticPlan } from './synthetic/SyntheticParticipant.js';
+import { SyntheticPool } from './synthetic/SyntheticPool.js';
+import type { RunResult, SyntheticRecord } from './types.js';
 
 const TICK_MS = 1000;
 const SETTLE_POLL_MS = 250;
@@ -30,6 +33,21 @@ export function planBots({
       const sender = i < sendersPerRoom;
       const number = String(i + 1).padStart(width, '0');
       plans.push({ room, sender, name: `${botPrefix}-${rooms.length > 1 ? `${r + 1}-` : ''}${number}${sender ? '' : 'r'}` });
+    });
+  }
+  return plans;
+}
+
+/** The synthetic participants, in order: each room's senders first, rooms side by side. */
+export function planSynthetic({ rooms, synthetic, botPrefix }: Pick<LoadTestOptions, 'rooms' | 'synthetic' | 'botPrefix'>): SyntheticPlan[] {
+  if (!synthetic) return [];
+  const plans: SyntheticPlan[] = [];
+  const width = String(synthetic.perRoom).length;
+  for (let i = 0; i < synthetic.perRoom; i++) {
+    rooms.forEach((room, r) => {
+      const sender = i < synthetic.sendersPerRoom;
+      const number = String(i + 1).padStart(width, '0');
+      plans.push({ room, sender, name: `${botPrefix}-syn-${rooms.length > 1 ? `${r + 1}-` : ''}${number}${sender ? '' : 'r'}` });
     });
   }
   return plans;
@@ -70,23 +88,28 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
   };
 
   // Valid for the whole run: every join, the measured window, and reconnections within it.
-  const tokenSeconds = Math.ceil(plans.length / options.joinRate + options.settleSeconds + options.durationSeconds + 600);
-  const joinToken = async (plan: BotPlan): Promise<string | undefined> =>
+  const syntheticPlans = planSynthetic(options);
+  const tokenSeconds = Math.ceil(
+    plans.length / options.joinRate + syntheticPlans.length / (options.synthetic?.joinRate ?? 1) + options.settleSeconds + options.durationSeconds + 600,
+  );
+  const joinToken = async (plan: Pick<BotPlan, 'room' | 'name'>): Promise<string | undefined> =>
     options.authSecret ? signToken(options.authSecret, { room: plan.room, name: plan.name }, tokenSeconds) : undefined;
 
   const bots: Bot[] = [];
+  let pool: SyntheticPool | null = null;
   const server = new ServerMetricsPoller(options.metricsUrl, options.metricsToken);
   const machine = new MachineMonitor();
   let lastTickAt = 0;
   const tick = async (): Promise<void> => {
     lastTickAt = Date.now();
-    await Promise.all([server.poll(), ...bots.map((bot) => bot.sample())]);
+    await Promise.all([server.poll(), ...bots.map((bot) => bot.sample()), pool?.sample()]);
     const line = progressLine(
       Date.now() - startedAt,
       bots.map((bot) => bot.record),
       plans.length,
       server.samples,
       machine.sample(),
+      pool ? { records: pool.records, total: syntheticPlans.length } : undefined,
     );
     onProgress?.(line);
   };
@@ -118,8 +141,25 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       );
     }
     await Promise.all(joins);
+    if (options.synthetic && syntheticPlans.length > 0 && !signal?.aborted) {
+      const { synthetic } = options;
+      const sending = syntheticPlans.some((plan) => plan.sender);
+      // Encoded once here (and cached) so that the threads only read it.
+      if (sending) await loadSyntheticMedia((line) => onProgress?.(line));
+      const started = new SyntheticPool({ url: options.url, threads: synthetic.threads, maxVideos: synthetic.maxVideos, media: sending });
+      pool = started;
+      const syntheticStart = Date.now();
+      const syntheticJoins: Promise<void>[] = [];
+      for (const [index, plan] of syntheticPlans.entries()) {
+        if (signal?.aborted) break;
+        await sleep(Math.max(0, syntheticStart + (index * 1000) / synthetic.joinRate - Date.now()), signal);
+        if (signal?.aborted) break;
+        syntheticJoins.push(joinToken(plan).then((token) => started.join(plan, token)));
+      }
+      await Promise.all(syntheticJoins);
+    }
     const allJoinedAt = Date.now();
-    const settledAt = await waitUntilSettled(bots, allJoinedAt + options.settleSeconds * 1000, signal);
+    const settledAt = await waitUntilSettled(bots, pool?.records ?? [], allJoinedAt + options.settleSeconds * 1000, signal);
     await sleep(options.durationSeconds * 1000, signal);
     stopTicking.abort();
     await ticking;
@@ -146,16 +186,18 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
         botPrefix: options.botPrefix,
         viewport: options.viewport,
         query: options.query,
+        ...(options.synthetic ? { synthetic: options.synthetic } : {}),
       },
       sources: [{ host: os.hostname(), botPrefix: options.botPrefix, bots: bots.length, startedAt, endedAt, machine: machine.samples }],
       bots: bots.map((bot) => bot.record),
       server: server.samples,
       serverMetricsError: server.error,
+      ...(pool ? { synthetic: pool.records } : {}),
     };
   } finally {
     stopTicking.abort();
     await ticking;
-    await Promise.all(bots.map((bot) => bot.close()));
+    await Promise.all([...bots.map((bot) => bot.close()), pool?.close()]);
     await Promise.all(
       [...browsers.values()].map((browser) =>
         browser.then(
@@ -169,10 +211,10 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
 
 /**
  * Waits until every joined bot's newest sample, taken after the last join, shows it decoding every
- * camera published in its room by the run's other bots (or hidden on purpose): the room has
+ * camera published in its room by the run's other bots and synthetic senders (or hidden on purpose): the room has
  * converged and what follows is steady state. Returns when that was seen, or null past the deadline.
  */
-async function waitUntilSettled(bots: Bot[], deadline: number, signal?: AbortSignal): Promise<number | null> {
+async function waitUntilSettled(bots: Bot[], synthetic: SyntheticRecord[], deadline: number, signal?: AbortSignal): Promise<number | null> {
   const since = Date.now();
   for (;;) {
     const settled = bots.every((bot) => {
@@ -180,12 +222,8 @@ async function waitUntilSettled(bots: Bot[], deadline: number, signal?: AbortSig
       const sample = bot.record.samples.at(-1);
       if (!sample || sample.t < since) return false;
       const others = bots.filter((other) => other !== bot && other.joined && other.plan.sender && other.plan.room === bot.plan.room);
-      return (
-        missingCameras(
-          sample,
-          others.map((other) => other.record.peerId!),
-        ).length === 0
-      );
+      const syntheticSenders = synthetic.filter((record) => record.sender && record.peerId !== null && record.error === null && record.room === bot.plan.room);
+      return missingCameras(sample, [...others.map((other) => other.record.peerId!), ...syntheticSenders.map((record) => record.peerId!)]).length === 0;
     });
     if (settled) return Date.now();
     if (Date.now() >= deadline || signal?.aborted) return null;

@@ -1,4 +1,7 @@
 import type { ConsumerStats, ProducerStats } from '../../client/src/conference/types.js';
+import type { SyntheticRecord } from './synthetic/SyntheticParticipant.js';
+
+export type { SyntheticRecord, SyntheticSample, SyntheticStreamStats, SyntheticTotals } from './synthetic/SyntheticParticipant.js';
 
 /** What one load-test run was asked to do (the parsed command line, minus output-only flags). */
 export interface RunSettings {
@@ -17,6 +20,20 @@ export interface RunSettings {
   viewport: { width: number; height: number };
   /** Extra URL parameters for every bot (e.g. adaptive=0, pageSize=16). */
   query: Record<string, string>;
+  /** Synthetic participants beside the bots (absent from runs before them, or without any). */
+  synthetic?: SyntheticSettings;
+}
+
+/** Light participants in Node (werift), no browser: see scripts/loadtest/synthetic/. */
+export interface SyntheticSettings {
+  perRoom: number;
+  sendersPerRoom: number;
+  /** Most videos each receives (lowest layer), as a small window would; the rest are paused. */
+  maxVideos: number;
+  /** Started per second, after the bots. */
+  joinRate: number;
+  /** Worker threads they run in. */
+  threads: number;
 }
 
 /** A bot's counters at one moment, as `window.conclave.stats()` and `state()` gave them. */
@@ -108,4 +125,6 @@ export interface RunResult {
   server: ServerSample[];
   /** Why server metrics are missing, if they are. */
   serverMetricsError: string | null;
+  /** The synthetic participants (absent from runs without them). */
+  synthetic?: SyntheticRecord[];
 }

@@ -20,37 +20,47 @@ export interface CapturedStream {
 
 export const SECONDS = 10;
 
+/** What one capture is: ffmpeg's arguments (one RTP output per stream, to the ports given) and the streams they make. */
+export interface CaptureRecipe {
+  /** Names the cache file, with a hash of the arguments. */
+  name: string;
+  seconds: number;
+  streams: Omit<CapturedStream, 'packets'>[];
+  ffmpegArgs: (ports: number[]) => string[];
+}
+
 /**
  * Real encoded media: ffmpeg's test pattern as VP8 (640x480, 30 fps, 1 Mbit/s, a keyframe every
  * second) and a tone as Opus (20 ms frames), sent as RTP over loopback and kept. Encoding is done
  * once and cached, so the stress itself spends no CPU on it.
  */
-// prettier-ignore
-const FFMPEG_ARGS = (videoPort: number, audioPort: number): string[] => [
-  '-hide_banner', '-loglevel', 'error', '-nostdin',
-  '-t', String(SECONDS), '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30',
-  '-t', String(SECONDS), '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-  '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-maxrate', '1M', '-bufsize', '500k',
-  '-g', '30', '-keyint_min', '30', '-auto-alt-ref', '0', '-error-resilient', '1',
-  '-f', 'rtp', '-payload_type', '101', '-ssrc', '11111111', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
-  '-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ac', '2', '-ar', '48000', '-application', 'voip', '-frame_duration', '20',
-  '-f', 'rtp', '-payload_type', '100', '-ssrc', '22222222', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
-];
+export const SFU_BENCH_MEDIA: CaptureRecipe = {
+  name: 'media',
+  seconds: SECONDS,
+  streams: [
+    { kind: 'video', mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, ssrc: 11111111 },
+    { kind: 'audio', mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, ssrc: 22222222 },
+  ],
+  // prettier-ignore
+  ffmpegArgs: ([videoPort, audioPort]) => [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-t', String(SECONDS), '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30',
+    '-t', String(SECONDS), '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-maxrate', '1M', '-bufsize', '500k',
+    '-g', '30', '-keyint_min', '30', '-auto-alt-ref', '0', '-error-resilient', '1',
+    '-f', 'rtp', '-payload_type', '101', '-ssrc', '11111111', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
+    '-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ac', '2', '-ar', '48000', '-application', 'voip', '-frame_duration', '20',
+    '-f', 'rtp', '-payload_type', '100', '-ssrc', '22222222', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
+  ],
+};
 
-function streams(video: Buffer[], audio: Buffer[]): CapturedStream[] {
-  return [
-    { kind: 'video', mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, ssrc: 11111111, packets: video },
-    { kind: 'audio', mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, ssrc: 22222222, packets: audio },
-  ];
-}
-
-/** Packets as length-prefixed records: [kind 0|1][u16 length][bytes]… */
+/** Packets as length-prefixed records: [stream index][u16 length][bytes]… */
 function serialize(list: CapturedStream[]): Buffer {
   const parts: Buffer[] = [];
-  list.forEach((stream, kind) => {
+  list.forEach((stream, index) => {
     for (const packet of stream.packets) {
       const header = Buffer.alloc(3);
-      header.writeUInt8(kind, 0);
+      header.writeUInt8(index, 0);
       header.writeUInt16BE(packet.length, 1);
       parts.push(header, packet);
     }
@@ -58,15 +68,15 @@ function serialize(list: CapturedStream[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function deserialize(data: Buffer): CapturedStream[] {
-  const byKind: [Buffer[], Buffer[]] = [[], []];
+function deserialize(recipe: CaptureRecipe, data: Buffer): CapturedStream[] {
+  const byStream: Buffer[][] = recipe.streams.map(() => []);
   for (let offset = 0; offset + 3 <= data.length;) {
-    const kind = data.readUInt8(offset);
+    const index = data.readUInt8(offset);
     const length = data.readUInt16BE(offset + 1);
-    byKind[kind === 0 ? 0 : 1].push(data.subarray(offset + 3, offset + 3 + length));
+    byStream[index]?.push(data.subarray(offset + 3, offset + 3 + length));
     offset += 3 + length;
   }
-  return streams(...byKind);
+  return recipe.streams.map((stream, index) => ({ ...stream, packets: byStream[index]! }));
 }
 
 async function bindLoopback(): Promise<dgram.Socket> {
@@ -77,15 +87,14 @@ async function bindLoopback(): Promise<dgram.Socket> {
   return socket;
 }
 
-async function encode(): Promise<CapturedStream[]> {
-  const [videoSocket, audioSocket] = await Promise.all([bindLoopback(), bindLoopback()]);
-  const video: Buffer[] = [];
-  const audio: Buffer[] = [];
-  videoSocket.on('message', (packet) => isRtp(packet) && video.push(packet));
-  audioSocket.on('message', (packet) => isRtp(packet) && audio.push(packet));
+async function encode(recipe: CaptureRecipe): Promise<CapturedStream[]> {
+  const sockets = await Promise.all(recipe.streams.map(() => bindLoopback()));
+  const captured: Buffer[][] = recipe.streams.map(() => []);
+  sockets.forEach((socket, index) => socket.on('message', (packet) => isRtp(packet) && captured[index]!.push(packet)));
   try {
     await new Promise<void>((resolve, reject) => {
-      const ffmpeg = spawn('ffmpeg', FFMPEG_ARGS(videoSocket.address().port, audioSocket.address().port), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const args = recipe.ffmpegArgs(sockets.map((socket) => socket.address().port));
+      const ffmpeg = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       ffmpeg.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const timer = setTimeout(() => ffmpeg.kill('SIGKILL'), 120_000);
@@ -98,14 +107,13 @@ async function encode(): Promise<CapturedStream[]> {
     });
     await new Promise((resolve) => setTimeout(resolve, 300)); // the last datagrams
   } finally {
-    videoSocket.close();
-    audioSocket.close();
+    for (const socket of sockets) socket.close();
   }
-  return streams(video, audio);
+  return recipe.streams.map((stream, index) => ({ ...stream, packets: captured[index]! }));
 }
 
 /** Checks the capture is whole: every sequence number in order, and the duration it should have. */
-export function checkCapture(list: CapturedStream[]): void {
+export function checkCapture(list: CapturedStream[], seconds = SECONDS): void {
   for (const stream of list) {
     const { packets } = stream;
     if (packets.length < 100) throw new Error(`only ${packets.length} ${stream.kind} packets captured`);
@@ -114,24 +122,29 @@ export function checkCapture(list: CapturedStream[]): void {
         throw new Error(`${stream.kind} capture has a gap at packet ${i}`);
       }
     }
-    const seconds = ((timestampOf(packets.at(-1)!) - timestampOf(packets[0]!)) >>> 0) / stream.clockRate;
-    if (seconds < SECONDS - 1) throw new Error(`${stream.kind} capture spans only ${seconds.toFixed(1)} s`);
+    const spanned = ((timestampOf(packets.at(-1)!) - timestampOf(packets[0]!)) >>> 0) / stream.clockRate;
+    if (spanned < seconds - 1) throw new Error(`${stream.kind} capture spans only ${spanned.toFixed(1)} s`);
   }
 }
 
-/** The captured media, from the cache or freshly encoded (and then cached). */
-export async function loadMedia(cacheDir = path.resolve('.cache/bench'), log: (line: string) => void = () => undefined): Promise<CapturedStream[]> {
-  const key = createHash('sha256').update(FFMPEG_ARGS(0, 0).join(' ')).digest('hex').slice(0, 16);
-  const file = path.join(cacheDir, `media-${key}.rtp`);
+/** A recipe's media, from the cache or freshly encoded (and then cached). */
+export async function loadCapture(recipe: CaptureRecipe, cacheDir = path.resolve('.cache/bench'), log: (line: string) => void = () => undefined): Promise<CapturedStream[]> {
+  const key = createHash('sha256').update(recipe.ffmpegArgs(recipe.streams.map(() => 0)).join(' ')).digest('hex').slice(0, 16);
+  const file = path.join(cacheDir, `${recipe.name}-${key}.rtp`);
   if (existsSync(file)) {
-    const cached = deserialize(readFileSync(file));
-    checkCapture(cached);
+    const cached = deserialize(recipe, readFileSync(file));
+    checkCapture(cached, recipe.seconds);
     return cached;
   }
-  log('encoding 10 s of VP8 + Opus with ffmpeg (once; cached in .cache/bench)…');
-  const fresh = await encode();
-  checkCapture(fresh);
+  log(`encoding ${recipe.seconds} s of ${recipe.name} with ffmpeg (once; cached in ${path.relative(process.cwd(), cacheDir) || cacheDir})…`);
+  const fresh = await encode(recipe);
+  checkCapture(fresh, recipe.seconds);
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file, serialize(fresh));
   return fresh;
+}
+
+/** The SFU bench's media (VP8 + Opus), from the cache or freshly encoded. */
+export function loadMedia(cacheDir?: string, log?: (line: string) => void): Promise<CapturedStream[]> {
+  return loadCapture(SFU_BENCH_MEDIA, cacheDir, log);
 }

@@ -1,0 +1,18 @@
+import type { SyntheticPlan, SyntheticRecord, SyntheticSample } from './SyntheticParticipant.js';
+
+/** What the load test's main thread tells a synthetic participants' thread. */
+export type ToThread = { type: 'join'; id: number; plan: SyntheticPlan; token?: string } | { type: 'sample' } | { type: 'close' };
+
+/** What a thread reports back: joins as they finish, samples when asked, and when it has closed everything. */
+export type FromThread =
+  | { type: 'joined'; id: number; record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error'> }
+  | { type: 'samples'; list: { id: number; sample: SyntheticSample | null; record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error' | 'streams'> }[] }
+  | { type: 'closed' };
+
+/** Set once per thread, before any message. */
+export interface ThreadData {
+  url: string;
+  maxVideos: number;
+  /** Load the senders' media (some of this thread's participants publish). */
+  media: boolean;
+}

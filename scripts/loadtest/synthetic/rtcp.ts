@@ -1,0 +1,176 @@
+/**
+ * The RTCP a synthetic participant sends and reads, written by hand because it is little: sender
+ * and receiver reports (RFC 3550 §6.4), transport-wide congestion control feedback
+ * (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1) and the keyframe requests PLI and FIR
+ * (RFC 4585 §6.3.1, RFC 5104 §4.3.1).
+ */
+
+export const RTCP_SR = 200;
+export const RTCP_RR = 201;
+export const RTCP_RTPFB = 205;
+export const RTCP_PSFB = 206;
+const FMT_TWCC = 15;
+const FMT_PLI = 1;
+const FMT_FIR = 4;
+
+/** Seconds between 1900 (NTP) and 1970 (Unix). */
+const NTP_EPOCH_OFFSET = 2_208_988_800;
+
+/** NTP time of `epochMs` as [seconds, fraction]. */
+export function ntpTime(epochMs: number): [number, number] {
+  const seconds = Math.floor(epochMs / 1000);
+  const fraction = Math.floor(((epochMs % 1000) / 1000) * 2 ** 32);
+  return [(seconds + NTP_EPOCH_OFFSET) >>> 0, fraction >>> 0];
+}
+
+/** The middle 32 bits of an NTP time, as LSR carries it. */
+export const ntpMiddle = ([seconds, fraction]: [number, number]): number => (((seconds & 0xffff) << 16) | (fraction >>> 16)) >>> 0;
+
+function header(buffer: Buffer, countOrFormat: number, type: number): void {
+  buffer.writeUInt8(0x80 | countOrFormat, 0);
+  buffer.writeUInt8(type, 1);
+  buffer.writeUInt16BE(buffer.length / 4 - 1, 2);
+}
+
+export interface SenderReport {
+  ssrc: number;
+  epochMs: number;
+  rtpTimestamp: number;
+  packets: number;
+  octets: number;
+}
+
+export function senderReport(report: SenderReport): Buffer {
+  const buffer = Buffer.alloc(28);
+  header(buffer, 0, RTCP_SR);
+  buffer.writeUInt32BE(report.ssrc, 4);
+  const [seconds, fraction] = ntpTime(report.epochMs);
+  buffer.writeUInt32BE(seconds, 8);
+  buffer.writeUInt32BE(fraction, 12);
+  buffer.writeUInt32BE(report.rtpTimestamp >>> 0, 16);
+  buffer.writeUInt32BE(report.packets >>> 0, 20);
+  buffer.writeUInt32BE(report.octets >>> 0, 24);
+  return buffer;
+}
+
+export interface ReportBlock {
+  ssrc: number;
+  /** Lost since the previous report, 0–255 of 256. */
+  fractionLost: number;
+  cumulativeLost: number;
+  extendedHighest: number;
+  /** Interarrival jitter, in RTP timestamp units. */
+  jitter: number;
+  lastSenderReport: number;
+  /** Since the last SR, in 1/65536 s. */
+  delaySinceLastSenderReport: number;
+}
+
+/** Receiver reports for any number of streams (31 per packet, as the count field allows). */
+export function receiverReports(senderSsrc: number, blocks: ReportBlock[]): Buffer[] {
+  const packets: Buffer[] = [];
+  for (let start = 0; start < blocks.length || start === 0; start += 31) {
+    const chunk = blocks.slice(start, start + 31);
+    const buffer = Buffer.alloc(8 + chunk.length * 24);
+    header(buffer, chunk.length, RTCP_RR);
+    buffer.writeUInt32BE(senderSsrc >>> 0, 4);
+    chunk.forEach((block, index) => {
+      const at = 8 + index * 24;
+      buffer.writeUInt32BE(block.ssrc >>> 0, at);
+      buffer.writeUInt8(Math.max(0, Math.min(255, block.fractionLost)), at + 4);
+      buffer.writeIntBE(Math.max(-0x800000, Math.min(0x7fffff, block.cumulativeLost)), at + 5, 3);
+      buffer.writeUInt32BE(block.extendedHighest >>> 0, at + 8);
+      buffer.writeUInt32BE(Math.max(0, Math.round(block.jitter)) >>> 0, at + 12);
+      buffer.writeUInt32BE(block.lastSenderReport >>> 0, at + 16);
+      buffer.writeUInt32BE(block.delaySinceLastSenderReport >>> 0, at + 20);
+    });
+    packets.push(buffer);
+    if (blocks.length === 0) break;
+  }
+  return packets;
+}
+
+/** One packet's fate in a transport-wide feedback: its arrival (ms, performance clock) or missing. */
+export interface TwccArrival {
+  sequence: number;
+  arrivalMs: number | null;
+}
+
+/**
+ * A transport-wide feedback for consecutive transport sequence numbers starting at `base`
+ * (16-bit), given every packet's arrival or absence. Status vector chunks of seven 2-bit symbols;
+ * deltas in 250 µs, relative to the previous arrival (the first to the reference time).
+ */
+export function transportFeedback(senderSsrc: number, mediaSsrc: number, feedbackCount: number, base: number, arrivals: TwccArrival[]): Buffer {
+  const firstArrival = arrivals.find((entry) => entry.arrivalMs !== null)?.arrivalMs ?? 0;
+  const referenceTime = Math.floor((firstArrival * 1000) / 64_000); // in 64 ms
+  let previousUs = referenceTime * 64_000;
+  const symbols: number[] = [];
+  const deltas: Buffer[] = [];
+  for (const { arrivalMs } of arrivals) {
+    if (arrivalMs === null) {
+      symbols.push(0);
+      continue;
+    }
+    const ticks = Math.round((arrivalMs * 1000 - previousUs) / 250);
+    // Advance by what was encoded, not by the exact time, so rounding does not drift.
+    previousUs += ticks * 250;
+    if (ticks >= 0 && ticks <= 255) {
+      symbols.push(1);
+      deltas.push(Buffer.from([ticks]));
+    } else {
+      symbols.push(2);
+      const delta = Buffer.alloc(2);
+      delta.writeInt16BE(Math.max(-0x8000, Math.min(0x7fff, ticks)));
+      deltas.push(delta);
+    }
+  }
+  const chunks: Buffer[] = [];
+  for (let start = 0; start < symbols.length; start += 7) {
+    let chunk = 0xc000; // status vector, two-bit symbols
+    for (let i = 0; i < 7; i++) chunk |= (symbols[start + i] ?? 0) << (12 - i * 2);
+    const bytes = Buffer.alloc(2);
+    bytes.writeUInt16BE(chunk);
+    chunks.push(bytes);
+  }
+  const body = Buffer.concat([...chunks, ...deltas]);
+  const length = 20 + body.length;
+  const buffer = Buffer.alloc(Math.ceil(length / 4) * 4);
+  header(buffer, FMT_TWCC, RTCP_RTPFB);
+  buffer.writeUInt32BE(senderSsrc >>> 0, 4);
+  buffer.writeUInt32BE(mediaSsrc >>> 0, 8);
+  buffer.writeUInt16BE(base & 0xffff, 12);
+  buffer.writeUInt16BE(arrivals.length, 14);
+  buffer.writeUIntBE(referenceTime & 0xffffff, 16, 3);
+  buffer.writeUInt8(feedbackCount & 0xff, 19);
+  body.copy(buffer, 20);
+  return buffer;
+}
+
+/** What a synthetic participant reacts to in the RTCP it receives. */
+export type RtcpEvent = { type: 'senderReport'; ssrc: number; ntpMiddle: number } | { type: 'keyframeRequest'; ssrc: number } | { type: 'other' };
+
+/** Walks a compound RTCP packet. */
+export function readRtcp(packet: Buffer): RtcpEvent[] {
+  const events: RtcpEvent[] = [];
+  for (let offset = 0; offset + 8 <= packet.length;) {
+    const first = packet[offset]!;
+    const type = packet[offset + 1]!;
+    const length = (packet.readUInt16BE(offset + 2) + 1) * 4;
+    if ((first & 0xc0) !== 0x80 || offset + length > packet.length) break;
+    const format = first & 0x1f;
+    if (type === RTCP_SR && length >= 28) {
+      const seconds = packet.readUInt32BE(offset + 8);
+      const fraction = packet.readUInt32BE(offset + 12);
+      events.push({ type: 'senderReport', ssrc: packet.readUInt32BE(offset + 4), ntpMiddle: ntpMiddle([seconds, fraction]) });
+    } else if (type === RTCP_PSFB && format === FMT_PLI && length >= 12) {
+      events.push({ type: 'keyframeRequest', ssrc: packet.readUInt32BE(offset + 8) });
+    } else if (type === RTCP_PSFB && format === FMT_FIR && length >= 20) {
+      for (let at = offset + 12; at + 8 <= offset + length; at += 8) events.push({ type: 'keyframeRequest', ssrc: packet.readUInt32BE(at) });
+    } else {
+      events.push({ type: 'other' });
+    }
+    offset += length;
+  }
+  return events;
+}
