@@ -11,6 +11,7 @@ const ALONE = [
   'test/e2e/firefox.test.ts',
   'test/chaos/**/*.test.ts',
   'test/loadtest/loadtest.test.ts',
+  'test/loadtest/synthetic.test.ts',
   'test/netlab/**/*.test.ts',
   // Three or four browsers and a compositor browser each: beside another browser file, the compositor
   // (at a lower priority, as in production) can take longer than its 45 s to start.

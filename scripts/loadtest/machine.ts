@@ -5,6 +5,7 @@ import type { MachineSample } from './types.js';
 export class MachineMonitor {
   readonly samples: MachineSample[] = [];
   private previous = MachineMonitor.times();
+  private previousTool = { usage: process.cpuUsage(), at: performance.now() };
 
   private static times(): { busy: number; total: number } {
     let busy = 0;
@@ -23,7 +24,12 @@ export class MachineMonitor {
     const busy = now.busy - this.previous.busy;
     this.previous = now;
     if (total <= 0) return undefined;
-    const sample = { t: Date.now(), cpuPercent: (100 * busy) / total, cores: os.availableParallelism() };
+    // This process alone, every thread of it (the synthetic participants run in worker threads).
+    const usage = process.cpuUsage(this.previousTool.usage);
+    const at = performance.now();
+    const toolCpuPercent = (100 * (usage.user + usage.system)) / 1000 / (at - this.previousTool.at);
+    this.previousTool = { usage: process.cpuUsage(), at };
+    const sample = { t: Date.now(), cpuPercent: (100 * busy) / total, cores: os.availableParallelism(), toolCpuPercent };
     this.samples.push(sample);
     return sample;
   }

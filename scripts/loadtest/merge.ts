@@ -3,25 +3,46 @@ import { parseArgs } from 'node:util';
 import { writeOutputs } from './output.js';
 import { parseThresholds, THRESHOLD_OPTIONS, timestampDir, UsageError } from './options.js';
 import { REPEAT_HEADER, repeatRow, summarizeRepeats } from './repeats.js';
-import type { RunResult } from './types.js';
+import type { RunResult, SyntheticSettings } from './types.js';
 
 function isRunResult(value: unknown): value is RunResult {
   return typeof value === 'object' && value !== null && 'tool' in value && value.tool === 'conclave-loadtest' && 'version' in value && value.version === 1;
 }
 
 /**
- * Several machines' results of one test against one server, as one. Bots are pooled; the steady
- * window starts once every machine's bots had joined; server samples from all pollers are merged in
- * time order (they read the same cumulative counters, so differences between them stay valid).
+ * The machines' synthetic participants as one set: counts, join rates and threads add up (each
+ * machine ran its own beside the others); `maxVideos` is the largest any machine used, so it stays a
+ * true "at most".
+ */
+function mergeSyntheticSettings(results: RunResult[]): SyntheticSettings | undefined {
+  const all = results.flatMap((result) => (result.settings.synthetic ? [result.settings.synthetic] : []));
+  if (all.length === 0) return undefined;
+  const sum = (pick: (settings: SyntheticSettings) => number): number => all.reduce((total, settings) => total + pick(settings), 0);
+  return {
+    perRoom: sum((settings) => settings.perRoom),
+    sendersPerRoom: sum((settings) => settings.sendersPerRoom),
+    maxVideos: Math.max(...all.map((settings) => settings.maxVideos)),
+    joinRate: sum((settings) => settings.joinRate),
+    threads: sum((settings) => settings.threads),
+  };
+}
+
+/**
+ * Several machines' results of one test against one server, as one. Bots and synthetic participants
+ * are pooled; the steady window starts once every machine's participants had joined; server samples
+ * from all pollers are merged in time order (they read the same cumulative counters, so differences
+ * between them stay valid).
  */
 export function mergeResults(results: RunResult[]): RunResult {
   const [first] = results;
   if (!first) throw new UsageError('nothing to merge');
   const names = new Set<string>();
-  for (const bot of results.flatMap((result) => result.bots)) {
-    if (names.has(bot.name)) throw new UsageError(`bot name ${bot.name} appears twice: give each machine its own --bot-prefix`);
-    names.add(bot.name);
+  for (const participant of results.flatMap((result) => [...result.bots, ...(result.synthetic ?? [])])) {
+    if (names.has(participant.name)) throw new UsageError(`participant name ${participant.name} appears twice: give each machine its own --bot-prefix`);
+    names.add(participant.name);
   }
+  const syntheticSettings = mergeSyntheticSettings(results);
+  const anySynthetic = results.some((result) => result.synthetic !== undefined);
   const rooms = [...new Set(results.flatMap((result) => result.settings.rooms))];
   return {
     tool: 'conclave-loadtest',
@@ -37,11 +58,13 @@ export function mergeResults(results: RunResult[]): RunResult {
       participantsPerRoom: results.reduce((sum, result) => sum + result.settings.participantsPerRoom, 0),
       sendersPerRoom: results.reduce((sum, result) => sum + result.settings.sendersPerRoom, 0),
       botPrefix: results.map((result) => result.settings.botPrefix).join('+'),
+      ...(syntheticSettings ? { synthetic: syntheticSettings } : {}),
     },
     sources: results.flatMap((result) => result.sources),
     bots: results.flatMap((result) => result.bots),
     server: results.flatMap((result) => result.server).sort((a, b) => a.t - b.t),
     serverMetricsError: results.every((result) => result.serverMetricsError !== null) ? first.serverMetricsError : null,
+    ...(anySynthetic ? { synthetic: results.flatMap((result) => result.synthetic ?? []) } : {}),
   };
 }
 

@@ -173,15 +173,10 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
           sendersPerRoom: syntheticSenders,
           maxVideos: number('synthetic-videos', parsed['synthetic-videos'], 16, { min: 0, integer: true }),
           joinRate: number('synthetic-join-rate', parsed['synthetic-join-rate'], 5, { min: 0.01 }),
-          threads: number(
-            'synthetic-threads',
-            parsed['synthetic-threads'],
-            Math.min(os.availableParallelism(), Math.ceil(totalSynthetic / PARTICIPANTS_PER_THREAD)),
-            {
-              min: 1,
-              integer: true,
-            },
-          ),
+          threads: number('synthetic-threads', parsed['synthetic-threads'], Math.min(os.cpus().length, Math.ceil(totalSynthetic / PARTICIPANTS_PER_THREAD)), {
+            min: 1,
+            integer: true,
+          }),
         };
   const sendersPerRoom = number('senders', parsed.senders, participantsPerRoom, { min: 0, integer: true });
   if (sendersPerRoom > participantsPerRoom) throw new UsageError('--senders cannot exceed --participants');

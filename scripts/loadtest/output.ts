@@ -22,5 +22,5 @@ export function writeOutputs(outDir: string, result: RunResult, thresholds: Thre
   const html = path.join(outDir, 'report.html');
   writeFileSync(json, `${JSON.stringify(result)}\n`);
   writeFileSync(html, renderReport(result, summary, thresholds, missed));
-  return { summary, missed, text: formatSummary(result, summary, missed), json, html };
+  return { summary, missed, text: formatSummary(result, summary, missed, thresholds), json, html };
 }

@@ -31,6 +31,9 @@ export function progressLine(
       `synthetic ${now.joined}/${synthetic.total} (${now.sending} sending) rx ${fmt(now.receivedMbps, 1)} Mbit/s loss ${now.lossPct === null ? '–' : fmt(now.lossPct, 2)}%`,
     );
   }
-  if (machine) parts.push(`bots' machine ${fmt(machine.cpuPercent)}%`);
+  if (machine)
+    parts.push(
+      `bots' machine ${fmt(machine.cpuPercent)}%${machine.toolCpuPercent === undefined ? '' : ` (this tool ${fmt(machine.toolCpuPercent)}% of a core)`}`,
+    );
   return parts.join(' · ');
 }

@@ -148,15 +148,19 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
       if (sending) await loadSyntheticMedia((line) => onProgress?.(line));
       const started = new SyntheticPool({ url: options.url, threads: synthetic.threads, maxVideos: synthetic.maxVideos, media: sending });
       pool = started;
-      const syntheticStart = Date.now();
-      const syntheticJoins: Promise<void>[] = [];
-      for (const [index, plan] of syntheticPlans.entries()) {
-        if (signal?.aborted) break;
-        await sleep(Math.max(0, syntheticStart + (index * 1000) / synthetic.joinRate - Date.now()), signal);
-        if (signal?.aborted) break;
-        syntheticJoins.push(joinToken(plan).then((token) => started.join(plan, token)));
+      // Senders first, publishing before any receiver joins: everyone already in the room then
+      // sees their cameras first (a page lists participants in the order their media arrived).
+      for (const group of [syntheticPlans.filter((plan) => plan.sender), syntheticPlans.filter((plan) => !plan.sender)]) {
+        const groupStart = Date.now();
+        const joining: Promise<void>[] = [];
+        for (const [index, plan] of group.entries()) {
+          if (signal?.aborted) break;
+          await sleep(Math.max(0, groupStart + (index * 1000) / synthetic.joinRate - Date.now()), signal);
+          if (signal?.aborted) break;
+          joining.push(joinToken(plan).then((token) => started.join(plan, token)));
+        }
+        await Promise.all(joining);
       }
-      await Promise.all(syntheticJoins);
     }
     const allJoinedAt = Date.now();
     const settledAt = await waitUntilSettled(bots, pool?.records ?? [], allJoinedAt + options.settleSeconds * 1000, signal);

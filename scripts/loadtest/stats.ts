@@ -1,39 +1,8 @@
+import { distribution, mean, type Distribution } from './distribution.js';
+import { summarizeSyntheticRun, type SyntheticRunSummary } from './syntheticSummary.js';
 import type { BotRecord, BotSample, RunResult, ServerSample } from './types.js';
 
-/** Summary of a set of numbers; null fields when there were none. */
-export interface Distribution {
-  n: number;
-  min: number | null;
-  p50: number | null;
-  p95: number | null;
-  max: number | null;
-  mean: number | null;
-}
-
-/** The p-th percentile (0–100) by linear interpolation between closest ranks; null for no values. */
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
-  const low = Math.floor(rank);
-  const high = Math.ceil(rank);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
-}
-
-export function mean(values: number[]): number | null {
-  return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length;
-}
-
-export function distribution(values: number[]): Distribution {
-  return {
-    n: values.length,
-    min: values.length ? Math.min(...values) : null,
-    p50: percentile(values, 50),
-    p95: percentile(values, 95),
-    max: values.length ? Math.max(...values) : null,
-    mean: mean(values),
-  };
-}
+export { distribution, mean, percentile, type Distribution } from './distribution.js';
 
 type SampledConsumer = BotSample['consumers'][number];
 
@@ -233,7 +202,8 @@ export interface BotSummary {
   resolutions: string[];
 }
 
-function firstFrameTimes(bot: BotRecord): Map<string, number> {
+/** ms from the bot's navigation start to the first frame of each remote participant's camera. */
+export function firstFrameTimes(bot: BotRecord): Map<string, number> {
   const times = new Map<string, number>(Object.entries(bot.firstFrames));
   // Fallback when the page's frame callback did not fire: the first sample that shows decoded frames.
   for (const sample of bot.samples) {
@@ -416,8 +386,10 @@ export interface RunSummary {
   botsWithFreezes: number;
   resolutions: Record<string, number>;
   server: ServerSummary | null;
-  machines: { host: string; cpuMean: number | null; cpuMax: number | null; cores: number | null }[];
+  machines: { host: string; cpuMean: number | null; cpuMax: number | null; cores: number | null; toolCpuMean: number | null }[];
   perBot: BotSummary[];
+  /** The synthetic participants over the same window (absent from runs without them). */
+  synthetic?: SyntheticRunSummary;
 }
 
 const present = (values: (number | null)[]): number[] => values.filter((value): value is number => value !== null);
@@ -446,10 +418,19 @@ export function summarizeRun(result: RunResult): RunSummary {
     resolutions,
     server: summarizeServer(serverIntervals(inWindow)),
     machines: result.sources.map((source) => {
-      const cpu = source.machine.filter((sample) => sample.t >= window.from && sample.t <= window.to).map((sample) => sample.cpuPercent);
-      return { host: source.host, cpuMean: mean(cpu), cpuMax: cpu.length ? Math.max(...cpu) : null, cores: source.machine[0]?.cores ?? null };
+      const inside = source.machine.filter((sample) => sample.t >= window.from && sample.t <= window.to);
+      const cpu = inside.map((sample) => sample.cpuPercent);
+      const tool = inside.flatMap((sample) => (sample.toolCpuPercent === undefined ? [] : [sample.toolCpuPercent]));
+      return {
+        host: source.host,
+        cpuMean: mean(cpu),
+        cpuMax: cpu.length ? Math.max(...cpu) : null,
+        cores: source.machine[0]?.cores ?? null,
+        toolCpuMean: mean(tool),
+      };
     }),
     perBot,
+    ...(result.synthetic ? { synthetic: summarizeSyntheticRun(result.synthetic, window) } : {}),
   };
 }
 

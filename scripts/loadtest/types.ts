@@ -94,6 +94,11 @@ export interface MachineSample {
   /** Busy share of all cores since the previous sample, 0–100. */
   cpuPercent: number;
   cores: number;
+  /**
+   * The load-test process itself (all its threads: synthetic participants, the bots' driver; not
+   * Chromium), % of one core; absent from older results.
+   */
+  toolCpuPercent?: number;
 }
 
 /** One machine's part of a run. */

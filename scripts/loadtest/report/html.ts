@@ -2,6 +2,7 @@ import type { RunSummary, Thresholds } from '../stats.js';
 import { BOT_COLUMNS, botRow, headlineRows } from '../summary.js';
 import { botSeries, machineSeries, serverSeries } from '../timeseries.js';
 import type { RunResult } from '../types.js';
+import { syntheticSection } from './syntheticSection.js';
 import { cdfSeries, escapeXml, histogram, lineChart, PALETTE, type Series } from './svg.js';
 
 const STYLE = `
@@ -99,13 +100,15 @@ function charts(result: RunResult, summary: RunSummary, thresholds: Thresholds):
   return out;
 }
 
-/** The self-contained HTML report: headline table, charts as inline SVG, one row per bot. */
+/** The self-contained HTML report: headline table, charts as inline SVG, one row per bot (and per synthetic participant). */
 export function renderReport(result: RunResult, summary: RunSummary, thresholds: Thresholds, missed: string[]): string {
   const when = new Date(result.startedAt)
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, ' UTC');
-  const headline = headlineRows(result, summary)
+  // The synthetic participants' figures head their own section instead.
+  const { synthetic, ...botsAndServer } = summary;
+  const headline = headlineRows(result, botsAndServer, thresholds)
     .map(([name, value]) => `<tr><th>${escapeXml(name)}</th><td>${escapeXml(value)}</td></tr>`)
     .join('');
   const numeric = new Set([3, 4, 5, 7, 8, 9, 10, 11]);
@@ -138,7 +141,7 @@ export function renderReport(result: RunResult, summary: RunSummary, thresholds:
 <h2>Bots</h2>
 <p class="meta">Times are from the bot’s page load. “First frame” and “all video” count only the cameras already in the room when the bot’s page started loading; fps, loss, jitter and freezes are over the steady state.</p>
 <table><thead><tr>${BOT_COLUMNS.map((column) => `<th>${escapeXml(column)}</th>`).join('')}</tr></thead><tbody>${botRows}</tbody></table>
-<p class="meta">Raw data: results.json next to this file.</p>
+${synthetic ? syntheticSection(result, synthetic, thresholds) : ''}<p class="meta">Raw data: results.json next to this file.</p>
 </body>
 </html>
 `;

@@ -15,8 +15,9 @@ export function niceStep(range: number, count = 5): number {
   return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power;
 }
 
-export function ticks(min: number, max: number, count = 5): number[] {
-  const step = niceStep(max - min, count);
+/** @param minStep the smallest step worth a tick: 1 for an axis that counts things. */
+export function ticks(min: number, max: number, count = 5, minStep = 0): number[] {
+  const step = Math.max(minStep, niceStep(max - min, count));
   const first = Math.ceil(min / step) * step;
   const values: number[] = [];
   for (let value = first; value <= max + step * 1e-9; value += step) values.push(Number(value.toPrecision(12)));
@@ -41,6 +42,8 @@ export interface ChartOptions {
   height?: number;
   yMin?: number;
   yMax?: number;
+  /** The x axis counts things (participants, not seconds): ticks only on whole numbers. */
+  integerX?: boolean;
   /** Vertical markers, e.g. where the steady window starts. */
   markers?: { x: number; label: string }[];
   /** Horizontal reference lines, e.g. a threshold. */
@@ -74,7 +77,7 @@ function frame(options: ChartOptions, xRange: [number, number], yRange: [number,
       `<text x="${MARGIN.left - 6}" y="${(y(value) + 4).toFixed(1)}" text-anchor="end" fill="#4b5563">${label(value)}</text>`,
     );
   }
-  for (const value of ticks(x0, x1, 8)) {
+  for (const value of ticks(x0, x1, 8, options.integerX ? 1 : 0)) {
     svg.push(`<text x="${x(value).toFixed(1)}" y="${height - MARGIN.bottom + 16}" text-anchor="middle" fill="#4b5563">${label(value)}</text>`);
   }
   svg.push(
@@ -183,4 +186,15 @@ export function cdfSeries(name: string, values: number[], color?: string): Serie
     [value, (100 * (i + 1)) / sorted.length],
   ]);
   return { name, points, ...(color ? { color } : {}) };
+}
+
+/** Points that share an x as one (their ys combined), in x order: a curve against a count rather than time. */
+export function alongX(points: [number, number | null][], combine: (values: number[]) => number | null): [number, number | null][] {
+  const byX = new Map<number, number[]>();
+  for (const [x, y] of points) {
+    const values = byX.get(x) ?? [];
+    if (y !== null) values.push(y);
+    byX.set(x, values);
+  }
+  return [...byX.entries()].sort(([a], [b]) => a - b).map(([x, values]): [number, number | null] => [x, values.length ? combine(values) : null]);
 }

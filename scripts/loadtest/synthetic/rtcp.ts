@@ -102,49 +102,52 @@ export interface TwccArrival {
  * deltas in 250 µs, relative to the previous arrival (the first to the reference time).
  */
 export function transportFeedback(senderSsrc: number, mediaSsrc: number, feedbackCount: number, base: number, arrivals: TwccArrival[]): Buffer {
+  const count = arrivals.length;
+  const chunkCount = Math.ceil(count / 7);
+  // Room for the worst case (every delta two bytes); the packet is cut to what was written.
+  const buffer = Buffer.alloc(Math.ceil((20 + chunkCount * 2 + count * 2) / 4) * 4);
   const firstArrival = arrivals.find((entry) => entry.arrivalMs !== null)?.arrivalMs ?? 0;
   const referenceTime = Math.floor((firstArrival * 1000) / 64_000); // in 64 ms
   let previousUs = referenceTime * 64_000;
-  const symbols: number[] = [];
-  const deltas: Buffer[] = [];
-  for (const { arrivalMs } of arrivals) {
-    if (arrivalMs === null) {
-      symbols.push(0);
-      continue;
+  let deltaAt = 20 + chunkCount * 2;
+  let chunk = 0xc000; // status vector, two-bit symbols
+  for (let index = 0; index < count; index++) {
+    const arrivalMs = arrivals[index]!.arrivalMs;
+    let symbol = 0;
+    if (arrivalMs !== null) {
+      const ticks = Math.round((arrivalMs * 1000 - previousUs) / 250);
+      // Advance by what was encoded, not by the exact time, so rounding does not drift.
+      previousUs += ticks * 250;
+      if (ticks >= 0 && ticks <= 255) {
+        symbol = 1;
+        buffer.writeUInt8(ticks, deltaAt++);
+      } else {
+        symbol = 2;
+        buffer.writeInt16BE(Math.max(-0x8000, Math.min(0x7fff, ticks)), deltaAt);
+        deltaAt += 2;
+      }
     }
-    const ticks = Math.round((arrivalMs * 1000 - previousUs) / 250);
-    // Advance by what was encoded, not by the exact time, so rounding does not drift.
-    previousUs += ticks * 250;
-    if (ticks >= 0 && ticks <= 255) {
-      symbols.push(1);
-      deltas.push(Buffer.from([ticks]));
-    } else {
-      symbols.push(2);
-      const delta = Buffer.alloc(2);
-      delta.writeInt16BE(Math.max(-0x8000, Math.min(0x7fff, ticks)));
-      deltas.push(delta);
+    chunk |= symbol << (12 - (index % 7) * 2);
+    if (index % 7 === 6 || index === count - 1) {
+      buffer.writeUInt16BE(chunk, 20 + Math.floor(index / 7) * 2);
+      chunk = 0xc000;
     }
   }
-  const chunks: Buffer[] = [];
-  for (let start = 0; start < symbols.length; start += 7) {
-    let chunk = 0xc000; // status vector, two-bit symbols
-    for (let i = 0; i < 7; i++) chunk |= (symbols[start + i] ?? 0) << (12 - i * 2);
-    const bytes = Buffer.alloc(2);
-    bytes.writeUInt16BE(chunk);
-    chunks.push(bytes);
+  const packet = buffer.subarray(0, Math.ceil(deltaAt / 4) * 4);
+  header(packet, FMT_TWCC, RTCP_RTPFB);
+  const padding = packet.length - deltaAt;
+  if (padding > 0) {
+    // RFC 3550 padding, as libwebrtc sends it: the P bit, and the count in the last byte.
+    packet.writeUInt8(packet[0]! | 0x20, 0);
+    packet.writeUInt8(padding, packet.length - 1);
   }
-  const body = Buffer.concat([...chunks, ...deltas]);
-  const length = 20 + body.length;
-  const buffer = Buffer.alloc(Math.ceil(length / 4) * 4);
-  header(buffer, FMT_TWCC, RTCP_RTPFB);
-  buffer.writeUInt32BE(senderSsrc >>> 0, 4);
-  buffer.writeUInt32BE(mediaSsrc >>> 0, 8);
-  buffer.writeUInt16BE(base & 0xffff, 12);
-  buffer.writeUInt16BE(arrivals.length, 14);
-  buffer.writeUIntBE(referenceTime & 0xffffff, 16, 3);
-  buffer.writeUInt8(feedbackCount & 0xff, 19);
-  body.copy(buffer, 20);
-  return buffer;
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  packet.writeUInt16BE(base & 0xffff, 12);
+  packet.writeUInt16BE(count, 14);
+  packet.writeUIntBE(referenceTime & 0xffffff, 16, 3);
+  packet.writeUInt8(feedbackCount & 0xff, 19);
+  return packet;
 }
 
 /** What a synthetic participant reacts to in the RTCP it receives. */

@@ -54,7 +54,7 @@ export class LoopingStream {
     private readonly track: MediaTrack,
     readonly ssrc: number,
     private readonly payloadType: number,
-    private readonly link: MediaLink,
+    private readonly link: Pick<MediaLink, 'sendRtp' | 'sendRtcp'>,
     private readonly extensions: StreamExtension[] = [],
   ) {}
 

@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTestCli } from '../../scripts/loadtest/main.js';
+import { steadyWindow, summarizeRun } from '../../scripts/loadtest/stats.js';
+import { formatSummary } from '../../scripts/loadtest/summary.js';
+import type { BotRecord, RunResult, SyntheticRecord } from '../../scripts/loadtest/types.js';
+import { CLIENT_DIST, useServer } from '../helpers/server.js';
+
+const TOKEN = 'synthetic-metrics-token-0123456789';
+
+/** Frames one bot decoded of `peerId`'s camera between the first and last sample of the window. */
+function framesDecodedOf(bot: BotRecord, peerId: string, window: { from: number; to: number }): number {
+  const inside = bot.samples.filter((sample) => sample.t >= window.from && sample.t <= window.to);
+  const frames = (index: number): number =>
+    inside.at(index)?.consumers.find((consumer) => consumer.peerId === peerId && consumer.source === 'camera')?.framesDecoded ?? 0;
+  return frames(-1) - frames(0);
+}
+
+/** What a synthetic participant received of the browsers' tracks, summed: [expected, lost, packets] by kind. */
+function fromBrowsers(record: SyntheticRecord, browsers: Set<string>): Record<'audio' | 'video', { expected: number; lost: number; packets: number }> {
+  const totals = { audio: { expected: 0, lost: 0, packets: 0 }, video: { expected: 0, lost: 0, packets: 0 } };
+  for (const stream of record.streams) {
+    if (!browsers.has(stream.peerId)) continue;
+    totals[stream.kind].expected += stream.expected;
+    totals[stream.kind].lost += stream.lost;
+    totals[stream.kind].packets += stream.packets;
+  }
+  return totals;
+}
+
+/**
+ * The load test with synthetic participants beside the browser bots, against a real local server:
+ * two Chromium bots and thirty werift participants (four publishing pre-encoded simulcast VP8 and
+ * Opus) in one room, the synthetic ones in a worker thread as the tool runs them.
+ */
+describe('npm run loadtest -- --synthetic', () => {
+  const server = useServer({ CLIENT_DIST, METRICS_TOKEN: TOKEN });
+  let out: string;
+
+  beforeAll(() => {
+    out = mkdtempSync(path.join(os.tmpdir(), 'conclave-synthetic-'));
+  });
+
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('two browsers decode the synthetic senders’ video, thirty synthetic participants receive the browsers’ media without loss, and the report lists all 32', async () => {
+    const code = await loadTestCli([
+      '--url',
+      server.url,
+      '--room',
+      'synthetic-it',
+      '--participants',
+      '2',
+      '--synthetic',
+      '30',
+      '--synthetic-senders',
+      '4',
+      '--synthetic-join-rate',
+      '10',
+      '--duration',
+      '8',
+      '--join-rate',
+      '0.5',
+      '--per-browser',
+      '2',
+      // A page of nine tiles: the six cameras (the synthetic senders publish before the receivers
+      // join, so their tiles come first) whatever the window's size.
+      '--query',
+      'pageSize=9',
+      '--metrics-token',
+      TOKEN,
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(code).toBe(0);
+
+    const result = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(result.bots).toHaveLength(2);
+    const synthetic = result.synthetic ?? [];
+    expect(synthetic).toHaveLength(30);
+    for (const record of synthetic) {
+      expect(record.error, record.name).toBeNull();
+      expect(record.joinMs, record.name).toBeGreaterThan(0);
+    }
+    // Every bot decoded every synthetic sender's camera before the measured window began…
+    expect(result.settledAt).not.toBeNull();
+    const window = steadyWindow(result);
+    const senders = synthetic.filter((record) => record.sender);
+    expect(senders).toHaveLength(4);
+    for (const bot of result.bots) {
+      expect(bot.error, bot.name).toBeNull();
+      for (const sender of senders) {
+        // …and went on decoding it: 8 s at the capture's 30 fps, minus what a loaded machine drops.
+        expect(framesDecodedOf(bot, sender.peerId!, window), `${bot.name} decodes ${sender.name}`).toBeGreaterThan(40);
+      }
+    }
+
+    // Every synthetic participant receives both browsers' microphone and camera, with < 1 % loss.
+    const browsers = new Set(result.bots.map((bot) => bot.peerId!));
+    for (const record of synthetic) {
+      const streamsFromBrowsers = record.streams.filter((stream) => browsers.has(stream.peerId));
+      expect(streamsFromBrowsers.map((stream) => stream.kind).sort(), record.name).toEqual(['audio', 'audio', 'video', 'video']);
+      const { audio, video } = fromBrowsers(record, browsers);
+      // Over at least the 8 s measured: two microphones at 50 packets/s; two low layers at whatever
+      // rate the browsers' encoders keep up on a loaded machine.
+      expect(audio.packets, `${record.name} hears the browsers`).toBeGreaterThan(400);
+      expect(video.packets, `${record.name} receives the browsers' video`).toBeGreaterThan(20);
+      expect((audio.lost + video.lost) / (audio.expected + video.expected), `${record.name} loss`).toBeLessThan(0.01);
+      // Never more than the lowest layer, as a small window asks for (null: no layer report yet).
+      for (const stream of streamsFromBrowsers.filter((each) => each.kind === 'video')) expect([0, null], record.name).toContain(stream.spatialLayer);
+    }
+
+    // The report and the terminal summary list all 32 participants.
+    const names = [...result.bots.map((bot) => bot.name), ...synthetic.map((record) => record.name)];
+    expect(new Set(names).size).toBe(32);
+    const html = readFileSync(path.join(out, 'report.html'), 'utf8');
+    const text = formatSummary(result, summarizeRun(result), []);
+    for (const name of names) {
+      expect(html, `report.html lists ${name}`).toContain(name);
+      expect(text, `the summary lists ${name}`).toContain(name);
+    }
+  }, 180_000);
+});
