@@ -215,7 +215,7 @@ describe('load-test statistics', () => {
     expect(summary).toMatchObject({ bots: 3, joined: 2, failed: 1, receivingAll: 2 });
     expect(summary.join).toMatchObject({ n: 2, max: 4000 });
     expect(summary.server?.workers.map((worker) => Math.round(worker.cpuMean ?? 0))).toEqual([20, 10]);
-    expect(summary.machines).toEqual([{ host: 'here', cpuMean: 50, cpuMax: 50, cores: 2 }]);
+    expect(summary.machines).toEqual([{ host: 'here', cpuMean: 50, cpuMax: 50, cores: 2, toolCpuMean: null }]);
 
     expect(missedThresholds(summary, { maxJoinMs: null, minFps: null, maxLossPct: null })).toEqual(['1 of 3 bots did not join']);
     const missed = missedThresholds(summary, { maxJoinMs: 3000, minFps: 15, maxLossPct: 2 });
