@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { OutgoingRtp } from '../../scripts/loadtest/synthetic/MediaLink.js';
 import { isVp8KeyframeStart, type MediaTrack } from '../../scripts/loadtest/synthetic/media.js';
 import { ntpMiddle, ntpTime, readRtcp, receiverReports, senderReport, transportFeedback } from '../../scripts/loadtest/synthetic/rtcp.js';
-import { findExtension, StreamReception, TransportFeedback } from '../../scripts/loadtest/synthetic/reception.js';
+import { extensionOffset, StreamReception, TransportFeedback } from '../../scripts/loadtest/synthetic/reception.js';
 import { LoopingStream } from '../../scripts/loadtest/synthetic/sending.js';
 
 /** An RTP packet with one-byte header extensions (RFC 8285). */
@@ -77,11 +77,11 @@ describe('synthetic participants: the wire', () => {
         [5, Buffer.from([0x12, 0x34])],
       ],
     });
-    const found = findExtension(packet, 5)!;
-    expect(packet.readUInt16BE(found.offset)).toBe(0x1234);
-    expect(findExtension(packet, 1)).toEqual({ offset: expect.any(Number) as number, length: 1 });
-    expect(findExtension(packet, 3)).toBeNull();
-    expect(findExtension(rtp({ sequence: 1, timestamp: 0, ssrc: 7 }), 5)).toBeNull();
+    expect(packet.readUInt16BE(extensionOffset(packet, 5, 2))).toBe(0x1234);
+    expect(packet.readUInt8(extensionOffset(packet, 1))).toBe(0x9e);
+    expect(extensionOffset(packet, 1, 2)).toBe(-1); // shorter than asked
+    expect(extensionOffset(packet, 3)).toBe(-1);
+    expect(extensionOffset(rtp({ sequence: 1, timestamp: 0, ssrc: 7 }), 5)).toBe(-1);
   });
 
   it('counts loss across a sequence-number wrap, and jitter from arrival against timestamps', () => {

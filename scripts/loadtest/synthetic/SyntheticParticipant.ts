@@ -6,7 +6,7 @@ import type { ConsumerInfo, JoinResponse, MediaSource } from '../../../shared/pr
 import { MediaLink } from './MediaLink.js';
 import type { SyntheticMedia } from './media.js';
 import { readRtcp, receiverReports } from './rtcp.js';
-import { findExtension, StreamReception, TransportFeedback } from './reception.js';
+import { extensionOffset, StreamReception, TransportFeedback } from './reception.js';
 import { LoopingStream, type MediaClock } from './sending.js';
 import { sharedInterval } from './intervals.js';
 
@@ -310,8 +310,8 @@ export class SyntheticParticipant {
   private onRtp(packet: Buffer, arrivalMs: number): void {
     this.bySsrc.get(packet.readUInt32BE(8))?.onPacket(packet, arrivalMs);
     if (this.twccId === null) return;
-    const extension = findExtension(packet, this.twccId);
-    if (extension && extension.length >= 2) this.feedback.onPacket(packet.readUInt16BE(extension.offset), arrivalMs);
+    const at = extensionOffset(packet, this.twccId, 2);
+    if (at >= 0) this.feedback.onPacket(packet.readUInt16BE(at), arrivalMs);
   }
 
   private onReceiveSideRtcp(packet: Buffer): void {

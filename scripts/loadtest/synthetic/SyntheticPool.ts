@@ -85,18 +85,26 @@ export class SyntheticPool {
     return this.records.filter((record) => record.joinMs !== null && record.error === null);
   }
 
-  /** Takes a sample of every participant into its record. */
-  async sample(): Promise<void> {
+  private samplesTaken = 0;
+
+  /** Takes a sample of every participant into its record (with the per-stream detail every 10th time, or when asked). */
+  async sample(detail = this.samplesTaken % 10 === 0): Promise<void> {
     const alive = this.threads.filter((thread) => thread.alive);
     if (this.closing || this.pendingSamples || alive.length === 0) return;
     await new Promise<void>((resolve) => {
       this.pendingSamples = { expected: alive.length, done: resolve };
-      for (const thread of alive) this.post(thread, { type: 'sample' });
+      this.samplesTaken++;
+      for (const thread of alive) this.post(thread, { type: 'sample', detail });
     });
     this.pendingSamples = null;
   }
 
-  close(): Promise<void> {
+  /** Takes a last sample with the detail, then closes every participant and thread. */
+  async close(): Promise<void> {
+    if (!this.closing) {
+      while (this.pendingSamples) await new Promise((resolve) => setTimeout(resolve, 50));
+      await this.sample(true);
+    }
     this.closing ??= Promise.all(
       this.threads.map(
         ({ worker }) =>

@@ -1,12 +1,23 @@
 import type { SyntheticPlan, SyntheticRecord, SyntheticSample } from './SyntheticParticipant.js';
 
 /** What the load test's main thread tells a synthetic participants' thread. */
-export type ToThread = { type: 'join'; id: number; plan: SyntheticPlan; token?: string } | { type: 'sample' } | { type: 'close' };
+export type ToThread =
+  | { type: 'join'; id: number; plan: SyntheticPlan; token?: string }
+  /** With `detail`, each participant's per-stream counters too (a larger message: every few seconds, and at the end). */
+  | { type: 'sample'; detail: boolean }
+  | { type: 'close' };
 
 /** What a thread reports back: joins as they finish, samples when asked, and when it has closed everything. */
 export type FromThread =
   | { type: 'joined'; id: number; record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error'> }
-  | { type: 'samples'; list: { id: number; sample: SyntheticSample | null; record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error' | 'streams'> }[] }
+  | {
+      type: 'samples';
+      list: {
+        id: number;
+        sample: SyntheticSample | null;
+        record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error'> & Partial<Pick<SyntheticRecord, 'streams'>>;
+      }[];
+    }
   | { type: 'closed' };
 
 /** Set once per thread, before any message. */

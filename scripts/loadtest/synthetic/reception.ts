@@ -1,14 +1,17 @@
 import { transportFeedback, type ReportBlock, type TwccArrival } from './rtcp.js';
 
-/** Where a header extension's value starts and how long it is, or null (RFC 8285 one- and two-byte forms). */
-export function findExtension(packet: Buffer, id: number): { offset: number; length: number } | null {
-  if (!(packet[0]! & 0x10)) return null;
+/**
+ * Where a header extension's value starts, if it is there and at least `minimumLength` bytes long;
+ * -1 otherwise (RFC 8285 one- and two-byte forms). A number, not an object: it runs for every packet.
+ */
+export function extensionOffset(packet: Buffer, id: number, minimumLength = 1): number {
+  if (!(packet[0]! & 0x10)) return -1;
   const start = 12 + (packet[0]! & 0x0f) * 4;
-  if (start + 4 > packet.length) return null;
+  if (start + 4 > packet.length) return -1;
   const profile = packet.readUInt16BE(start);
   const end = Math.min(packet.length, start + 4 + packet.readUInt16BE(start + 2) * 4);
   const twoByte = (profile & 0xfff0) === 0x1000;
-  if (profile !== 0xbede && !twoByte) return null;
+  if (profile !== 0xbede && !twoByte) return -1;
   for (let at = start + 4; at < end;) {
     const byte = packet[at]!;
     if (byte === 0) {
@@ -18,11 +21,11 @@ export function findExtension(packet: Buffer, id: number): { offset: number; len
     const elementId = twoByte ? byte : byte >> 4;
     const length = twoByte ? packet[at + 1]! : (byte & 0x0f) + 1;
     const value = at + (twoByte ? 2 : 1);
-    if (!twoByte && elementId === 15) return null;
-    if (elementId === id) return value + length <= end ? { offset: value, length } : null;
+    if (!twoByte && elementId === 15) return -1;
+    if (elementId === id) return length >= minimumLength && value + length <= end ? value : -1;
     at = value + length;
   }
-  return null;
+  return -1;
 }
 
 /** Counts one received RTP stream as a receiver's RTCP must: packets, loss, jitter (RFC 3550 §6.4.1, A.8). */
@@ -55,7 +58,7 @@ export class StreamReception {
       this.firstAtMs = arrivalMs;
     } else {
       // The unwrapped candidate nearest the highest so far.
-      let extended = (this.highest & ~0xffff) + sequence;
+      let extended = this.highest - (this.highest % 0x10000) + sequence;
       if (extended < this.highest - 0x8000) extended += 0x10000;
       else if (extended > this.highest + 0x8000) extended -= 0x10000;
       if (extended > this.highest) this.highest = extended;
@@ -115,7 +118,8 @@ const MAX_FEEDBACK_PACKETS = 1000;
  * would a browser.
  */
 export class TransportFeedback {
-  private readonly arrivals = new Map<number, number>();
+  /** Arrival (ms) by transport sequence number modulo 2^16; NaN: not arrived (or already reported). */
+  private readonly arrivals = new Float64Array(0x10000).fill(Number.NaN);
   private nextBase = -1;
   private highest = -1;
   private count = 0;
@@ -125,14 +129,14 @@ export class TransportFeedback {
   onPacket(transportSequence: number, arrivalMs: number): void {
     let extended = transportSequence;
     if (this.highest >= 0) {
-      extended = (this.highest & ~0xffff) + transportSequence;
+      extended = this.highest - (this.highest % 0x10000) + transportSequence;
       if (extended < this.highest - 0x8000) extended += 0x10000;
       else if (extended > this.highest + 0x8000) extended -= 0x10000;
     }
     if (this.nextBase < 0) this.nextBase = extended;
     if (extended < this.nextBase) return; // already reported missing: too late
     if (extended > this.highest) this.highest = extended;
-    this.arrivals.set(extended, arrivalMs);
+    this.arrivals[extended % 0x10000] = arrivalMs;
   }
 
   /** The feedback packets for everything since the last call (none if nothing arrived). */
@@ -142,8 +146,9 @@ export class TransportFeedback {
       const end = Math.min(this.highest, this.nextBase + MAX_FEEDBACK_PACKETS - 1);
       const list: TwccArrival[] = [];
       for (let sequence = this.nextBase; sequence <= end; sequence++) {
-        list.push({ sequence, arrivalMs: this.arrivals.get(sequence) ?? null });
-        this.arrivals.delete(sequence);
+        const arrivalMs = this.arrivals[sequence % 0x10000]!;
+        list.push({ sequence, arrivalMs: Number.isNaN(arrivalMs) ? null : arrivalMs });
+        this.arrivals[sequence % 0x10000] = Number.NaN;
       }
       packets.push(transportFeedback(this.senderSsrc, mediaSsrc, this.count++, this.nextBase, list));
       this.nextBase = end + 1;

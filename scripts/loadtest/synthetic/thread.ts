@@ -28,7 +28,7 @@ port.on('message', (message: ToThread) => {
       const list = [...participants].map(([id, participant]) => {
         const sample = participant.joined ? participant.sample() : null;
         const { joinMs, peerId, error, streams } = participant.record;
-        return { id, sample, record: { joinMs, peerId, error, streams } };
+        return { id, sample, record: message.detail ? { joinMs, peerId, error, streams } : { joinMs, peerId, error } };
       });
       post({ type: 'samples', list });
       return;
