@@ -16,6 +16,16 @@ describe('the request budget (token bucket)', () => {
     expect(limiter.take()).toBe(false);
   });
 
+  it('credits requests the server calls for on top of the budget, and never refills past the burst', () => {
+    const { clock, limiter, takeAll } = limiterAt(8, 16);
+    takeAll(16);
+    limiter.credit(2 * 40); // forty consumers announced
+    expect(takeAll(200)).toBe(80);
+    limiter.credit(30);
+    clock.ms += 10_000; // credit above the burst is kept, and idling adds nothing on top of it
+    expect(takeAll(200)).toBe(30);
+  });
+
   it('refills at the sustained rate: 8/s gives one every 125 ms', () => {
     const { clock, limiter, takeAll } = limiterAt(8, 16);
     takeAll(16);

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup-client';
 import { Signaling } from '../../../client/src/conference/Signaling.js';
+import { ConclaveError } from '../../../shared/errors.js';
 import { protocolMismatch } from '../../../client/src/conference/protocolVersion.js';
 import type { ConsumerInfo, JoinResponse, MediaSource } from '../../../shared/protocol.js';
 import { MediaLink } from './MediaLink.js';
@@ -8,7 +9,7 @@ import type { SyntheticMedia } from './media.js';
 import { readRtcp, receiverReports } from './rtcp.js';
 import { extensionOffset, StreamReception, TransportFeedback } from './reception.js';
 import { LoopingStream, type MediaClock } from './sending.js';
-import { sharedInterval } from './intervals.js';
+import { RequestPacer, sharedInterval } from './intervals.js';
 
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
@@ -130,6 +131,8 @@ export class SyntheticParticipant {
   /** Counters of closed consumers, so totals never go back. */
   private readonly retired = { audio: emptyTotals(), video: emptyTotals(), layerSwitches: 0 };
   private closed = false;
+  /** Under the server's per-connection request limit (RATE_LIMIT_PER_SECOND 20, burst 60), joining a room of many senders. */
+  private readonly pacer = new RequestPacer(15, 40);
 
   constructor(
     readonly plan: SyntheticPlan,
@@ -147,7 +150,7 @@ export class SyntheticParticipant {
       streams: [],
     };
     this.signaling = new Signaling(options.url);
-    this.signaling.on('newConsumer', (info) => void this.consume(info).catch((error: unknown) => this.fail(error)));
+    this.signaling.on('newConsumer', (info) => void this.consume(info).catch((error: unknown) => this.consumerFailed(error)));
     this.signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
     this.signaling.on('consumerPaused', ({ consumerId }) => this.setProducerPaused(consumerId, true));
     this.signaling.on('consumerResumed', ({ consumerId }) => this.setProducerPaused(consumerId, false));
@@ -277,12 +280,20 @@ export class SyntheticParticipant {
     this.bySsrc.set(ssrc, reception);
     if (info.kind === 'video') {
       // Before resuming, so the first keyframe asked for is already of the layer we want.
+      await this.pacer.turn();
       await this.signaling.request(
         'setConsumerPreferences',
         entry.pausedByUs ? { consumerId: info.id, paused: true } : { consumerId: info.id, spatialLayer: 0, temporalLayer: 2 },
       );
     }
+    await this.pacer.turn();
     await this.signaling.request('resumeConsumer', { consumerId: info.id });
+  }
+
+  /** A consumer closed while we asked about it (its sender left) is no failure; anything else is. */
+  private consumerFailed(error: unknown): void {
+    if (error instanceof ConclaveError && error.code === 'NOT_FOUND') return;
+    this.fail(error);
   }
 
   private dropConsumer(consumerId: string): void {
@@ -297,9 +308,10 @@ export class SyntheticParticipant {
     const waiting = [...this.received.values()].find((candidate) => candidate.info.kind === 'video' && candidate.pausedByUs);
     if (!waiting) return;
     waiting.pausedByUs = false;
-    this.signaling
-      .request('setConsumerPreferences', { consumerId: waiting.info.id, paused: false, spatialLayer: 0, temporalLayer: 2 })
-      .catch((error: unknown) => this.fail(error));
+    void this.pacer
+      .turn()
+      .then(() => this.signaling.request('setConsumerPreferences', { consumerId: waiting.info.id, paused: false, spatialLayer: 0, temporalLayer: 2 }))
+      .catch((error: unknown) => this.consumerFailed(error));
   }
 
   private setProducerPaused(consumerId: string, paused: boolean): void {

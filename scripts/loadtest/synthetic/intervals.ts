@@ -18,3 +18,33 @@ export function sharedInterval(periodMs: number, callback: () => void): () => vo
     }
   };
 }
+
+/** A token bucket: `turn()` resolves when one more request fits `perSecond` with bursts of `burst`. */
+export class RequestPacer {
+  private tokens: number;
+  private last = performance.now();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  turn(): Promise<void> {
+    // Chained, so waiting requests go in the order they asked.
+    this.queue = this.queue.then(async () => {
+      const now = performance.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens < 1) {
+        await new Promise((resolve) => setTimeout(resolve, ((1 - this.tokens) / this.perSecond) * 1000));
+        this.tokens = 1;
+        this.last = performance.now();
+      }
+      this.tokens -= 1;
+    });
+    return this.queue;
+  }
+}

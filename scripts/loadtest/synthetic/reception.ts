@@ -1,4 +1,4 @@
-import { transportFeedback, type ReportBlock, type TwccArrival } from './rtcp.js';
+import { transportFeedback, type ReportBlock } from './rtcp.js';
 
 /**
  * Where a header extension's value starts, if it is there and at least `minimumLength` bytes long;
@@ -144,10 +144,9 @@ export class TransportFeedback {
     const packets: Buffer[] = [];
     while (this.nextBase >= 0 && this.nextBase <= this.highest) {
       const end = Math.min(this.highest, this.nextBase + MAX_FEEDBACK_PACKETS - 1);
-      const list: TwccArrival[] = [];
+      const list = new Float64Array(end - this.nextBase + 1);
       for (let sequence = this.nextBase; sequence <= end; sequence++) {
-        const arrivalMs = this.arrivals[sequence % 0x10000]!;
-        list.push({ sequence, arrivalMs: Number.isNaN(arrivalMs) ? null : arrivalMs });
+        list[sequence - this.nextBase] = this.arrivals[sequence % 0x10000]!;
         this.arrivals[sequence % 0x10000] = Number.NaN;
       }
       packets.push(transportFeedback(this.senderSsrc, mediaSsrc, this.count++, this.nextBase, list));

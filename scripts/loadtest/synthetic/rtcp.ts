@@ -90,31 +90,32 @@ export function receiverReports(senderSsrc: number, blocks: ReportBlock[]): Buff
   return packets;
 }
 
-/** One packet's fate in a transport-wide feedback: its arrival (ms, performance clock) or missing. */
-export interface TwccArrival {
-  sequence: number;
-  arrivalMs: number | null;
-}
-
 /**
  * A transport-wide feedback for consecutive transport sequence numbers starting at `base`
- * (16-bit), given every packet's arrival or absence. Status vector chunks of seven 2-bit symbols;
- * deltas in 250 µs, relative to the previous arrival (the first to the reference time).
+ * (16-bit): `arrivals[i]` is when packet base + i arrived (ms, any monotonic clock), NaN if it did
+ * not. Status vector chunks of seven 2-bit symbols; deltas in 250 µs, relative to the previous
+ * arrival (the first to the reference time).
  */
-export function transportFeedback(senderSsrc: number, mediaSsrc: number, feedbackCount: number, base: number, arrivals: TwccArrival[]): Buffer {
+export function transportFeedback(senderSsrc: number, mediaSsrc: number, feedbackCount: number, base: number, arrivals: ArrayLike<number>): Buffer {
   const count = arrivals.length;
   const chunkCount = Math.ceil(count / 7);
   // Room for the worst case (every delta two bytes); the packet is cut to what was written.
   const buffer = Buffer.alloc(Math.ceil((20 + chunkCount * 2 + count * 2) / 4) * 4);
-  const firstArrival = arrivals.find((entry) => entry.arrivalMs !== null)?.arrivalMs ?? 0;
+  let firstArrival = 0;
+  for (let index = 0; index < count; index++) {
+    if (!Number.isNaN(arrivals[index]!)) {
+      firstArrival = arrivals[index]!;
+      break;
+    }
+  }
   const referenceTime = Math.floor((firstArrival * 1000) / 64_000); // in 64 ms
   let previousUs = referenceTime * 64_000;
   let deltaAt = 20 + chunkCount * 2;
   let chunk = 0xc000; // status vector, two-bit symbols
   for (let index = 0; index < count; index++) {
-    const arrivalMs = arrivals[index]!.arrivalMs;
+    const arrivalMs = arrivals[index]!;
     let symbol = 0;
-    if (arrivalMs !== null) {
+    if (!Number.isNaN(arrivalMs)) {
       const ticks = Math.round((arrivalMs * 1000 - previousUs) / 250);
       // Advance by what was encoded, not by the exact time, so rounding does not drift.
       previousUs += ticks * 250;

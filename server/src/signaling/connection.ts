@@ -59,6 +59,8 @@ export class Connection {
   }
 
   notify<K extends keyof Notifications>(event: K, payload: Notifications[K]): void {
+    // The client answers each consumer with resumeConsumer and a preference, on the server's budget.
+    if (event === 'newConsumer') this.rateLimiter.credit(2);
     const emit = this.socket.emit.bind(this.socket) as (event: K, payload: Notifications[K]) => boolean;
     emit(event, payload);
   }
