@@ -199,7 +199,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   if (authSecret !== undefined && authSecret.length < 16)
     throw new UsageError('--auth-secret (or $AUTH_SECRET) must be at least 16 characters, as the server requires');
   const chromium = parsed.chromium ?? CHROMIUM_PATH;
-  if (!existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
+  if (participantsPerRoom > 0 && !existsSync(chromium)) throw new UsageError(`no Chromium at ${chromium} (apt-get install chromium, or --chromium PATH)`);
 
   return {
     url: url.replace(/\/$/, ''),

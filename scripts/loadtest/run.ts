@@ -164,11 +164,22 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     }
     const allJoinedAt = Date.now();
     const settledAt = await waitUntilSettled(bots, pool?.records ?? [], allJoinedAt + options.settleSeconds * 1000, signal);
+    if (pool) {
+      // Each synthetic participant's streams as the measured window begins, to count loss within it.
+      while (pool.sampling) await sleep(20);
+      await pool.sample(true);
+      for (const record of pool.records) record.streamsAtStart = record.streams;
+    }
     await sleep(options.durationSeconds * 1000, signal);
     stopTicking.abort();
     await ticking;
     // The final state, unless the last tick just took it (a few-ms interval would read as 0 fps).
     if (Date.now() - lastTickAt > TICK_MS / 2) await tick();
+    // Each synthetic participant's streams as they were at the end, before anyone leaves.
+    if (pool) {
+      while (pool.sampling) await sleep(20);
+      await pool.sample(true);
+    }
     const endedAt = Date.now();
     return {
       tool: 'conclave-loadtest',

@@ -444,8 +444,11 @@ export interface Thresholds {
 export function missedThresholds(summary: RunSummary, thresholds: Thresholds): string[] {
   const missed: string[] = [];
   if (summary.failed > 0) missed.push(`${summary.failed} of ${summary.bots} bots did not join`);
+  // Synthetic participants are load, not the measure, but one that failed means the load was not what was asked.
+  const synthetic = summary.synthetic;
+  if (synthetic && synthetic.failed > 0) missed.push(`${synthetic.failed} of ${synthetic.total} synthetic participants failed`);
   const { maxJoinMs, minFps, maxLossPct } = thresholds;
-  if (maxJoinMs !== null && (summary.join.max ?? Infinity) > maxJoinMs) {
+  if (maxJoinMs !== null && summary.bots > 0 && (summary.join.max ?? Infinity) > maxJoinMs) {
     missed.push(`slowest join ${fmt(summary.join.max)} ms > --max-join-ms ${maxJoinMs}`);
   }
   if (minFps !== null) {

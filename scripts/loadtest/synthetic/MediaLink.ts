@@ -59,31 +59,42 @@ export class MediaLink {
     handlers: LinkHandlers,
   ): Promise<MediaLink> {
     const gatherer = new RTCIceGatherer({ useIpv4: true, useIpv6: false, useTcp: false });
-    await gatherer.gather();
+    // Host candidates only: werift would otherwise ask a public STUN server (its default) on every
+    // connect, and wait up to 5 s for it where UDP to the internet is filtered.
+    gatherer.connection.stunServer = undefined;
     const ice = new RTCIceTransport(gatherer);
-    ice.setRemoteParams(new RTCIceParameters({ usernameFragment: info.iceParameters.usernameFragment, password: info.iceParameters.password, iceLite: true }));
-    for (const candidate of info.iceCandidates) {
-      if (candidate.protocol !== 'udp') continue;
-      await ice.addRemoteCandidate(new IceCandidate(1, candidate.foundation, candidate.address, candidate.port, candidate.priority, 'udp', candidate.type));
-    }
-    await ice.addRemoteCandidate(undefined);
     const dtls = new RTCDtlsTransport({}, ice, await sharedCertificate(), SRTP_PROFILES);
-    dtls.setRemoteParams(
-      new RTCDtlsParameters(
-        info.dtlsParameters.fingerprints.map(({ algorithm, value }) => new RTCDtlsFingerprint(algorithm, value)),
-        'server',
-      ),
-    );
-    const fingerprints = dtls.localParameters.fingerprints.map(({ algorithm, value }) => ({ algorithm, value }) as types.DtlsFingerprint);
-    // mediasoup is ICE-lite: we are the controlling agent.
-    ice.connection.iceControlling = true;
-    await Promise.all([connectTransport({ role: 'client', fingerprints }), ice.start()]);
-    // SRTP is ours to run: werift would decrypt and parse every RTP packet, which a receiver that
-    // only counts does not need (RFC 3711 leaves the header, extensions included, in the clear).
-    dtls.srtpStarted = true;
-    dtls.role = 'client';
-    await dtls.start();
-    dtls.updateSrtpSession();
+    try {
+      await gatherer.gather();
+      ice.setRemoteParams(
+        new RTCIceParameters({ usernameFragment: info.iceParameters.usernameFragment, password: info.iceParameters.password, iceLite: true }),
+      );
+      for (const candidate of info.iceCandidates) {
+        if (candidate.protocol !== 'udp') continue;
+        await ice.addRemoteCandidate(new IceCandidate(1, candidate.foundation, candidate.address, candidate.port, candidate.priority, 'udp', candidate.type));
+      }
+      await ice.addRemoteCandidate(undefined);
+      dtls.setRemoteParams(
+        new RTCDtlsParameters(
+          info.dtlsParameters.fingerprints.map(({ algorithm, value }) => new RTCDtlsFingerprint(algorithm, value)),
+          'server',
+        ),
+      );
+      const fingerprints = dtls.localParameters.fingerprints.map(({ algorithm, value }) => ({ algorithm, value }) as types.DtlsFingerprint);
+      // mediasoup is ICE-lite: we are the controlling agent.
+      ice.connection.iceControlling = true;
+      await Promise.all([connectTransport({ role: 'client', fingerprints }), ice.start()]);
+      // SRTP is ours to run: werift would decrypt and parse every RTP packet, which a receiver that
+      // only counts does not need (RFC 3711 leaves the header, extensions included, in the clear).
+      dtls.srtpStarted = true;
+      dtls.role = 'client';
+      await dtls.start();
+      dtls.updateSrtpSession();
+    } catch (error) {
+      await dtls.stop().catch(() => undefined);
+      await ice.stop().catch(() => undefined);
+      throw error;
+    }
     const link = new MediaLink(ice, dtls);
     const receive = (data: Buffer): void => {
       const type = data[1]! & 0x7f;
@@ -106,6 +117,9 @@ export class MediaLink {
       // STUN (consent) and DTLS still go to werift.
       const { socket, address, port } = direct;
       socket.setRecvBufferSize(2 ** 20);
+      // A connected UDP socket reports the server's ICMP "port unreachable" (it stopped) as an
+      // 'error' event, which with no listener would end the whole thread.
+      socket.on('error', () => undefined);
       const werift = socket.listeners('message') as ((data: Buffer, remote: dgram.RemoteInfo) => void)[];
       socket.removeAllListeners('message');
       socket.on('message', (data: Buffer, remote: dgram.RemoteInfo) => {
@@ -119,7 +133,13 @@ export class MediaLink {
         if (!to || (to[0] === address && to[1] === port)) socket.send(data);
         return Promise.resolve();
       };
-      link.transmit = (packet) => socket.send(packet);
+      link.transmit = (packet) => {
+        try {
+          socket.send(packet);
+        } catch {
+          // closed underneath us (the link is closing): nothing to send on
+        }
+      };
     } else {
       ice.connection.onData.subscribe((data: Buffer) => isMedia(data) && receive(data));
     }

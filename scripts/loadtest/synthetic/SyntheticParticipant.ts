@@ -90,6 +90,8 @@ export interface SyntheticRecord {
   samples: SyntheticSample[];
   /** Each stream as last sampled. */
   streams: SyntheticStreamStats[];
+  /** Each stream as the measured window began (absent if it never did). */
+  streamsAtStart?: SyntheticStreamStats[];
 }
 
 interface Received {
@@ -131,6 +133,8 @@ export class SyntheticParticipant {
   /** Counters of closed consumers, so totals never go back. */
   private readonly retired = { audio: emptyTotals(), video: emptyTotals(), layerSwitches: 0 };
   private closed = false;
+  private tornDown = false;
+  private joining: Promise<void> | null = null;
   /** Under the server's per-connection request limit (RATE_LIMIT_PER_SECOND 20, burst 60), joining a room of many senders. */
   private readonly pacer = new RequestPacer(15, 40);
 
@@ -150,7 +154,7 @@ export class SyntheticParticipant {
       streams: [],
     };
     this.signaling = new Signaling(options.url);
-    this.signaling.on('newConsumer', (info) => void this.consume(info).catch((error: unknown) => this.consumerFailed(error)));
+    this.signaling.on('newConsumer', (info) => void this.consume(info).catch((error: unknown) => this.consumerFailed(error, info.id)));
     this.signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
     this.signaling.on('consumerPaused', ({ consumerId }) => this.setProducerPaused(consumerId, true));
     this.signaling.on('consumerResumed', ({ consumerId }) => this.setProducerPaused(consumerId, false));
@@ -166,10 +170,17 @@ export class SyntheticParticipant {
     return this.record.joinMs !== null && !this.closed;
   }
 
-  async join(): Promise<void> {
+  /** Joins, connects and (a sender) publishes; a failure is recorded, and what was opened is closed. */
+  join(): Promise<void> {
+    this.joining ??= this.runJoin();
+    return this.joining;
+  }
+
+  private async runJoin(): Promise<void> {
     const began = performance.now();
     try {
       const welcome = await this.signaling.open();
+      this.stillOpen();
       const mismatch = protocolMismatch(welcome.protocolVersion);
       if (mismatch) throw new Error(mismatch);
       const joined = await this.signaling.request('join', {
@@ -179,12 +190,15 @@ export class SyntheticParticipant {
         token: this.options.token,
         dataChannels: false,
       });
+      this.stillOpen();
       this.record.peerId = joined.self.id;
       this.recvLink = await this.connect(joined.recvTransport, {
         onRtp: (packet, arrivalMs) => this.onRtp(packet, arrivalMs),
         onRtcp: (packet) => this.onReceiveSideRtcp(packet),
       });
+      this.stillOpen();
       if (this.plan.sender) await this.publish(joined);
+      this.stillOpen();
       this.stops.push(
         sharedInterval(100, () => this.sendFeedback()),
         sharedInterval(1000, () => this.sendReceiverReports()),
@@ -192,7 +206,13 @@ export class SyntheticParticipant {
       this.record.joinMs = performance.now() - began;
     } catch (error) {
       this.fail(error);
+      await this.tearDown();
     }
+  }
+
+  /** Stops a join that close() overtook (Ctrl-C, the end of the run) at its next step. */
+  private stillOpen(): void {
+    if (this.closed) throw new Error('closed while joining');
   }
 
   private connect(info: JoinResponse['recvTransport'], handlers: Parameters<typeof MediaLink.connect>[2]): Promise<MediaLink> {
@@ -214,6 +234,7 @@ export class SyntheticParticipant {
       },
     });
     this.sendLink = link;
+    this.stillOpen();
     const cname = `synthetic-${this.rtcpSsrc}`;
     const layerSsrcs = media.layers.map(() => randomInt(1, 2 ** 32 - 1));
     const video = media.layers[0]!;
@@ -261,6 +282,7 @@ export class SyntheticParticipant {
   }
 
   private async consume(info: ConsumerInfo): Promise<void> {
+    if (this.tornDown) return; // a failed join's late announcements
     const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
     const clockRate = info.rtpParameters.codecs[0]?.clockRate;
     if (ssrc === undefined || clockRate === undefined) throw new Error(`consumer ${info.id} has no SSRC or codec`);
@@ -281,18 +303,20 @@ export class SyntheticParticipant {
     if (info.kind === 'video') {
       // Before resuming, so the first keyframe asked for is already of the layer we want.
       await this.pacer.turn();
+      if (this.closed) return;
       await this.signaling.request(
         'setConsumerPreferences',
         entry.pausedByUs ? { consumerId: info.id, paused: true } : { consumerId: info.id, spatialLayer: 0, temporalLayer: 2 },
       );
     }
     await this.pacer.turn();
+    if (this.closed) return;
     await this.signaling.request('resumeConsumer', { consumerId: info.id });
   }
 
   /** A consumer closed while we asked about it (its sender left) is no failure; anything else is. */
-  private consumerFailed(error: unknown): void {
-    if (error instanceof ConclaveError && error.code === 'NOT_FOUND') return;
+  private consumerFailed(error: unknown, consumerId: string): void {
+    if (error instanceof ConclaveError && error.code === 'NOT_FOUND' && !this.received.has(consumerId)) return;
     this.fail(error);
   }
 
@@ -311,7 +335,7 @@ export class SyntheticParticipant {
     void this.pacer
       .turn()
       .then(() => this.signaling.request('setConsumerPreferences', { consumerId: waiting.info.id, paused: false, spatialLayer: 0, temporalLayer: 2 }))
-      .catch((error: unknown) => this.consumerFailed(error));
+      .catch((error: unknown) => this.consumerFailed(error, waiting.info.id));
   }
 
   private setProducerPaused(consumerId: string, paused: boolean): void {
@@ -393,12 +417,20 @@ export class SyntheticParticipant {
     if (this.record.error === null && !this.closed) this.record.error = error instanceof Error ? error.message : String(error);
   }
 
+  /** Leaves and closes everything, waiting (a while) for a join under way to stop first. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.joining) await Promise.race([this.joining, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    await this.tearDown();
+  }
+
+  private async tearDown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
     for (const stop of this.stops.splice(0)) stop();
     for (const stream of this.sending) this.options.clock.remove(stream);
-    await this.signaling.request('leave', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    if (this.record.peerId !== null) await this.signaling.request('leave', {}, { timeoutMs: 2000 }).catch(() => undefined);
     this.signaling.close();
     await Promise.all([this.recvLink?.close(), this.sendLink?.close()]);
   }

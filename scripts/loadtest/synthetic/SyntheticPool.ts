@@ -24,6 +24,7 @@ function threadEntry(): URL {
 interface Thread {
   worker: Worker;
   ids: Set<number>;
+  /** Until its 'error' or 'exit'. */
   alive: boolean;
 }
 
@@ -43,7 +44,9 @@ export class SyntheticPool {
   readonly records: SyntheticRecord[] = [];
   private readonly threads: Thread[];
   private readonly joins = new Map<number, () => void>();
-  private pendingSamples: { expected: number; done: () => void } | null = null;
+  /** The sampling round under way: which threads still owe their reply. */
+  private round: { id: number; owing: Set<Thread>; done: () => void } | null = null;
+  private rounds = 0;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: PoolOptions) {
@@ -52,8 +55,9 @@ export class SyntheticPool {
       const data: ThreadData = { url: options.url, maxVideos: options.maxVideos, media: options.media };
       const worker = new Worker(entry, { workerData: data });
       const thread: Thread = { worker, ids: new Set(), alive: true };
-      worker.on('message', (message: FromThread) => this.onMessage(message));
-      worker.on('error', (error: Error) => this.threadFailed(thread, error));
+      worker.on('message', (message: FromThread) => this.onMessage(thread, message));
+      worker.on('error', (error: Error) => this.threadEnded(thread, `synthetic thread failed: ${error.message}`));
+      worker.on('exit', (code) => this.threadEnded(thread, `synthetic thread exited (code ${code})`));
       return thread;
     });
   }
@@ -61,7 +65,7 @@ export class SyntheticPool {
   /** Joins one more synthetic participant; resolves when it has joined or failed. */
   join(plan: SyntheticPlan, token?: string): Promise<void> {
     const id = this.records.length;
-    this.records.push({
+    const record: SyntheticRecord = {
       name: plan.name,
       room: plan.room,
       sender: plan.sender,
@@ -71,64 +75,65 @@ export class SyntheticPool {
       peerId: null,
       samples: [],
       streams: [],
-    });
+    };
+    this.records.push(record);
     const alive = this.threads.filter((candidate) => candidate.alive);
-    const thread = alive[id % Math.max(1, alive.length)] ?? this.threads[0]!;
+    const thread = alive[id % Math.max(1, alive.length)];
+    if (!thread || this.closing) {
+      record.error = this.closing ? 'the run was stopping' : 'every synthetic thread had failed';
+      return Promise.resolve();
+    }
     thread.ids.add(id);
     return new Promise((resolve) => {
       this.joins.set(id, resolve);
-      this.post(thread, { type: 'join', id, plan, token });
+      thread.worker.postMessage({ type: 'join', id, plan, token } satisfies ToThread);
     });
   }
 
-  get joined(): SyntheticRecord[] {
-    return this.records.filter((record) => record.joinMs !== null && record.error === null);
+  /** A sampling round is under way. */
+  get sampling(): boolean {
+    return this.round !== null;
   }
-
-  private samplesTaken = 0;
 
   /** Takes a sample of every participant into its record (with the per-stream detail every 10th time, or when asked). */
-  async sample(detail = this.samplesTaken % 10 === 0): Promise<void> {
+  async sample(detail = this.rounds % 10 === 0): Promise<void> {
     const alive = this.threads.filter((thread) => thread.alive);
-    if (this.closing || this.pendingSamples || alive.length === 0) return;
+    if (this.round || alive.length === 0) return;
+    const id = ++this.rounds;
     await new Promise<void>((resolve) => {
-      this.pendingSamples = { expected: alive.length, done: resolve };
-      this.samplesTaken++;
-      for (const thread of alive) this.post(thread, { type: 'sample', detail });
+      this.round = { id, owing: new Set(alive), done: resolve };
+      for (const thread of alive) thread.worker.postMessage({ type: 'sample', round: id, detail } satisfies ToThread);
     });
-    this.pendingSamples = null;
+    this.round = null;
   }
 
-  /** Takes a last sample with the detail, then closes every participant and thread. */
-  async close(): Promise<void> {
-    if (!this.closing) {
-      while (this.pendingSamples) await new Promise((resolve) => setTimeout(resolve, 50));
-      await this.sample(true);
-    }
-    this.closing ??= Promise.all(
-      this.threads.map(
-        ({ worker }) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
-            worker.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            worker.postMessage({ type: 'close' } satisfies ToThread);
-          }),
-      ),
-    ).then(() => undefined);
+  /** Closes every participant and thread (take the last sample before: everyone leaving changes it). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(
+        this.threads
+          .filter((thread) => thread.alive)
+          .map(
+            ({ worker }) =>
+              new Promise<void>((resolve) => {
+                const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 15_000);
+                worker.once('exit', () => {
+                  clearTimeout(timer);
+                  resolve();
+                });
+                worker.postMessage({ type: 'close' } satisfies ToThread);
+              }),
+          ),
+      );
+    })();
     return this.closing;
   }
 
-  private post(thread: Thread, message: ToThread): void {
-    thread.worker.postMessage(message);
-  }
-
-  private onMessage(message: FromThread): void {
+  private onMessage(thread: Thread, message: FromThread): void {
     switch (message.type) {
       case 'joined': {
-        Object.assign(this.records[message.id]!, message.record);
+        const record = this.records[message.id]!;
+        Object.assign(record, message.record);
         this.joins.get(message.id)?.();
         this.joins.delete(message.id);
         return;
@@ -139,8 +144,7 @@ export class SyntheticPool {
           Object.assign(target, record);
           if (sample) target.samples.push(sample);
         }
-        const pending = this.pendingSamples;
-        if (pending && --pending.expected === 0) pending.done();
+        this.answered(thread, message.round);
         return;
       }
       case 'closed':
@@ -148,16 +152,23 @@ export class SyntheticPool {
     }
   }
 
-  /** A thread that died takes its participants with it: each is marked failed, and no one waits for it. */
-  private threadFailed(thread: Thread, error: Error): void {
+  private answered(thread: Thread, round: number | null): void {
+    const current = this.round;
+    if (!current || (round !== null && round !== current.id)) return; // a late reply to an earlier round
+    current.owing.delete(thread);
+    if (current.owing.size === 0) current.done();
+  }
+
+  /** A thread that died (or exited before we closed it) takes its participants with it; no one waits for it. */
+  private threadEnded(thread: Thread, why: string): void {
+    if (!thread.alive) return;
     thread.alive = false;
     for (const id of thread.ids) {
       const record = this.records[id]!;
-      record.error ??= `synthetic thread failed: ${error.message}`;
+      if (this.closing === null) record.error ??= why;
       this.joins.get(id)?.();
       this.joins.delete(id);
     }
-    const pending = this.pendingSamples;
-    if (pending && --pending.expected === 0) pending.done();
+    this.answered(thread, null);
   }
 }

@@ -6,13 +6,20 @@ export function sharedInterval(periodMs: number, callback: () => void): () => vo
   let group = groups.get(periodMs);
   if (!group) {
     const callbacks = new Set<() => void>();
-    group = { callbacks, timer: setInterval(() => callbacks.forEach((each) => each()), periodMs) };
+    const run = (each: () => void): void => {
+      try {
+        each();
+      } catch {
+        // one participant's bad moment must not end the thread and everyone in it
+      }
+    };
+    group = { callbacks, timer: setInterval(() => callbacks.forEach(run), periodMs) };
     groups.set(periodMs, group);
   }
   group.callbacks.add(callback);
   return () => {
-    group.callbacks.delete(callback);
-    if (group.callbacks.size === 0) {
+    if (!group.callbacks.delete(callback)) return; // stopped already
+    if (group.callbacks.size === 0 && groups.get(periodMs) === group) {
       clearInterval(group.timer);
       groups.delete(periodMs);
     }

@@ -4,14 +4,17 @@ import type { SyntheticPlan, SyntheticRecord, SyntheticSample } from './Syntheti
 export type ToThread =
   | { type: 'join'; id: number; plan: SyntheticPlan; token?: string }
   /** With `detail`, each participant's per-stream counters too (a larger message: every few seconds, and at the end). */
-  | { type: 'sample'; detail: boolean }
+  | { type: 'sample'; round: number; detail: boolean }
   | { type: 'close' };
 
 /** What a thread reports back: joins as they finish, samples when asked, and when it has closed everything. */
 export type FromThread =
-  | { type: 'joined'; id: number; record: Pick<SyntheticRecord, 'joinMs' | 'peerId' | 'error'> }
+  /** `startedAt` as the thread took it: the main thread's would count the time the request queued. */
+  | { type: 'joined'; id: number; record: Pick<SyntheticRecord, 'startedAt' | 'joinMs' | 'peerId' | 'error'> }
   | {
       type: 'samples';
+      /** The request's round, so a late reply is not taken for the next round's. */
+      round: number;
       list: {
         id: number;
         sample: SyntheticSample | null;

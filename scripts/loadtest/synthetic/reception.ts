@@ -110,7 +110,7 @@ export class StreamReception {
 }
 
 /** Most arrivals one feedback packet describes (it must fit a datagram). */
-const MAX_FEEDBACK_PACKETS = 1000;
+const MAX_FEEDBACK_PACKETS = 300; // ~700 bytes at worst: one unfragmented datagram
 
 /**
  * Transport-wide congestion control on the receiving side: every packet's transport sequence number
@@ -136,7 +136,8 @@ export class TransportFeedback {
     if (this.nextBase < 0) this.nextBase = extended;
     if (extended < this.nextBase) return; // already reported missing: too late
     if (extended > this.highest) this.highest = extended;
-    this.arrivals[extended % 0x10000] = arrivalMs;
+    // A duplicate (a retransmission) keeps the first arrival, as a sender's estimator expects.
+    if (Number.isNaN(this.arrivals[extended % 0x10000]!)) this.arrivals[extended % 0x10000] = arrivalMs;
   }
 
   /** The feedback packets for everything since the last call (none if nothing arrived). */

@@ -124,8 +124,10 @@ export function transportFeedback(senderSsrc: number, mediaSsrc: number, feedbac
         buffer.writeUInt8(ticks, deltaAt++);
       } else {
         symbol = 2;
-        buffer.writeInt16BE(Math.max(-0x8000, Math.min(0x7fff, ticks)), deltaAt);
+        const written = Math.max(-0x8000, Math.min(0x7fff, ticks));
+        buffer.writeInt16BE(written, deltaAt);
         deltaAt += 2;
+        previousUs += (written - ticks) * 250; // a clamped delta: where the sender will think it arrived
       }
     }
     chunk |= symbol << (12 - (index % 7) * 2);

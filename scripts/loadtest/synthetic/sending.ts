@@ -50,13 +50,18 @@ export class LoopingStream {
   sentOctets = 0;
   keyframesSent = 0;
 
+  /** The header extensions as every packet carries them, built once. */
+  private readonly rtpExtensions: { id: number; payload: Buffer }[];
+
   constructor(
     private readonly track: MediaTrack,
     readonly ssrc: number,
     private readonly payloadType: number,
     private readonly link: Pick<MediaLink, 'sendRtp' | 'sendRtcp'>,
-    private readonly extensions: StreamExtension[] = [],
-  ) {}
+    extensions: StreamExtension[] = [],
+  ) {
+    this.rtpExtensions = extensions.map(({ id, value }) => ({ id, payload: value }));
+  }
 
   start(now: number): void {
     this.startMs = now;
@@ -87,7 +92,7 @@ export class LoopingStream {
         timestamp: (this.timestampOrigin + this.mediaTicksOf(this.next)) >>> 0,
         ssrc: this.ssrc,
         marker: packet.marker,
-        extensions: this.extensions.map(({ id, value }) => ({ id, payload: value })),
+        extensions: this.rtpExtensions,
       };
       this.link.sendRtp(rtp, packet.payload);
       this.sequence = (this.sequence + 1) & 0xffff;

@@ -19,8 +19,8 @@ port.on('message', (message: ToThread) => {
       const participant = new SyntheticParticipant(message.plan, { url: data.url, token: message.token, maxVideos: data.maxVideos, media, clock });
       participants.set(message.id, participant);
       void participant.join().then(() => {
-        const { joinMs, peerId, error } = participant.record;
-        post({ type: 'joined', id: message.id, record: { joinMs, peerId, error } });
+        const { startedAt, joinMs, peerId, error } = participant.record;
+        post({ type: 'joined', id: message.id, record: { startedAt, joinMs, peerId, error } });
       });
       return;
     }
@@ -30,7 +30,7 @@ port.on('message', (message: ToThread) => {
         const { joinMs, peerId, error, streams } = participant.record;
         return { id, sample, record: message.detail ? { joinMs, peerId, error, streams } : { joinMs, peerId, error } };
       });
-      post({ type: 'samples', list });
+      post({ type: 'samples', round: message.round, list });
       return;
     }
     case 'close':
