@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
  * Every participant's media on a worker arrives on its WebRtcServer's one UDP socket, so a burst
  * while the worker waits for a core (a busy machine) overflows Linux's default 208 KiB buffer and
  * drops packets before mediasoup sees them (measured: 2-3 % of every stream with 30 load-test
- * participants on 2 cores). The kernel caps this at net.core.rmem_max / wmem_max (docs/deploy.md).
+ * participants on 2 cores). The kernel caps this at net.core.rmem_max / wmem_max (docs/deploy.md, "Socket buffers").
  */
 const SOCKET_BUFFER_BYTES = 4 * 2 ** 20;
 
