@@ -63,6 +63,9 @@ export function cpuByRoomSize(result: RunResult): CpuAtSize[] {
   }));
 }
 
+/** Measured seconds in a row the worst bot must stay below the threshold for a room size to fail. */
+export const QUALITY_SECONDS = 3;
+
 /** One second of the bots' view, with the room size then (t in s since the run started). */
 export interface QualityPoint {
   t: number;
@@ -136,9 +139,9 @@ export function qualityByRoomSize(result: RunResult): QualityPoint[] {
 /** Where the bots' quality first gave way as the room grew. Sizes are the fullest room's. */
 export interface QualityLimit {
   minFps: number;
-  /** The largest room size with every bot at ≥ minFps and no freeze, before the first second that failed; null when the first measured second did. */
+  /** The largest room size with every bot at ≥ minFps and no freeze, before the first failure; null when the first measured second failed. */
   heldUpTo: number | null;
-  /** The first second in which a bot fell below minFps or froze; null when none did. */
+  /** The first second of a drop below minFps lasting QUALITY_SECONDS, or of a freeze; null when none. */
   failed: { largestRoom: number; t: number; fpsMin: number | null; frozen: boolean } | null;
   /** The largest room size measured. */
   largestRoom: number;
@@ -148,7 +151,12 @@ export interface QualityLimit {
 export function qualityLimit(points: QualityPoint[], minFps: number = DEFAULT_QUALITY_FPS): QualityLimit | null {
   const measured = points.filter((point) => point.fpsMin !== null || point.frozen);
   if (measured.length === 0) return null;
-  const index = measured.findIndex((point) => point.frozen || (point.fpsMin !== null && point.fpsMin < minFps));
+  // A frame rate read from one-second samples jitters by a frame or two (14.8 against 15): only a
+  // drop that lasts QUALITY_SECONDS measured seconds fails, dated from its first second. A freeze fails at once.
+  const below = (point: QualityPoint): boolean => point.fpsMin !== null && point.fpsMin < minFps;
+  const index = measured.findIndex(
+    (point, at) => point.frozen || (below(point) && measured.slice(at, at + QUALITY_SECONDS).every((next) => below(next) || next.frozen)),
+  );
   const held = index === -1 ? measured : measured.slice(0, index);
   const failed = index === -1 ? null : measured[index]!;
   return {
