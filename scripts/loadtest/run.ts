@@ -9,7 +9,7 @@ import { progressLine } from './progress.js';
 import { ServerMetricsPoller } from './serverMetrics.js';
 import { missingCameras } from './stats.js';
 import { loadSyntheticMedia } from './synthetic/media.js';
-import type { SyntheticPlan } from './synthetic/SyntheticParticipant.js';
+import type { SyntheticPlan } from './synthetic/records.js';
 import { SyntheticPool } from './synthetic/SyntheticPool.js';
 import type { RunResult, SyntheticRecord } from './types.js';
 

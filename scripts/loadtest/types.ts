@@ -1,7 +1,7 @@
 import type { ConsumerStats, ProducerStats } from '../../client/src/conference/types.js';
-import type { SyntheticRecord } from './synthetic/SyntheticParticipant.js';
+import type { SyntheticRecord } from './synthetic/records.js';
 
-export type { SyntheticRecord, SyntheticSample, SyntheticStreamStats, SyntheticTotals } from './synthetic/SyntheticParticipant.js';
+export type { SyntheticRecord, SyntheticSample, SyntheticStreamStats, SyntheticTotals } from './synthetic/records.js';
 
 /** What one load-test run was asked to do (the parsed command line, minus output-only flags). */
 export interface RunSettings {

@@ -1,14 +1,15 @@
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup-client';
+import { protocolMismatch } from '../../../client/src/conference/protocolVersion.js';
 import { Signaling } from '../../../client/src/conference/Signaling.js';
 import { ConclaveError } from '../../../shared/errors.js';
-import { protocolMismatch } from '../../../client/src/conference/protocolVersion.js';
-import type { ConsumerInfo, JoinResponse, MediaSource } from '../../../shared/protocol.js';
+import type { ConsumerInfo, JoinResponse } from '../../../shared/protocol.js';
 import { MediaLink } from './MediaLink.js';
 import type { SyntheticMedia } from './media.js';
 import { readRtcp, receiverReports } from './rtcp.js';
 import { extensionOffset, StreamReception, TransportFeedback } from './reception.js';
 import { LoopingStream, type MediaClock } from './sending.js';
+import { addStream, emptyTotals, newRecord, type SyntheticPlan, type SyntheticRecord, type SyntheticSample, type SyntheticStreamStats } from './records.js';
 import { RequestPacer, sharedInterval } from './intervals.js';
 
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -17,13 +18,6 @@ const AUDIO_LEVEL_ID = 1;
 /** What the synthetic microphone says its level is: a steady -30 dBov, voice activity set. */
 const AUDIO_LEVEL = Buffer.from([0x80 | 30]);
 
-export interface SyntheticPlan {
-  room: string;
-  name: string;
-  /** Publishes a camera (three simulcast layers) and a microphone. */
-  sender: boolean;
-}
-
 export interface SyntheticOptions {
   url: string;
   token?: string;
@@ -31,67 +25,6 @@ export interface SyntheticOptions {
   maxVideos: number;
   media: SyntheticMedia | null;
   clock: MediaClock;
-}
-
-/** One received track, as counted (no decoding). */
-export interface SyntheticStreamStats {
-  consumerId: string;
-  peerId: string;
-  source: MediaSource;
-  kind: 'audio' | 'video';
-  /** Not forwarded: paused by us (beyond the videos we show) or by its sender. */
-  paused: boolean;
-  packets: number;
-  bytes: number;
-  expected: number;
-  lost: number;
-  /** Interarrival jitter, ms. */
-  jitterMs: number;
-  /** Frames completed (video). */
-  frames: number;
-  /** The layer the server says it forwards (video), or null. */
-  spatialLayer: number | null;
-  layerSwitches: number;
-}
-
-/** Counters summed over a participant's received streams of one kind, closed ones included (they only grow). */
-export interface SyntheticTotals {
-  packets: number;
-  bytes: number;
-  expected: number;
-  lost: number;
-  /** Frames completed (video). */
-  frames: number;
-  /** Streams being forwarded now (not paused by us or by their sender). */
-  flowing: number;
-}
-
-/** A synthetic participant's counters at one moment: small, as hundreds are kept every second. */
-export interface SyntheticSample {
-  t: number;
-  connected: boolean;
-  audio: SyntheticTotals;
-  video: SyntheticTotals;
-  /** The highest interarrival jitter of its streams now, ms. */
-  jitterMs: number;
-  layerSwitches: number;
-  sent: { packets: number; octets: number; keyframes: number };
-}
-
-export interface SyntheticRecord {
-  name: string;
-  room: string;
-  sender: boolean;
-  startedAt: number;
-  /** ms from start to joined with media connected. */
-  joinMs: number | null;
-  error: string | null;
-  peerId: string | null;
-  samples: SyntheticSample[];
-  /** Each stream as last sampled. */
-  streams: SyntheticStreamStats[];
-  /** Each stream as the measured window began (absent if it never did). */
-  streamsAtStart?: SyntheticStreamStats[];
 }
 
 interface Received {
@@ -142,17 +75,7 @@ export class SyntheticParticipant {
     readonly plan: SyntheticPlan,
     private readonly options: SyntheticOptions,
   ) {
-    this.record = {
-      name: plan.name,
-      room: plan.room,
-      sender: plan.sender,
-      startedAt: Date.now(),
-      joinMs: null,
-      error: null,
-      peerId: null,
-      samples: [],
-      streams: [],
-    };
+    this.record = newRecord(plan);
     this.signaling = new Signaling(options.url);
     this.signaling.on('newConsumer', (info) => void this.consume(info).catch((error: unknown) => this.consumerFailed(error, info.id)));
     this.signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
@@ -434,15 +357,4 @@ export class SyntheticParticipant {
     this.signaling.close();
     await Promise.all([this.recvLink?.close(), this.sendLink?.close()]);
   }
-}
-
-const emptyTotals = (): SyntheticTotals => ({ packets: 0, bytes: 0, expected: 0, lost: 0, frames: 0, flowing: 0 });
-
-function addStream(totals: SyntheticTotals, reception: StreamReception, flowing: boolean): void {
-  totals.packets += reception.packets;
-  totals.bytes += reception.bytes;
-  totals.expected += reception.expected;
-  totals.lost += reception.lost;
-  totals.frames += reception.frames;
-  if (flowing) totals.flowing++;
 }

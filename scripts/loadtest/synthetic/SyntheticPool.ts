@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromThread, ThreadData, ToThread } from './protocol.js';
-import type { SyntheticPlan, SyntheticRecord } from './SyntheticParticipant.js';
+import { newRecord, type SyntheticPlan, type SyntheticRecord } from './records.js';
 
 /** About how many synthetic participants one event loop carries at this machine's speed. */
 export const PARTICIPANTS_PER_THREAD = 100;
@@ -65,17 +65,7 @@ export class SyntheticPool {
   /** Joins one more synthetic participant; resolves when it has joined or failed. */
   join(plan: SyntheticPlan, token?: string): Promise<void> {
     const id = this.records.length;
-    const record: SyntheticRecord = {
-      name: plan.name,
-      room: plan.room,
-      sender: plan.sender,
-      startedAt: Date.now(),
-      joinMs: null,
-      error: null,
-      peerId: null,
-      samples: [],
-      streams: [],
-    };
+    const record = newRecord(plan);
     this.records.push(record);
     const alive = this.threads.filter((candidate) => candidate.alive);
     const thread = alive[id % Math.max(1, alive.length)];

@@ -1,4 +1,4 @@
-import type { SyntheticPlan, SyntheticRecord, SyntheticSample } from './SyntheticParticipant.js';
+import type { SyntheticPlan, SyntheticRecord, SyntheticSample } from './records.js';
 
 /** What the load test's main thread tells a synthetic participants' thread. */
 export type ToThread =
