@@ -128,8 +128,15 @@ export function checkCapture(list: CapturedStream[], seconds = SECONDS): void {
 }
 
 /** A recipe's media, from the cache or freshly encoded (and then cached). */
-export async function loadCapture(recipe: CaptureRecipe, cacheDir = path.resolve('.cache/bench'), log: (line: string) => void = () => undefined): Promise<CapturedStream[]> {
-  const key = createHash('sha256').update(recipe.ffmpegArgs(recipe.streams.map(() => 0)).join(' ')).digest('hex').slice(0, 16);
+export async function loadCapture(
+  recipe: CaptureRecipe,
+  cacheDir = path.resolve('.cache/bench'),
+  log: (line: string) => void = () => undefined,
+): Promise<CapturedStream[]> {
+  const key = createHash('sha256')
+    .update(recipe.ffmpegArgs(recipe.streams.map(() => 0)).join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const file = path.join(cacheDir, `${recipe.name}-${key}.rtp`);
   if (existsSync(file)) {
     const cached = deserialize(recipe, readFileSync(file));
