@@ -86,9 +86,18 @@ describe('the connection panel', { timeout: 180_000 }, () => {
   });
 
   it('downloads a diagnostics file with the timeline, a minute of statistics and the browser, and the operator sees the same events', async () => {
-    const [download] = await Promise.all([ana.page.waitForEvent('download'), ana.page.click('[data-action="download-diagnostics"]')]);
-    const path = await download.path();
-    const bundle = JSON.parse(await readFile(path, 'utf8')) as DiagnosticsBundle;
+    const downloadBundle = async (): Promise<DiagnosticsBundle> => {
+      const [download] = await Promise.all([ana.page.waitForEvent('download'), ana.page.click('[data-action="download-diagnostics"]')]);
+      return JSON.parse(await readFile(await download.path(), 'utf8')) as DiagnosticsBundle;
+    };
+    // The link samples are taken once a second, and the earlier cases may have been quick: wait for a few.
+    const bundle = await eventually(
+      async () => {
+        const candidate = await downloadBundle();
+        return candidate.samples.length > 2 ? candidate : null;
+      },
+      { what: 'a diagnostics file with a few seconds of samples', timeoutMs: 20_000, intervalMs: 1000 },
+    );
     expect(bundle.format).toBe('conclave-diagnostics/1');
     expect(bundle.room).toBe('timeline');
     expect(bundle.page).not.toContain('?');
