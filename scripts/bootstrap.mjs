@@ -35,6 +35,8 @@ const TEST_PACKAGES = [
   { pkg: 'ffmpeg', bin: '/usr/bin/ffprobe' },
   { pkg: 'nginx-light', bin: '/usr/sbin/nginx' },
   { pkg: 'libnginx-mod-rtmp', bin: '/usr/lib/nginx/modules/ngx_rtmp_module.so' },
+  // Cluster tests (test/cluster): the Redis that nodes share, started by each test on a port of its own.
+  { pkg: 'redis-server', bin: '/usr/bin/redis-server' },
 ];
 
 /**

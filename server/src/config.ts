@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
@@ -182,6 +183,41 @@ export const ConfigSchema = z
     /** HTTPS from the server itself (PEM files); browsers give camera access only on https or localhost. */
     TLS_CERT: ReadableFile.optional(),
     TLS_KEY: ReadableFile.optional(),
+    /**
+     * Several nodes (docs/cluster.md): the Redis they share (redis:// or rediss:// for TLS; user and
+     * password in the URL). Unset, this server runs alone and nothing below is used.
+     */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: (issue) => `not a redis:// or rediss:// URL: ${String(issue.input)}` }).optional(),
+    /** This node's name in the cluster; unique per node. Generated at each start when unset. */
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits, ".", "_" or "-", starting with a letter or digit')
+      .default(
+        () =>
+          `${
+            os
+              .hostname()
+              .replace(/[^A-Za-z0-9._-]/g, '')
+              .slice(0, 40) || 'node'
+          }-${randomBytes(4).toString('hex')}`,
+      ),
+    /** Shared by every node: signs and encrypts what nodes ask each other (including the pipes' SRTP keys). */
+    CLUSTER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** The address other nodes reach this one on: its internal API and the media pipes between nodes. */
+    INTERNAL_IP: z
+      .ipv4()
+      .or(z.ipv6())
+      .refine((value) => !WILDCARD_IPS.includes(value), "other nodes cannot reach a wildcard address: use this host's address on the network between nodes")
+      .optional(),
+    /** The internal API's TCP port on INTERNAL_IP (0: any free port). */
+    INTERNAL_PORT: PortNumber.default(3100),
+    /** UDP ports on INTERNAL_IP for media pipes to and from other nodes (one per producer and node). */
+    PIPE_PORT_MIN: PortNumber.default(41000),
+    PIPE_PORT_MAX: PortNumber.default(41999),
+    /** Where browsers reach this node (https://node1.example.org); other nodes hand it out. */
+    PUBLIC_URL: z.url({ protocol: /^https?$/, error: (issue) => `not an http(s) URL: ${String(issue.input)}` }).optional(),
+    /** A node that stops renewing its entry in Redis for this long is gone; it renews three times as often. */
+    CLUSTER_NODE_TTL_SECONDS: z.coerce.number().min(0.3).max(120).default(6),
   })
   .refine((env) => env.TURN_URLS.length === 0 || env.TURN_SECRET !== undefined, {
     message: 'TURN_URLS needs TURN_SECRET (the static-auth-secret of your coturn)',
@@ -213,6 +249,28 @@ export const ConfigSchema = z
         const problem = error instanceof Error ? error.message : String(error);
         context.addIssue({ code: 'custom', path: [variable], message: `cannot verify join tokens with it: ${problem}` });
       }
+    }
+  })
+  .superRefine((env, context) => {
+    if (env.REDIS_URL === undefined) {
+      // Cluster settings without Redis would be silently ignored: most likely REDIS_URL was forgotten.
+      for (const variable of ['CLUSTER_SECRET', 'INTERNAL_IP', 'PUBLIC_URL'] as const) {
+        if (env[variable] !== undefined) {
+          context.addIssue({ code: 'custom', path: [variable], message: 'only used by a cluster node: set REDIS_URL too, or leave it unset' });
+        }
+      }
+      return;
+    }
+    const needed = [
+      ['CLUSTER_SECRET', 'REDIS_URL needs CLUSTER_SECRET (the same on every node, at least 32 characters)'],
+      ['INTERNAL_IP', 'REDIS_URL needs INTERNAL_IP: the address other nodes reach this one on (internal API and media pipes)'],
+      ['PUBLIC_URL', 'REDIS_URL needs PUBLIC_URL: where browsers reach this node (e.g. https://node1.example.org)'],
+    ] as const;
+    for (const [variable, message] of needed) {
+      if (env[variable] === undefined) context.addIssue({ code: 'custom', path: [variable], message });
+    }
+    if (env.PIPE_PORT_MIN === 0 || env.PIPE_PORT_MIN > env.PIPE_PORT_MAX) {
+      context.addIssue({ code: 'custom', path: ['PIPE_PORT_MIN'], message: `must be between 1 and PIPE_PORT_MAX (${env.PIPE_PORT_MAX})` });
     }
   })
   .transform((env) => ({
@@ -279,7 +337,13 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => [
       key,
-      key === 'WEBHOOK_URLS' ? config.WEBHOOK_URLS.map(withoutCredentials) : SECRET_KEYS.test(key) && value ? '***' : value,
+      key === 'WEBHOOK_URLS'
+        ? config.WEBHOOK_URLS.map(withoutCredentials)
+        : key === 'REDIS_URL' && config.REDIS_URL
+          ? redactPassword(config.REDIS_URL)
+          : SECRET_KEYS.test(key) && value
+            ? '***'
+            : value,
     ]),
   );
 }
@@ -287,4 +351,11 @@ export function redactConfig(config: Config): Record<string, unknown> {
 function withoutCredentials(url: string): string {
   const { origin, pathname } = new URL(url);
   return `${origin}${pathname}`;
+}
+
+/** A Redis URL with its password (if any) replaced: the host and user help an operator, the password must not reach logs. */
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }

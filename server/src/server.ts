@@ -8,6 +8,8 @@ import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { isClientHeaderExtension } from '../../shared/rtp.js';
 import { tokenVerifierFor } from './auth/token.js';
+import { Cluster, clusterSettings, producerIn } from './cluster/Cluster.js';
+import { loadOf } from './cluster/nodeLoad.js';
 import { attachCheck } from './check/index.js';
 import type { Config } from './config.js';
 import { trustedProxies } from './http/clientAddress.js';
@@ -46,6 +48,8 @@ export interface ConclaveServer {
   sessions: SessionRegistry;
   /** Recordings and live streams (tests reach the compositor's process here). */
   recordings: Recordings;
+  /** This node's membership of a cluster; only with REDIS_URL (docs/cluster.md). */
+  cluster: Cluster | undefined;
   health(): Promise<Health>;
   /** Stops accepting, disconnects everyone, closes rooms and workers. Idempotent. */
   close(): Promise<void>;
@@ -110,6 +114,15 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       peers: open.reduce((sum, room) => sum + room.peers.size, 0),
     };
   };
+
+  // Only with REDIS_URL: without it nothing of the cluster is made and the server runs alone.
+  const settings = clusterSettings(config, VERSION);
+  const cluster = settings
+    ? await Cluster.start(settings, { load: loadOf(pool), findProducer: producerIn(rooms), rooms, log }).catch((error: unknown) => {
+        pool.close();
+        throw error;
+      })
+    : undefined;
 
   const sessions = new SessionRegistry({ retainMs: config.SESSION_EVENTS_RETAIN_SECONDS * 1000 });
   const webhooks = new Webhooks({ urls: config.WEBHOOK_URLS, secret: config.WEBHOOK_SECRET, server: os.hostname(), log: log.child({ webhooks: true }) });
@@ -213,6 +226,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
       io.disconnectSockets(true);
       rooms.closeAll();
+      await cluster?.close();
       // Let the notice and disconnect packets leave before the engine closes the sockets.
       await new Promise((resolve) => setTimeout(resolve, 100));
       // io.close() also closes the HTTP server, which waits for open connections: end those at once.
@@ -227,7 +241,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     return closing;
   };
 
-  return { url, port, pool, rooms, sessions, recordings, health, close };
+  return { url, port, pool, rooms, sessions, recordings, cluster, health, close };
 }
 
 /** Where this machine's own browser (the recording compositor) reaches the server. */

@@ -1,0 +1,166 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { ClusterAuth } from './ClusterAuth.js';
+import { ClusterPipes, type PipeSource } from './ClusterPipes.js';
+import { InternalApi, InternalClient } from './InternalApi.js';
+import { CLUSTER_PROTOCOL, NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.js';
+import { Placement } from './Placement.js';
+import { connectRedis, firstConnect, isAuthFailure } from './redis.js';
+import { RoomDirectory } from './RoomDirectory.js';
+
+/** What a node needs to join a cluster: from the configuration (`clusterSettings`), or set directly by tests. */
+export interface ClusterSettings {
+  redisUrl: string;
+  nodeId: string;
+  secret: string;
+  internalIp: string;
+  /** The internal API's port (0: any free one). */
+  internalPort: number;
+  pipePorts: { min: number; max: number };
+  publicUrl: string;
+  ttlMs: number;
+  version: string;
+}
+
+export interface ClusterDeps {
+  /** This node's load now (NodeLoadSampler over the worker pool). */
+  load: () => NodeLoad;
+  /** A producer of a room on this node, for pipes other nodes ask for. */
+  findProducer: (roomId: string, producerId: string) => PipeSource | undefined;
+  /** When given, each room's participant count on this node goes into the directory. */
+  rooms?: RoomRegistry;
+  log: Logger;
+}
+
+export function clusterSettings(config: Config, version: string): ClusterSettings | undefined {
+  const { REDIS_URL, CLUSTER_SECRET, INTERNAL_IP, PUBLIC_URL } = config;
+  // The configuration refuses REDIS_URL without the others; this only narrows the types.
+  if (!REDIS_URL || !CLUSTER_SECRET || !INTERNAL_IP || !PUBLIC_URL) return undefined;
+  return {
+    redisUrl: REDIS_URL,
+    nodeId: config.NODE_ID,
+    secret: CLUSTER_SECRET,
+    internalIp: INTERNAL_IP,
+    internalPort: config.INTERNAL_PORT,
+    pipePorts: { min: config.PIPE_PORT_MIN, max: config.PIPE_PORT_MAX },
+    publicUrl: PUBLIC_URL,
+    ttlMs: config.CLUSTER_NODE_TTL_SECONDS * 1000,
+    version,
+  };
+}
+
+/** The producer `producerId` in room `roomId` of this node, and the router its owner's transports are on. */
+export function producerIn(rooms: RoomRegistry): (roomId: string, producerId: string) => PipeSource | undefined {
+  return (roomId, producerId) => {
+    const room = rooms.get(roomId);
+    if (!room) return undefined;
+    for (const peer of room.peers.values()) {
+      const producer = peer.producers.get(producerId);
+      const slot = producer && room.routers.find((candidate) => candidate.peerIds.includes(peer.id));
+      if (producer && slot) return { router: slot.router, producer };
+    }
+    return undefined;
+  };
+}
+
+/**
+ * This node as a member of a cluster (REDIS_URL): its Redis connection, its entry in the node
+ * registry, the room directory, placement, the internal API other nodes call, and the media pipes
+ * between nodes. Made once by the server when REDIS_URL is set; without it none of this exists.
+ */
+export class Cluster {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly nodeId: string,
+    readonly registry: NodeRegistry,
+    readonly directory: RoomDirectory,
+    readonly placement: Placement,
+    readonly pipes: ClusterPipes,
+    /** Where other nodes reach this one's internal API. */
+    readonly internal: { ip: string; port: number },
+    private readonly api: InternalApi,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Joins the cluster. Redis refusing REDIS_URL's credentials stops the start (a mistake to fix);
+   * Redis unreachable does not: the node serves its own calls and registers as soon as Redis answers.
+   */
+  static async start(settings: ClusterSettings, deps: ClusterDeps): Promise<Cluster> {
+    const log = deps.log.child({ cluster: settings.nodeId });
+    const redis = connectRedis(settings.redisUrl, log);
+    const auth = new ClusterAuth(settings.secret);
+    const api = new InternalApi(auth, log);
+    let registry: NodeRegistry | undefined;
+    try {
+      await firstConnect(redis);
+      const port = await api.listen(settings.internalIp, settings.internalPort);
+      const internal = { ip: settings.internalIp, port };
+      const self: Omit<NodeInfo, 'load'> = {
+        id: settings.nodeId,
+        protocol: CLUSTER_PROTOCOL,
+        version: settings.version,
+        publicUrl: settings.publicUrl,
+        internal,
+        accepting: true,
+        startedAt: Date.now(),
+      };
+      registry = new NodeRegistry(redis, self, deps.load, { ttlMs: settings.ttlMs, log });
+      const known = registry;
+      const directory = new RoomDirectory(redis, registry, log);
+      const pipes = new ClusterPipes(api, new InternalClient(auth, settings.nodeId), {
+        listenIp: settings.internalIp,
+        portRange: settings.pipePorts,
+        findProducer: deps.findProducer,
+        // A node that registered a moment ago may not be in our last list yet: ask Redis then.
+        findNode: async (id) => known.known().find((node) => node.id === id) ?? (await known.live().catch(() => [])).find((node) => node.id === id),
+        log,
+      });
+      api.handle('ping', z.object({}), () => ({ node: settings.nodeId, protocol: CLUSTER_PROTOCOL, version: settings.version }));
+      registry.on('nodeDown', (nodeId) => pipes.nodeGone(nodeId));
+      const cluster = new Cluster(settings.nodeId, registry, directory, new Placement(redis, registry, directory), pipes, internal, api, redis, log);
+      await directory.start();
+      await registry.start().catch((error: unknown) => {
+        if (isAuthFailure(error)) throw error;
+        log.warn({ err: error }, 'Redis is unreachable: this node serves its own calls and joins the cluster when Redis answers');
+      });
+      if (deps.rooms) cluster.recordRooms(deps.rooms);
+      log.info({ node: settings.nodeId, internal, publicUrl: settings.publicUrl }, 'joined the cluster');
+      return cluster;
+    } catch (error) {
+      await registry?.stop({ deregister: false });
+      await api.close().catch(() => undefined);
+      redis.disconnect();
+      throw isAuthFailure(error) ? new Error(`Redis refused the credentials in REDIS_URL: ${(error as Error).message}`, { cause: error }) : error;
+    }
+  }
+
+  /** Leaves the cluster: pipes closed (the other ends told), entry and rooms removed from Redis, connections closed. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.pipes.close();
+      await this.registry.stop();
+      await this.directory.flush();
+      await this.directory.forget(this.nodeId);
+      await this.api.close();
+      await this.redis.quit().catch(() => this.redis.disconnect());
+      this.log.info('left the cluster');
+    })();
+    return this.closing;
+  }
+
+  /** Keeps this node's participant count of every room in the directory. */
+  private recordRooms(rooms: RoomRegistry): void {
+    rooms.on('created', (room) => {
+      const update = (): void => this.directory.record(room.id, room.peers.size);
+      room.on('joined', update);
+      room.on('left', update);
+      room.once('closed', () => this.directory.record(room.id, 0));
+    });
+  }
+}
