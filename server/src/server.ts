@@ -126,7 +126,14 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
 
   const sessions = new SessionRegistry({ retainMs: config.SESSION_EVENTS_RETAIN_SECONDS * 1000 });
   const webhooks = new Webhooks({ urls: config.WEBHOOK_URLS, secret: config.WEBHOOK_SECRET, server: os.hostname(), log: log.child({ webhooks: true }) });
-  const metrics = createMetricsHandler({ pool, rooms, version: VERSION, token: config.METRICS_TOKEN, webhooks: () => webhooks.stats() });
+  const metrics = createMetricsHandler({
+    pool,
+    rooms,
+    version: VERSION,
+    token: config.METRICS_TOKEN,
+    webhooks: () => webhooks.stats(),
+    cluster: cluster && (() => cluster.stats()),
+  });
   const meetings = new Meetings(
     rooms,
     new MemoryRoomState(),

@@ -71,7 +71,7 @@ describe('a Conclave server as a cluster node', () => {
       PIPE_PORT_MIN: '20000',
       PIPE_PORT_MAX: '29999',
       PUBLIC_URL: `https://${nodeId}.example.test`,
-      CLUSTER_NODE_TTL_SECONDS: '0.6',
+      CLUSTER_NODE_TTL_SECONDS: '2',
     };
   }
 
@@ -83,6 +83,12 @@ describe('a Conclave server as a cluster node', () => {
       const [self] = await cluster.registry.live();
       expect(self).toMatchObject({ id: 'node-1', publicUrl: 'https://node-1.example.test', accepting: true, load: { workers: 1 } });
       expect(self?.internal.port).toBe(cluster.internal.port);
+
+      // Its view of the cluster, for the operator's scrape (this machine may read it without a token).
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^conclave_cluster_redis_up 1$/m);
+      expect(metrics).toMatch(/^conclave_cluster_nodes 1$/m);
+      expect(metrics).toMatch(/^conclave_cluster_pipes\{direction="in"\} 0$/m);
 
       // A room opening here shows in the directory.
       const room = await server.rooms.getOrCreate('design-review');

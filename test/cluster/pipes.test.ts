@@ -19,7 +19,8 @@ import { startRedis, type RedisServer } from './redisServer.js';
  * it over a PipeTransport pair with SRTP and consumes it with a DirectTransport.
  */
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
-const TTL_MS = 600;
+/** Short, so a node that stops heartbeating is gone in about two seconds; not shorter: a busy machine stalls event loops for over a second. */
+const TTL_MS = 2000;
 const OPUS_PT = 100;
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', false);
 

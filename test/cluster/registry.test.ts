@@ -11,9 +11,11 @@ import { startRedis, type RedisServer } from './redisServer.js';
 /**
  * Nodes as a cluster sees them, against a real redis-server: each "node" here is the registry,
  * directory and placement of one Conclave node (no media), in this test process, each with its own
- * Redis connection. TTLs are short (600 ms, heartbeat every 200 ms) so expiry is seen in about a second.
+ * Redis connection. TTLs are short (1.5 s, heartbeat every 500 ms) so expiry is seen within two
+ * seconds, yet long enough that a machine busy with browser tests (event-loop stalls of over a second
+ * were seen) does not let a live node's entry lapse.
  */
-const TTL_MS = 600;
+const TTL_MS = 1500;
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', false);
 
 interface TestNode {

@@ -11,6 +11,13 @@ import { Placement } from './Placement.js';
 import { connectRedis, firstConnect, isAuthFailure } from './redis.js';
 import { RoomDirectory } from './RoomDirectory.js';
 
+/** This node's view of the cluster, for /metrics. */
+export interface ClusterStats {
+  redisUp: boolean;
+  nodes: number;
+  pipes: { incoming: number; outgoing: number };
+}
+
 /** What a node needs to join a cluster: from the configuration (`clusterSettings`), or set directly by tests. */
 export interface ClusterSettings {
   redisUrl: string;
@@ -138,6 +145,10 @@ export class Cluster {
       redis.disconnect();
       throw isAuthFailure(error) ? new Error(`Redis refused the credentials in REDIS_URL: ${(error as Error).message}`, { cause: error }) : error;
     }
+  }
+
+  stats(): ClusterStats {
+    return { redisUp: this.registry.redisReachable, nodes: this.registry.known().length, pipes: this.pipes.counts };
   }
 
   /** Leaves the cluster: pipes closed (the other ends told), entry and rooms removed from Redis, connections closed. Idempotent. */

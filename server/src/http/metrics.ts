@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import { version as mediasoupVersion } from 'mediasoup';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ClusterStats } from '../cluster/Cluster.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { WebhookStats } from '../webhooks/Webhooks.js';
@@ -16,6 +17,8 @@ export interface MetricsOptions {
   token: string | undefined;
   /** The webhook queue's counters (server/src/webhooks), when webhooks are configured. */
   webhooks?: () => WebhookStats;
+  /** This node's view of its cluster (server/src/cluster), only with REDIS_URL. */
+  cluster?: () => ClusterStats;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface MetricsOptions {
  * worker saturates), producers and consumers per worker, rooms and peers, and prom-client's Node
  * process metrics (CPU, RSS, event loop). Its own registry, so several servers can share a process (tests).
  */
-export function createMetricsHandler({ pool, rooms, version, token, webhooks }: MetricsOptions): RequestHandler {
+export function createMetricsHandler({ pool, rooms, version, token, webhooks, cluster }: MetricsOptions): RequestHandler {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -133,6 +136,7 @@ export function createMetricsHandler({ pool, rooms, version, token, webhooks }: 
     },
   });
   if (webhooks) registerWebhookMetrics(registry, webhooks);
+  if (cluster) registerClusterMetrics(registry, cluster);
 
   return async (req, res) => {
     if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
@@ -149,6 +153,37 @@ export function createMetricsHandler({ pool, rooms, version, token, webhooks }: 
     res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   };
+}
+
+/** This node's view of the cluster: whether Redis answers, the nodes it sees, and its media pipes to and from other nodes. */
+function registerClusterMetrics(registry: Registry, stats: () => ClusterStats): void {
+  new Gauge({
+    name: 'conclave_cluster_redis_up',
+    help: "1 while this node's heartbeat reaches Redis; 0 while it cannot (running calls go on, joins that need the directory fail)",
+    registers: [registry],
+    collect() {
+      this.set(stats().redisUp ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'conclave_cluster_nodes',
+    help: 'Live nodes of the cluster as this node saw them at its last heartbeat (itself included)',
+    registers: [registry],
+    collect() {
+      this.set(stats().nodes);
+    },
+  });
+  new Gauge({
+    name: 'conclave_cluster_pipes',
+    help: "Media pipes between this node and others: 'in' receive another node's producer, 'out' send one of ours",
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const { pipes } = stats();
+      this.set({ direction: 'in' }, pipes.incoming);
+      this.set({ direction: 'out' }, pipes.outgoing);
+    },
+  });
 }
 
 /** Webhook delivery, read from the queue's own counters at each scrape. A growing drop count means a receiver is down or too slow. */
