@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../server/src/rooms/Room.js';
 import { Requests } from '../shared/protocol.js';
-import { framesFrom, launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from './helpers/browser.js';
+import { framesFrom, launchLightChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from './helpers/browser.js';
 import { Fuzzer, POLLUTION_MARKERS, RAW_PACKETS, Rng, fuzzSeed, judge, type Exchange, type ForeignIds } from './helpers/fuzz/index.js';
 import { TestParticipant } from './helpers/participant.js';
 import { CLIENT_DIST, eventually, useServer } from './helpers/server.js';
@@ -93,7 +93,7 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandledRejection);
     process.on('uncaughtException', onUncaughtException);
-    browser = await launchChromium();
+    browser = await launchLightChromium();
     ana = await openParticipant(browser, server.url, ROOM, 'Ana');
     ben = await openParticipant(browser, server.url, ROOM, 'Ben');
     const selfOf = async (participant: ParticipantPage): Promise<string> => {

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   countPresentedFrames,
   framesFrom,
-  launchChromium,
+  launchLightChromium,
   leaveAndClose,
   openParticipant,
   waitForVideoFrom,
@@ -25,7 +25,7 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
   let rooms = 0;
 
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchLightChromium();
   });
 
   // Each case has a room of its own; its people leave for real, so no place waits out the reconnect grace.
@@ -90,7 +90,7 @@ describe('a conference in the browser', { timeout: 120_000 }, () => {
       }
       // The fake camera runs at ~20 fps; a loaded machine may present few of them, but it presents them.
       await expect
-        .poll(() => presented(), { timeout: 10_000, message: `${viewer.name}’s remote <video> elements present frames` })
+        .poll(() => presented(), { timeout: 20_000, message: `${viewer.name}’s remote <video> elements present frames` })
         .toSatisfy((counts: Record<string, number>) => others.every((peerId) => (counts[peerId] ?? 0) >= 3));
       const framesAfterWindow = await presented();
       // …and keeps presenting them: the count still rises.

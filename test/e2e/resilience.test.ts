@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { framesFrom, launchChromium, leaveAndClose, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
+import { framesFrom, launchLightChromium, leaveAndClose, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 /** A call survives a dropped connection, a lost place, and a crashed media worker. */
@@ -10,7 +10,7 @@ describe('a call that recovers by itself', () => {
   const open: ParticipantPage[] = [];
 
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchLightChromium();
   });
 
   afterEach(async () => {

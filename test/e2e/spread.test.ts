@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openParticipant, waitForVideoFrom } from '../helpers/browser.js';
+import { launchLightChromium, openParticipant, waitForVideoFrom } from '../helpers/browser.js';
 import { eventually, CLIENT_DIST, useServer } from '../helpers/server.js';
 
 /** One room larger than one worker: routers on two workers joined with pipeToRouter. */
@@ -10,7 +10,7 @@ describe('a room spread over two workers', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchLightChromium();
   });
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransportStats } from '../../client/src/conference/types.js';
-import { launchChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
+import { launchLightChromium, openParticipant, waitForVideoFrom, type ParticipantPage } from '../helpers/browser.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { TestParticipant } from '../helpers/participant.js';
 import { CLIENT_DIST, startTestServer } from '../helpers/server.js';
@@ -88,7 +88,7 @@ describe('media through TURN', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     coturn = await startCoturn();
-    browser = await launchChromium();
+    browser = await launchLightChromium();
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { ConferenceSnapshot, ConferenceStats } from '../../client/src/conference/types.js';
 import type { ConclaveAutomation } from '../../client/src/automation.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/loadtest/chromium.js';
+import { patternClip } from './media.js';
 
 export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../scripts/loadtest/chromium.js';
 
@@ -21,6 +22,16 @@ export function launchChromiumWith({ videoFile, audioFile }: FakeCaptureFiles): 
   if (videoFile) args.push(`--use-file-for-fake-video-capture=${videoFile}`);
   if (audioFile) args.push(`--use-file-for-fake-audio-capture=${audioFile}`);
   return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
+}
+
+/**
+ * Chromium whose fake camera is a 640×360 moving pattern instead of its default 1280×720: two
+ * simulcast layers to encode instead of three, a fifth of the pixels, so a page publishing its
+ * camera costs a loaded CI machine far less. For tests of joining, tiles, media arriving and
+ * reconnection; tests of which layer a viewer gets (layers, quality) keep the default camera.
+ */
+export async function launchLightChromium(): Promise<Browser> {
+  return launchChromiumWith({ videoFile: await patternClip() });
 }
 
 declare global {
@@ -109,16 +120,31 @@ export async function countPresentedFrames(participant: ParticipantPage, peerIds
   await participant.page.evaluate((ids) => {
     const counts: Record<string, number> = {};
     window.__presentedFrames = counts;
-    for (const id of ids) {
-      const video = document.querySelector<HTMLVideoElement>(`[data-peer-id="${id}"][data-kind="camera"] video`);
-      if (!video) throw new Error(`no camera <video> of ${id}`);
-      counts[id] = 0;
+    const watched = new Map<string, HTMLVideoElement>();
+    const tileVideo = (id: string) => document.querySelector<HTMLVideoElement>(`[data-peer-id="${id}"][data-kind="camera"] video`);
+    // Counts the frames of whichever <video> the tile holds now: a tile rebuilt meanwhile (its
+    // consumer made again) is followed, not mistaken for a stalled one.
+    const follow = (id: string, video: HTMLVideoElement): void => {
+      watched.set(id, video);
       const onFrame = (): void => {
+        if (watched.get(id) !== video) return;
         counts[id] = (counts[id] ?? 0) + 1;
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
+    };
+    for (const id of ids) {
+      const video = tileVideo(id);
+      if (!video) throw new Error(`no camera <video> of ${id}`);
+      counts[id] = 0;
+      follow(id, video);
     }
+    setInterval(() => {
+      for (const id of ids) {
+        const video = tileVideo(id);
+        if (video && video !== watched.get(id)) follow(id, video);
+      }
+    }, 250);
   }, peerIds);
   return () => participant.page.evaluate(() => ({ ...window.__presentedFrames }));
 }

@@ -63,6 +63,18 @@ export function cameraClip(colour: CameraColour, { width = 320, height = 240, fr
   ]);
 }
 
+/**
+ * A moving test pattern (ffmpeg's testsrc2) for Chromium's fake camera, where a test needs video
+ * that moves but not any particular size. Three seconds, played in a loop.
+ */
+export function patternClip({ width = 640, height = 360, frameRate = 20 }: ClipSize = {}): Promise<string> {
+  const size = `${width}x${height}`;
+  return cached(`pattern-${size}-${frameRate}.y4m`, (output) => [
+    ...['-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${frameRate}:d=3`],
+    ...['-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', output],
+  ]);
+}
+
 export interface SyncClipOptions extends ClipSize {
   /** Time between two flashes (and two beeps). */
   periodMs?: number;
