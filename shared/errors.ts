@@ -18,6 +18,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** The room is locked: this connection now waits in its lobby (see `knockAnswered`). */
   IN_LOBBY: 'IN_LOBBY',
+  /** The room lives on another node of the cluster: join there (`ProtocolError.redirect`). */
+  REDIRECT: 'REDIRECT',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -25,6 +27,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ProtocolError {
   code: ErrorCode;
   message: string;
+  /** With REDIRECT: the public URL of the node to send the same request to. */
+  redirect?: string;
 }
 
 /** The acknowledgement of every request. */
@@ -38,5 +42,16 @@ export class ConclaveError extends Error {
   ) {
     super(message);
     this.name = 'ConclaveError';
+  }
+}
+
+/** The request belongs on another node of the cluster (REDIRECT): `url` is that node's public URL. */
+export class RedirectError extends ConclaveError {
+  constructor(
+    readonly url: string,
+    message: string,
+  ) {
+    super('REDIRECT', message);
+    this.name = 'RedirectError';
   }
 }

@@ -22,8 +22,9 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * 3: `roomLost` (rejoin by yourself) and `removed` (do not); join may fail with UNAVAILABLE.
  * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
  * 5: recording and live streaming (shared/recording.ts): start/stop requests, `recordingStatus`.
+ * 6: clusters: join may answer REDIRECT with the public URL of the node the room lives on.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;

@@ -182,6 +182,8 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
   });
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
   const httpServer = tls ? https.createServer(tls, app) : http.createServer(app);
+  // A cluster's nodes serve the same page, and a page follows a redirect to the room's node.
+  const allowedOrigins = (): string[] => [...config.CORS_ORIGINS, ...(cluster?.nodeOrigins() ?? [])];
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
     serveClient: false,
     // Short heartbeats so a vanished connection is noticed within seconds.
@@ -191,7 +193,10 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     // Production always checks the Origin (own origin plus CORS_ORIGINS); development stays open
     // unless a list is given, so a Vite dev server on another port can connect.
     ...(config.CORS_ORIGINS.length > 0 || config.NODE_ENV === 'production'
-      ? { cors: { origin: config.CORS_ORIGINS }, allowRequest: originCheck(config.CORS_ORIGINS) }
+      ? {
+          cors: { origin: (origin, callback) => callback(null, origin !== undefined && allowedOrigins().includes(origin)) },
+          allowRequest: originCheck(allowedOrigins),
+        }
       : {}),
   });
   const signaling: SignalingContext = {
@@ -207,6 +212,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     routerRtpCapabilities,
     version: VERSION,
     draining: false,
+    cluster,
   };
   attachSignaling(io, signaling);
   attachCheck(io, { config, log, pool, trustedProxies: signaling.trustedProxies, version: VERSION });
@@ -269,11 +275,11 @@ function logMediaAddresses(config: Config, lan: string[], log: Logger): void {
 /**
  * Browsers may open Socket.IO only from the server's own origin or a listed one. CORS headers alone do not cover WebSockets, so the handshake's Origin is checked here.
  */
-function originCheck(allowed: string[]): (request: http.IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void {
+function originCheck(allowed: () => string[]): (request: http.IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void {
   return (request, callback) => {
     const origin = request.headers.origin;
     // Non-browser clients send no Origin; same-origin pages send their own host.
-    const ok = origin === undefined || allowed.includes(origin) || (URL.canParse(origin) && new URL(origin).host === request.headers.host);
+    const ok = origin === undefined || allowed().includes(origin) || (URL.canParse(origin) && new URL(origin).host === request.headers.host);
     callback(ok ? null : 'Origin not allowed', ok);
   };
 }

@@ -67,7 +67,7 @@ export class ConferenceClient extends TypedEmitter<ConferenceEvents> {
       else if (state === 'left') this.diagnostics.stop();
     });
     const parts = { signaling, transports, local: this.localMedia, remote: this.remote, data: this.data, meeting: this.meeting, emit, report };
-    this.session = new Session(parts, options, serverUrl);
+    this.session = new Session(parts, options);
   }
 
   get connectionState(): ConnectionState {

@@ -1,6 +1,6 @@
 // Over ~350 lines on purpose: one state machine (join, lobby, leave, reconnect, resume, rejoin) whose
 // transitions are easier to check side by side than spread over files.
-import { ConclaveError } from '../../../shared/errors.js';
+import { ConclaveError, RedirectError } from '../../../shared/errors.js';
 import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type ParticipantInfo, type TransportInfo } from '../../../shared/protocol.js';
 import { moderates } from '../../../shared/roles.js';
 import type { DataChannels } from './data/DataChannels.js';
@@ -28,6 +28,8 @@ export interface SessionContext {
 
 /** How long a join may take before the client gives up on it (the server may be very busy). */
 const JOIN_TIMEOUT_MS = 30_000;
+/** Redirects followed in a row before a join gives up (nodes that disagree would send us round in circles). */
+const MAX_REDIRECTS = 3;
 /** How long a polite leave waits for the server's answer before closing anyway. */
 const LEAVE_TIMEOUT_MS = 1000;
 /** After a server-side disconnect Socket.IO does not retry by itself; we do, after this. */
@@ -60,7 +62,6 @@ export class Session {
   constructor(
     private readonly context: SessionContext,
     private readonly options: ConferenceOptions,
-    private readonly serverUrl: string,
   ) {
     this.lobby = new LobbyWait(context.signaling, (present) => context.emit('lobbyStatus', present));
     this.listen();
@@ -139,7 +140,7 @@ export class Session {
   private sendLeaveBeacon(): void {
     if (!this.self || !this.resumeToken || typeof navigator.sendBeacon !== 'function') return;
     const beacon: LeaveBeacon = { peerId: this.self.id, resumeToken: this.resumeToken };
-    navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.serverUrl).href, JSON.stringify(beacon));
+    navigator.sendBeacon(new URL(LEAVE_BEACON_PATH, this.context.signaling.url).href, JSON.stringify(beacon));
   }
 
   private listen(): void {
@@ -222,19 +223,27 @@ export class Session {
     const { signaling, transports, remote, meeting } = this.context;
     const device = transports.device;
     if (!device) throw new Error('The device is not loaded');
-    const joined = await signaling.request(
-      'join',
-      {
-        roomId: this.options.roomId,
-        displayName: this.options.displayName,
-        rtpCapabilities: device.rtpCapabilities,
-        dataChannels: true,
-        lobby: this.options.lobby ?? false,
-        ...(this.options.token ? { token: this.options.token } : {}),
-      },
-      // A join makes two transports on a media worker; a busy server can take well over 10 s.
-      { immediate: true, timeoutMs: JOIN_TIMEOUT_MS },
-    );
+    const request = {
+      roomId: this.options.roomId,
+      displayName: this.options.displayName,
+      rtpCapabilities: device.rtpCapabilities,
+      dataChannels: true,
+      lobby: this.options.lobby ?? false,
+      ...(this.options.token ? { token: this.options.token } : {}),
+    };
+    let joined: JoinResponse;
+    for (let hops = 0; ; hops++) {
+      try {
+        // A join makes two transports on a media worker; a busy server can take well over 10 s.
+        joined = await signaling.request('join', request, { immediate: true, timeoutMs: JOIN_TIMEOUT_MS });
+        break;
+      } catch (error) {
+        // In a cluster the room lives on one node: join there, on a connection of its own.
+        if (!(error instanceof RedirectError) || hops >= MAX_REDIRECTS) throw error;
+        const mismatch = checkProtocol((await signaling.moveTo(error.url)).protocolVersion);
+        if (mismatch) throw mismatch;
+      }
+    }
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;
     meeting.joined(joined.policy);

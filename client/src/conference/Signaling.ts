@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import { ConclaveError, type Result } from '../../../shared/errors.js';
+import { ConclaveError, RedirectError, type Result } from '../../../shared/errors.js';
 import type { ClientToServerEvents, Notifications, RequestName, RequestOf, Responses, ServerToClientEvents } from '../../../shared/protocol.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -40,14 +40,20 @@ export interface RequestOptions {
  * stays inside: callers see requests, notifications and the connection's ups and downs.
  */
 export class Signaling {
-  private readonly socket: ClientSocket;
+  private socket: ClientSocket;
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
   private held = false;
+  /** Every lasting listener, so a move to another node's socket takes them along. */
+  private readonly bindings: ((socket: ClientSocket) => void)[] = [];
 
-  constructor(serverUrl: string) {
+  constructor(private serverUrl: string) {
+    this.socket = Signaling.socketTo(serverUrl);
+  }
+
+  private static socketTo(serverUrl: string): ClientSocket {
     // WebSocket straight away: no long-polling upgrade round trips before the first request.
-    this.socket = io(serverUrl, {
+    return io(serverUrl, {
       transports: ['websocket'],
       autoConnect: false,
       reconnection: true,
@@ -55,6 +61,31 @@ export class Signaling {
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
     });
+  }
+
+  /** The server this channel talks to now (another node's after a redirect). */
+  get url(): string {
+    return this.serverUrl;
+  }
+
+  /**
+   * Leaves this server for another (a cluster node that hosts the room) and connects there; resolves
+   * with its welcome. The old socket goes quietly: its listeners are removed before it disconnects,
+   * so nobody takes the move for a dropped connection.
+   */
+  moveTo(serverUrl: string): Promise<Welcome> {
+    const old = this.socket;
+    old.removeAllListeners();
+    old.disconnect();
+    this.serverUrl = serverUrl;
+    this.socket = Signaling.socketTo(serverUrl);
+    for (const bind of this.bindings) bind(this.socket);
+    return this.open();
+  }
+
+  private bind(binding: (socket: ClientSocket) => void): void {
+    this.bindings.push(binding);
+    binding(this.socket);
   }
 
   /** Ordinary requests wait from now until release(). */
@@ -89,7 +120,9 @@ export class Signaling {
   }
 
   onDisconnect(listener: (disconnect: Disconnect) => void): void {
-    this.socket.on('disconnect', (reason) => listener({ reason, retrying: reason !== 'io server disconnect' && reason !== 'io client disconnect' }));
+    this.bind((socket) =>
+      socket.on('disconnect', (reason) => listener({ reason, retrying: reason !== 'io server disconnect' && reason !== 'io client disconnect' })),
+    );
   }
 
   /** Sends a request and resolves with its data, or rejects with a ConclaveError carrying the server's code. */
@@ -108,13 +141,18 @@ export class Signaling {
     } catch {
       throw new NoAnswerError(name, timeoutMs, `${name}: no answer from the server within ${timeoutMs / 1000} s`);
     }
-    if (!result.ok) throw new ConclaveError(result.error.code, result.error.message);
+    if (!result.ok) {
+      const { code, message, redirect } = result.error;
+      throw code === 'REDIRECT' && redirect !== undefined ? new RedirectError(redirect, message) : new ConclaveError(code, message);
+    }
     return result.data;
   }
 
   on<K extends keyof Notifications>(event: K, listener: (payload: Notifications[K]) => void): void {
-    const on = this.socket.on.bind(this.socket) as (event: K, listener: (payload: Notifications[K]) => void) => void;
-    on(event, listener);
+    this.bind((socket) => {
+      const on = socket.on.bind(socket) as (event: K, listener: (payload: Notifications[K]) => void) => void;
+      on(event, listener);
+    });
   }
 
   /** Resolves with the next notification of this kind. */

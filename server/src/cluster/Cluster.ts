@@ -147,6 +147,23 @@ export class Cluster {
     }
   }
 
+  /**
+   * The node a join for `roomId` belongs on, or undefined for this one. A room open here stays here
+   * (its calls go on while Redis is away); otherwise placement decides: the node hosting the room,
+   * or for a new room the least-loaded node. Until a room can span nodes, everyone of a room meets
+   * on one node. Throws UNAVAILABLE (ClusterUnavailableError) when the directory cannot be read.
+   */
+  async homeOf(roomId: string, { openHere }: { openHere: boolean }): Promise<NodeInfo | undefined> {
+    if (openHere) return undefined;
+    const home = await this.placement.place(roomId);
+    return home.id === this.nodeId ? undefined : home;
+  }
+
+  /** The origins of the nodes this one knows (their PUBLIC_URLs): pages served by one may talk to another. */
+  nodeOrigins(): string[] {
+    return this.registry.known().flatMap((node) => (URL.canParse(node.publicUrl) ? [new URL(node.publicUrl).origin] : []));
+  }
+
   stats(): ClusterStats {
     return { redisUp: this.registry.redisReachable, nodes: this.registry.known().length, pipes: this.pipes.counts };
   }

@@ -1,5 +1,6 @@
 import type { Server, Socket } from 'socket.io';
 import { ConclaveError } from '../../../shared/errors.js';
+import type { Cluster } from '../cluster/Cluster.js';
 import type { ClientToServerEvents, Notifications, ServerToClientEvents } from '../../../shared/protocol.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -34,6 +35,8 @@ export interface SignalingContext {
   version: string;
   /** Set when shutting down: no new joins. */
   draining: boolean;
+  /** This node's cluster (REDIS_URL): joins for rooms that live on another node are redirected there. */
+  cluster: Cluster | undefined;
 }
 
 /** One socket: where it is in the join life cycle, and the participant's session once it holds one. */

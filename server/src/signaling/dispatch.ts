@@ -1,7 +1,7 @@
 import { UnsupportedError } from 'mediasoup/errors';
 import type { Socket } from 'socket.io';
 import type { ZodType } from 'zod';
-import { ConclaveError, type ErrorCode, type Result } from '../../../shared/errors.js';
+import { ConclaveError, RedirectError, type ErrorCode, type Result } from '../../../shared/errors.js';
 import { firstIssue } from '../../../shared/identity.js';
 import { Requests, type ParsedRequestOf, type RequestName } from '../../../shared/protocol.js';
 import type { Logger } from '../logger.js';
@@ -74,6 +74,7 @@ export function failure(code: ErrorCode, message: string): Result<never> {
 
 /** A handler's error as the Result the client gets; only the server's own failures are logged as errors. */
 export function toFailure(error: unknown, log: Logger, request: string): Result<never> {
+  if (error instanceof RedirectError) return { ok: false, error: { code: error.code, message: error.message, redirect: error.url } };
   if (error instanceof ConclaveError) return failure(error.code, error.message);
   // mediasoup rejects invalid parameters with TypeError and codecs it cannot route with
   // UnsupportedError; both are the client's doing, not the server's.

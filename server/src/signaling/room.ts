@@ -1,5 +1,5 @@
 import type { LeaveReason } from '../../../shared/diagnostics.js';
-import { ConclaveError } from '../../../shared/errors.js';
+import { ConclaveError, RedirectError } from '../../../shared/errors.js';
 import type { JoinResponse, LeaveBeacon, ParsedRequestOf } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TokenError, tokenVerifierFor } from '../auth/token.js';
@@ -26,6 +26,9 @@ export const roomHandlers = {
     try {
       const identity = await admit(connection, request);
       const { displayName } = identity;
+      if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left while joining');
+      const home = await context.cluster?.homeOf(request.roomId, { openHere: context.rooms.get(request.roomId) !== undefined });
+      if (home) throw new RedirectError(home.publicUrl, `This room is hosted by node ${home.id}: join at ${home.publicUrl}`);
       if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left while joining');
       const room = await context.rooms.getOrCreate(request.roomId);
       const meeting = context.meetings.of(room);

@@ -25,6 +25,7 @@ export const en = {
   'error.SHUTTING_DOWN': 'The server is restarting; try again in a moment.',
   'error.UNAVAILABLE': 'The media server is busy recovering; try again shortly.',
   'error.IN_LOBBY': 'The meeting is locked: you are waiting to be let in.',
+  'error.REDIRECT': 'This meeting is hosted by another server; moving you there did not work.',
   'error.INTERNAL': 'Something went wrong on the server.',
 } as const satisfies Record<`error.${ErrorCode}`, string> & Record<string, string>;
 
@@ -51,5 +52,6 @@ export const zhCN: Translation<typeof en> = {
   'error.SHUTTING_DOWN': '服务器正在重启，请稍后再试。',
   'error.UNAVAILABLE': '媒体服务器正在恢复，请稍后再试。',
   'error.IN_LOBBY': '会议已锁定：你正在等候入会。',
+  'error.REDIRECT': '此会议由另一台服务器承载，未能将你转到那里。',
   'error.INTERNAL': '服务器出错了。',
 };
