@@ -22,7 +22,8 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * 3: `roomLost` (rejoin by yourself) and `removed` (do not); join may fail with UNAVAILABLE.
  * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
  * 5: recording and live streaming (shared/recording.ts): start/stop requests, `recordingStatus`.
- * 6: clusters: join may answer REDIRECT with the public URL of the node the room lives on.
+ * 6: clusters: join may answer REDIRECT with the public URL of the node the room lives on; `welcome`
+ *    and `clusterNodes` list the live nodes' URLs.
  */
 export const PROTOCOL_VERSION = 6;
 
@@ -262,7 +263,15 @@ export type RemovalReason = z.infer<typeof RemovalReason>;
 
 export interface Notifications extends ModerationNotifications, RecordingNotifications {
   /** Sent once on connect: what a client needs to load its device before joining. */
-  welcome: { protocolVersion: number; serverVersion: string; routerRtpCapabilities: client.RtpCapabilities };
+  welcome: {
+    protocolVersion: number;
+    serverVersion: string;
+    routerRtpCapabilities: client.RtpCapabilities;
+    /** In a cluster: the public URLs of its live nodes, this one included, to turn to when this one is gone. */
+    nodes?: string[];
+  };
+  /** The cluster's live nodes changed (public URLs, this node included). */
+  clusterNodes: { urls: string[] };
   participantJoined: ParticipantInfo;
   /** Their role or hand changed (also sent to them). */
   participantUpdated: ParticipantInfo;

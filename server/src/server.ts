@@ -215,6 +215,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     cluster,
   };
   attachSignaling(io, signaling);
+  cluster?.onNodesChanged((urls) => io.emit('clusterNodes', { urls }));
   attachCheck(io, { config, log, pool, trustedProxies: signaling.trustedProxies, version: VERSION });
   attachRecorder(io, recordings, routerRtpCapabilities, log.child({ recorder: true }));
 
@@ -236,10 +237,12 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       signaling.draining = true;
       // Recordings first, while their media still flows: the files are finished, not cut off.
       await recordings.closeAll();
+      // Out of the cluster first: the participants about to leave for another node must not be
+      // placed back here, nor sent home by a node that still lists this one.
+      await cluster?.close();
       io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
       io.disconnectSockets(true);
       rooms.closeAll();
-      await cluster?.close();
       // Let the notice and disconnect packets leave before the engine closes the sockets.
       await new Promise((resolve) => setTimeout(resolve, 100));
       // io.close() also closes the HTTP server, which waits for open connections: end those at once.

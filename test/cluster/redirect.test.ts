@@ -6,7 +6,7 @@ import type { JoinResponse } from '../../shared/protocol.js';
 import { countPresentedFrames, launchLightChromium, leaveAndClose, openParticipant, type ParticipantPage } from '../helpers/browser.js';
 import { TestParticipant, failureOf } from '../helpers/participant.js';
 import { CLIENT_DIST, eventually, startTestServer, type TestServer } from '../helpers/server.js';
-import { freePort, startRedis, type RedisServer } from './redisServer.js';
+import { loopbackNode, startRedis, type RedisServer } from './redisServer.js';
 
 /**
  * Issue #18: until a room spans nodes, everyone of a room meets on the node it lives on. A join
@@ -14,7 +14,6 @@ import { freePort, startRedis, type RedisServer } from './redisServer.js';
  * follows it by itself, from a page served by any node. Two whole Conclave servers as nodes of one
  * cluster over a real redis-server, with real Socket.IO clients and real browsers.
  */
-const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 /** Turns the Origin check on (as production has it): only the nodes' own origins and this one may connect. */
 const LISTED_ORIGIN = 'https://conclave.example.org';
 
@@ -25,20 +24,8 @@ interface Node {
 }
 
 async function startNode(id: string, redisUrl: string): Promise<Node> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const server = await startTestServer({
-    CLIENT_DIST,
-    PORT: String(port),
-    REDIS_URL: redisUrl,
-    NODE_ID: id,
-    CLUSTER_SECRET: SECRET,
-    INTERNAL_IP: '127.0.0.1',
-    INTERNAL_PORT: '0',
-    PUBLIC_URL: url,
-    CLUSTER_NODE_TTL_SECONDS: '4',
-    CORS_ORIGINS: LISTED_ORIGIN,
-  });
+  const { url, settings } = await loopbackNode(id, redisUrl, 4);
+  const server = await startTestServer({ CLIENT_DIST, CORS_ORIGINS: LISTED_ORIGIN, ...settings });
   return { id, url, server };
 }
 

@@ -96,3 +96,23 @@ export async function startRedis(password = 'test-redis-password'): Promise<Redi
     },
   };
 }
+
+/** The secret every node of a test cluster shares. */
+export const CLUSTER_SECRET = 'a-cluster-secret-of-at-least-32-characters';
+
+/** A free port for a node on this machine, and the settings that make it a node of the cluster at `redisUrl` reachable there. */
+export async function loopbackNode(id: string, redisUrl: string, ttlSeconds: number): Promise<{ port: number; url: string; settings: Record<string, string> }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const settings = {
+    PORT: String(port),
+    REDIS_URL: redisUrl,
+    NODE_ID: id,
+    CLUSTER_SECRET,
+    INTERNAL_IP: '127.0.0.1',
+    INTERNAL_PORT: '0',
+    PUBLIC_URL: url,
+    CLUSTER_NODE_TTL_SECONDS: String(ttlSeconds),
+  };
+  return { port, url, settings };
+}

@@ -7,6 +7,7 @@ import type { DataChannels } from './data/DataChannels.js';
 import type { Emit, Report } from './events.js';
 import type { LocalMedia } from './LocalMedia.js';
 import { LobbyWait } from './LobbyWait.js';
+import { NodeFailover } from './NodeFailover.js';
 import type { Meeting } from './Meeting.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { ConferenceOptions } from './options.js';
@@ -55,6 +56,8 @@ export class Session {
   problem: CallProblem | null = null;
   private connection: ConnectionState = 'idle';
   private readonly lobby: LobbyWait;
+  /** In a cluster: another node to turn to when ours is gone. */
+  private readonly failover: NodeFailover;
   /** Proof for `resume` after a dropped connection. */
   private resumeToken: string | null = null;
   private shutdownNotice: string | null = null;
@@ -64,6 +67,7 @@ export class Session {
     private readonly options: ConferenceOptions,
   ) {
     this.lobby = new LobbyWait(context.signaling, (present) => context.emit('lobbyStatus', present));
+    this.failover = new NodeFailover(context.signaling);
     this.listen();
   }
 
@@ -146,7 +150,10 @@ export class Session {
   private listen(): void {
     const { signaling } = this.context;
     signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
-    signaling.on('serverShutdown', ({ message }) => (this.shutdownNotice = message));
+    signaling.on('serverShutdown', ({ message }) => {
+      this.shutdownNotice = message;
+      this.failover.homeClosing();
+    });
     // The server could not keep the room (its media workers failed): join it again by ourselves.
     signaling.on('roomLost', ({ message }) => {
       if (this.connection !== 'joined') return;
@@ -175,10 +182,11 @@ export class Session {
     });
     // The server greets every new connection: that is the moment to take our place back, unless
     // it came back speaking another protocol (upgraded while we were away).
-    signaling.on('welcome', ({ protocolVersion }) => {
+    signaling.on('welcome', (welcome) => {
       if (this.connection === 'waiting') this.lobby.interrupt('again');
-      if (this.connection !== 'reconnecting') return;
-      const mismatch = checkProtocol(protocolVersion);
+      // With a place to take back, a welcome from a stand-in node may send us home to wait (NodeFailover).
+      if (this.connection !== 'reconnecting' || (this.resumeToken !== null && this.failover.shouldGoHome(welcome))) return;
+      const mismatch = checkProtocol(welcome.protocolVersion);
       if (mismatch) this.fail(mismatch);
       else void this.recover();
     });
@@ -240,7 +248,13 @@ export class Session {
       } catch (error) {
         // In a cluster the room lives on one node: join there, on a connection of its own.
         if (!(error instanceof RedirectError) || hops >= MAX_REDIRECTS) throw error;
-        const mismatch = checkProtocol((await signaling.moveTo(error.url)).protocolVersion);
+        const from = signaling.url;
+        const welcome = await signaling.moveTo(error.url).catch(async () => {
+          // The room's node does not answer (gone, and the cluster has not noticed yet): back where we were, to ask again.
+          await signaling.moveTo(from).catch(() => undefined);
+          throw new ConclaveError('UNAVAILABLE', `The node hosting this room (${error.url}) does not answer; trying again`);
+        });
+        const mismatch = checkProtocol(welcome.protocolVersion);
         if (mismatch) throw mismatch;
       }
     }
@@ -346,6 +360,9 @@ export class Session {
   }
 
   private setConnection(state: ConnectionState, reason?: string, problem: CallProblem | null = null): void {
+    if (state === 'joined') this.failover.settled();
+    else if (state === 'reconnecting') this.failover.start();
+    else this.failover.stop();
     this.connection = state;
     this.problem = problem;
     this.context.emit('connectionState', state, reason);

@@ -60,7 +60,14 @@ export class Signaling {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
+      // A host that is gone may not refuse: give up on a connection attempt in time to try another node.
+      timeout: 5000,
     });
+  }
+
+  /** Whether the connection is up now. */
+  get connected(): boolean {
+    return this.socket.connected;
   }
 
   /** The server this channel talks to now (another node's after a redirect). */

@@ -161,7 +161,21 @@ export class Cluster {
 
   /** The origins of the nodes this one knows (their PUBLIC_URLs): pages served by one may talk to another. */
   nodeOrigins(): string[] {
-    return this.registry.known().flatMap((node) => (URL.canParse(node.publicUrl) ? [new URL(node.publicUrl).origin] : []));
+    return this.nodeUrls().flatMap((url) => (URL.canParse(url) ? [new URL(url).origin] : []));
+  }
+
+  /** The public URLs of the live nodes (this one included), for clients to turn to when theirs is gone. */
+  nodeUrls(): string[] {
+    return this.registry
+      .known()
+      .map((node) => node.publicUrl)
+      .sort();
+  }
+
+  /** Calls `listener` with the live nodes' URLs whenever a node comes or goes. */
+  onNodesChanged(listener: (urls: string[]) => void): void {
+    this.registry.on('nodeUp', () => listener(this.nodeUrls()));
+    this.registry.on('nodeDown', () => listener(this.nodeUrls()));
   }
 
   stats(): ClusterStats {
@@ -185,10 +199,11 @@ export class Cluster {
   /** Keeps this node's participant count of every room in the directory. */
   private recordRooms(rooms: RoomRegistry): void {
     rooms.on('created', (room) => {
-      const update = (): void => this.directory.record(room.id, room.peers.size);
+      // Once leaving the cluster, this node's entries are already gone: nothing to write.
+      const update = (): void => void (this.closing ?? this.directory.record(room.id, room.peers.size));
       room.on('joined', update);
       room.on('left', update);
-      room.once('closed', () => this.directory.record(room.id, 0));
+      room.once('closed', () => void (this.closing ?? this.directory.record(room.id, 0)));
     });
   }
 }

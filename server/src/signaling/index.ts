@@ -40,6 +40,7 @@ export function attachSignaling(io: ConclaveServer, context: SignalingContext): 
       protocolVersion: PROTOCOL_VERSION,
       serverVersion: context.version,
       routerRtpCapabilities: context.routerRtpCapabilities,
+      ...(context.cluster ? { nodes: context.cluster.nodeUrls() } : {}),
     });
   });
 }
