@@ -9,11 +9,12 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { isClientHeaderExtension } from '../../shared/rtp.js';
 import { tokenVerifierFor } from './auth/token.js';
 import { Cluster, clusterSettings, producerIn } from './cluster/Cluster.js';
+import { loopbackAdmin } from './cluster/ClusterAdmin.js';
 import { loadOf } from './cluster/nodeLoad.js';
 import { attachCheck } from './check/index.js';
 import type { Config } from './config.js';
 import { trustedProxies } from './http/clientAddress.js';
-import { adminApi } from './http/admin.js';
+import { ADMIN_API_PATH, adminApi } from './http/admin.js';
 import { createHttpApp, type Health } from './http/app.js';
 import { createMetricsHandler } from './http/metrics.js';
 import type { Logger } from './logger.js';
@@ -151,15 +152,18 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     (error: unknown) => log.error({ err: error }, 'could not look through RECORDINGS_DIR'),
   );
   let listeningPort = config.PORT;
+  /** Where this process itself reaches its HTTP server (the recording compositor, admin calls other nodes pass on). */
+  const selfOrigin = (): string => `${config.TLS_CERT ? 'https' : 'http'}://${loopbackFor(config.HTTP_HOST)}:${listeningPort}`;
   const recordings = new Recordings({
     config,
     store: recordingStore,
     webhooks,
-    origin: () => `${config.TLS_CERT ? 'https' : 'http'}://${loopbackFor(config.HTTP_HOST)}:${listeningPort}`,
+    origin: selfOrigin,
     routerRtpCapabilities,
     log: log.child({ recordings: true }),
   });
   monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
+  if (cluster && config.ADMIN_API_KEY) cluster.serveAdmin(loopbackAdmin(selfOrigin, ADMIN_API_PATH, config.ADMIN_API_KEY));
   const admin = config.ADMIN_API_KEY
     ? adminApi({
         apiKey: config.ADMIN_API_KEY,
@@ -167,6 +171,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
         meetings,
         sessionEvents: sessions.events,
         recordings,
+        cluster,
         authSecret: config.AUTH_SECRET,
         log: log.child({ api: 'admin' }),
       })

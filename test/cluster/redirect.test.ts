@@ -17,6 +17,18 @@ import { loopbackNode, startRedis, type RedisServer } from './redisServer.js';
 /** Turns the Origin check on (as production has it): only the nodes' own origins and this one may connect. */
 const LISTED_ORIGIN = 'https://conclave.example.org';
 
+const ADMIN_API_KEY = 'cluster-admin-key-0123456789abcdef';
+
+/** An admin API call to one node, as an operator's script would make it. */
+async function admin(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${node.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
 interface Node {
   id: string;
   url: string;
@@ -25,7 +37,7 @@ interface Node {
 
 async function startNode(id: string, redisUrl: string): Promise<Node> {
   const { url, settings } = await loopbackNode(id, redisUrl, 4);
-  const server = await startTestServer({ CLIENT_DIST, CORS_ORIGINS: LISTED_ORIGIN, ...settings });
+  const server = await startTestServer({ CLIENT_DIST, CORS_ORIGINS: LISTED_ORIGIN, ADMIN_API_KEY, ...settings });
   return { id, url, server };
 }
 
@@ -121,6 +133,41 @@ describe('a cluster of two nodes: joins find the node their room lives on', { ti
     const landed = answers.map((answer, i) => ('joined' in answer ? nodes[i]! : byUrl(answer.redirect)));
     expect(landed[0]).toBe(landed[1]);
     expect(answers.filter((answer) => 'joined' in answer)).toHaveLength(1);
+  });
+
+  it('the admin API of either node answers for the cluster: rooms of every node, and calls about a room carried out on its node', async () => {
+    const [a, b] = nodes as [Node, Node];
+    let ivy = await connect(a, 'Ivy');
+    const first = await tryJoin(ivy, 'board-meeting');
+    if ('redirect' in first) {
+      ivy = await connect(byUrl(first.redirect), 'Ivy');
+      await tryJoin(ivy, 'board-meeting');
+    }
+    const home = await eventually(() => homeOf('board-meeting'), { what: 'the room in the directory' });
+    const other = home === a ? b : a;
+
+    const listed = await admin(other, 'GET', '/rooms');
+    expect(listed.status).toBe(200);
+    expect(listed.body.unreachable).toEqual([]);
+    expect(listed.body.rooms).toContainEqual(expect.objectContaining({ id: 'board-meeting', node: home.id, participants: 1 }));
+    // The same list from either node.
+    expect((await admin(home, 'GET', '/rooms')).body.rooms).toEqual(listed.body.rooms);
+
+    const described = await admin(other, 'GET', '/rooms/board-meeting');
+    expect(described.status).toBe(200);
+    expect(described.body.participants).toEqual([expect.objectContaining({ id: ivy.id, name: 'Ivy' })]);
+
+    const locked = await admin(other, 'POST', '/rooms/board-meeting/lock');
+    expect(locked).toMatchObject({ status: 200, body: { policy: { locked: true } } });
+    await ivy.waitFor('policy', (policy) => policy.locked);
+
+    expect(await admin(other, 'POST', `/rooms/board-meeting/participants/${ivy.id}/role`, { role: 'nobody' })).toMatchObject({
+      status: 400,
+      body: { code: 'BAD_REQUEST' },
+    });
+    expect(await admin(other, 'DELETE', `/rooms/board-meeting/participants/${ivy.id}`)).toMatchObject({ status: 200 });
+    await ivy.waitFor('removed');
+    expect(await admin(other, 'GET', '/rooms/no-such-room')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
 
   it('pages served by one node may open signalling to another; other origins are still refused', async () => {

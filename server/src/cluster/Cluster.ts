@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { AdminAnswer, AdminCall, type LocalAdmin } from './ClusterAdmin.js';
 import { ClusterAuth } from './ClusterAuth.js';
 import { ClusterPipes, type PipeSource } from './ClusterPipes.js';
 import { InternalApi, InternalClient } from './InternalApi.js';
@@ -90,6 +91,7 @@ export class Cluster {
     /** Where other nodes reach this one's internal API. */
     readonly internal: { ip: string; port: number },
     private readonly api: InternalApi,
+    private readonly client: InternalClient,
     private readonly redis: Redis,
     private readonly log: Logger,
   ) {}
@@ -120,7 +122,8 @@ export class Cluster {
       registry = new NodeRegistry(redis, self, deps.load, { ttlMs: settings.ttlMs, log });
       const known = registry;
       const directory = new RoomDirectory(redis, registry, log);
-      const pipes = new ClusterPipes(api, new InternalClient(auth, settings.nodeId), {
+      const client = new InternalClient(auth, settings.nodeId);
+      const pipes = new ClusterPipes(api, client, {
         listenIp: settings.internalIp,
         portRange: settings.pipePorts,
         findProducer: deps.findProducer,
@@ -130,7 +133,7 @@ export class Cluster {
       });
       api.handle('ping', z.object({}), () => ({ node: settings.nodeId, protocol: CLUSTER_PROTOCOL, version: settings.version }));
       registry.on('nodeDown', (nodeId) => pipes.nodeGone(nodeId));
-      const cluster = new Cluster(settings.nodeId, registry, directory, new Placement(redis, registry, directory), pipes, internal, api, redis, log);
+      const cluster = new Cluster(settings.nodeId, registry, directory, new Placement(redis, registry, directory), pipes, internal, api, client, redis, log);
       await directory.start();
       await registry.start().catch((error: unknown) => {
         if (isAuthFailure(error)) throw error;
@@ -157,6 +160,27 @@ export class Cluster {
     if (openHere) return undefined;
     const home = await this.placement.place(roomId);
     return home.id === this.nodeId ? undefined : home;
+  }
+
+  /** Answers other nodes' admin API calls with `local`, this node's own admin API. */
+  serveAdmin(local: LocalAdmin): void {
+    this.api.handle('admin', AdminCall, (call) => local(call));
+  }
+
+  /** Runs an admin API call on another node (throws NodeCallError, UNAVAILABLE when it does not answer). */
+  adminOn(node: NodeInfo, call: AdminCall): Promise<AdminAnswer> {
+    return this.client.call(node.internal, 'admin', call, AdminAnswer);
+  }
+
+  /** The live node hosting `roomId`, when that is not this one. Throws UNAVAILABLE when Redis is away. */
+  async hostElsewhere(roomId: string): Promise<NodeInfo | undefined> {
+    const [host] = await this.directory.hosts(roomId);
+    return host && host.node.id !== this.nodeId ? host.node : undefined;
+  }
+
+  /** The other live nodes, from the last heartbeat. */
+  otherNodes(): NodeInfo[] {
+    return this.registry.known().filter((node) => node.id !== this.nodeId);
   }
 
   /** The origins of the nodes this one knows (their PUBLIC_URLs): pages served by one may talk to another. */

@@ -15,6 +15,7 @@ import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { SessionEvents } from '../session/SessionEvents.js';
 import type { Recordings } from '../recording/Recordings.js';
+import { clusterRooms, forwardRoomCalls, isForwarded, type AdminCluster } from './adminCluster.js';
 import { addRecordingRoutes } from './recordingApi.js';
 
 export const ADMIN_API_PATH = '/api/v1';
@@ -26,6 +27,8 @@ export interface AdminApiOptions {
   /** Participants' session events, also for a while after they left. */
   sessionEvents: SessionEvents;
   recordings: Recordings;
+  /** In a cluster: calls about another node's room go there, and the room list covers every node. */
+  cluster?: AdminCluster;
   /** AUTH_SECRET: POST /tokens signs with it; without it that endpoint answers 409. */
   authSecret: string | undefined;
   log: Logger;
@@ -64,7 +67,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  * call needs the bearer key, compared in constant time; every body is validated; every answer is
  * JSON, errors with a code.
  */
-export function adminApi({ apiKey, rooms, meetings, sessionEvents, recordings, authSecret, log }: AdminApiOptions): Router {
+export function adminApi({ apiKey, rooms, meetings, sessionEvents, recordings, cluster, authSecret, log }: AdminApiOptions): Router {
   const api = express.Router();
   const expected = digest(apiKey);
   api.use((req, res, next) => {
@@ -74,6 +77,7 @@ export function adminApi({ apiKey, rooms, meetings, sessionEvents, recordings, a
     fail(res, 'NOT_AUTHORIZED', 'Send Authorization: Bearer <ADMIN_API_KEY>');
   });
   api.use(express.json({ limit: '16kb' }));
+  if (cluster) forwardRoomCalls(api, cluster, rooms, (res, error) => fail(res, error.code, error.message));
 
   const roomOf = (req: Request): { room: Room; meeting: Meeting } => {
     const room = rooms.get(String(req.params.room));
@@ -106,15 +110,16 @@ export function adminApi({ apiKey, rooms, meetings, sessionEvents, recordings, a
 
   api.get(
     '/rooms',
-    act('list rooms', async () => ({
-      rooms: (await rooms.list()).map((room) => ({
+    act('list rooms', async (req) => {
+      const local = (await rooms.list()).map((room) => ({
         id: room.id,
         participants: room.peers.size,
         createdAt: new Date(room.createdAt).toISOString(),
         locked: meetings.of(room).policy.locked,
         waiting: meetings.of(room).lobby.knocks.length,
-      })),
-    })),
+      }));
+      return cluster && !isForwarded(req) ? clusterRooms(cluster, local) : { rooms: local };
+    }),
   );
 
   api.get(
