@@ -60,8 +60,6 @@ export class Signaling {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
-      // A host that is gone may not refuse: give up on a connection attempt in time to try another node.
-      timeout: 5000,
     });
   }
 
