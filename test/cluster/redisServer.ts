@@ -49,7 +49,8 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(password = 'test-redis-password'): Promise<RedisServer> {
+/** `alsoOn`: another local address to listen on besides loopback (a network lab's gateway, for nodes in namespaces). */
+export async function startRedis(password = 'test-redis-password', alsoOn?: string): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'conclave-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -59,7 +60,23 @@ export async function startRedis(password = 'test-redis-password'): Promise<Redi
     output = '';
     const started = spawn(
       REDIS_SERVER_PATH,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--requirepass', password, '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        ...(alsoOn ? [alsoOn] : []),
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--requirepass',
+        password,
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     started.stdout?.on('data', (data: Buffer) => (output += data.toString()));
