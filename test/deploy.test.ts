@@ -168,6 +168,34 @@ describe('deployment files agree with the server configuration', () => {
   });
 });
 
+describe('the cluster example (docker/compose.cluster.yaml)', () => {
+  const cluster = mapping(mapping(parseYaml(read('docker/compose.cluster.yaml')) as unknown, 'compose.cluster.yaml').services, 'services');
+  const secrets = { CLUSTER_SECRET: 'x'.repeat(48), REDIS_PASSWORD: 'redis-password-for-the-example' };
+  const nodes = ['node1', 'node2'].map((name) => {
+    const environment = strings(mapping(cluster[name], name).environment, `${name}.environment`);
+    const env = { ...imageEnv, ...Object.fromEntries(Object.entries(environment).map(([key, value]) => [key, interpolate(value, secrets)])) };
+    return { name, env, config: parseConfig(env) };
+  });
+
+  it('runs two nodes whose settings are each a valid cluster node in production, on ports and ids of their own', () => {
+    for (const { name, config } of nodes) {
+      expect(config).toMatchObject({ NODE_ENV: 'production', NODE_ID: name, CLUSTER_SECRET: secrets.CLUSTER_SECRET });
+      expect(config.PUBLIC_URL).toBe(`http://localhost:${config.PORT}`);
+    }
+    const [one, two] = nodes.map((node) => node.config) as [Config, Config];
+    const taken = (config: Config): number[] => [config.PORT, config.INTERNAL_PORT, ...portsOf(config).map((port) => Number.parseInt(port, 10))];
+    expect(taken(one).filter((port) => taken(two).includes(port))).toEqual([]);
+    expect(one.PIPE_PORT_MAX < two.PIPE_PORT_MIN || two.PIPE_PORT_MAX < one.PIPE_PORT_MIN).toBe(true);
+  });
+
+  it("points both nodes at its Redis, with Redis's own password", () => {
+    const command = (mapping(cluster, 'services').redis as { command: string[] }).command.map((part) => interpolate(part, secrets));
+    const port = command[command.indexOf('--port') + 1];
+    expect(command[command.indexOf('--requirepass') + 1]).toBe(secrets.REDIS_PASSWORD);
+    for (const { config } of nodes) expect(config.REDIS_URL).toBe(`redis://:${secrets.REDIS_PASSWORD}@127.0.0.1:${port}`);
+  });
+});
+
 describe('the Dockerfile builds with what the test suite runs', () => {
   const runs = buildStage.filter((step) => step.keyword === 'RUN').map((step) => step.args);
 
