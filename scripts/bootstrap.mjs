@@ -74,6 +74,8 @@ const TOOLS = {
     ],
   },
   // One recording and one live stream of a 4-person call: the compositor Chromium, ffmpeg, and a local RTMP ingest.
+  // Two cluster nodes in one process and a redis-server: what a cross-node pipe costs.
+  'bench:pipe': { entry: 'dist/scripts/bench/pipe/cli.js', packages: [{ pkg: 'redis-server', bin: '/usr/bin/redis-server' }] },
   'bench:record': {
     entry: 'dist/scripts/bench/record/cli.js',
     packages: [

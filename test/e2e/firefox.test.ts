@@ -5,7 +5,7 @@ import type { ConferenceStats, ConsumerStats } from '../../client/src/conference
 import type { MediaSource } from '../../shared/protocol.js';
 import { lanAddress } from '../../server/src/media/addresses.js';
 import { launchChromium, leaveAndClose, openParticipant, type ParticipantPage } from '../helpers/browser.js';
-import { countPresentedFrames, launchFirefox, openFirefoxParticipant, type FirefoxParticipant } from '../helpers/firefox.js';
+import { countPresentedFrames, launchFirefox, openFirefoxParticipant, setFirefoxViewport, type FirefoxParticipant } from '../helpers/firefox.js';
 import { CLIENT_DIST, eventually, useServer } from '../helpers/server.js';
 
 /** Anything that reports a participant's stats: a Chromium or a Firefox page. */
@@ -126,7 +126,7 @@ describe('Firefox as a participant, with Chromium', { timeout: 180_000 }, () => 
       const small = await consumerWhen(fox, chromeId, 'camera', (camera) => camera.spatialLayer === 0 && (camera.framesDecoded ?? 0) > 0, 'spatial layer 0');
       expect(small.preferredSpatialLayer).toBe(0);
 
-      await fox.page.setViewport({ width: 1280, height: 800 });
+      await setFirefoxViewport(fox.page, { width: 1280, height: 800 });
       await fox.page.click('[data-action="layout"]');
       const large = await consumerWhen(
         fox,

@@ -65,7 +65,7 @@ export async function openFirefoxParticipant(
 ): Promise<FirefoxParticipant> {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
-  await page.setViewport(options.viewport ?? { width: 1280, height: 720 });
+  await setFirefoxViewport(page, options.viewport ?? { width: 1280, height: 720 });
   const query = new URLSearchParams({ room, name, ...options.query });
   await page.goto(`${baseUrl}/?${query.toString()}`, { timeout: 90_000 });
   await page.waitForFunction(() => window.conclave !== undefined, { timeout: 60_000 });
@@ -125,4 +125,24 @@ export async function countPresentedFrames(
     key,
   );
   return () => page.evaluate((slot) => ({ ...((window as unknown as Record<string, Record<string, number>>)[slot] ?? {}) }), key);
+}
+
+/** What a puppeteer page driven over WebDriver BiDi holds: its browsing context (puppeteer-core's BidiFrame). */
+interface BidiFrameLike {
+  browsingContext?: { setViewport(options: { viewport: { width: number; height: number } | null }): Promise<void> };
+}
+
+/**
+ * Sizes the page with BiDi's browsingContext.setViewport alone. puppeteer-core 25.16's setViewport
+ * sends emulation.setScreenOrientationOverride beside it, which Firefox 140 ESR does not know
+ * ("unknown command"), and then the size is not applied either; the size is checked from the page.
+ */
+export async function setFirefoxViewport(page: Page, viewport: { width: number; height: number }): Promise<void> {
+  const context = (page.mainFrame() as unknown as BidiFrameLike).browsingContext;
+  if (!context) throw new Error('the Firefox page is not driven over WebDriver BiDi');
+  await context.setViewport({ viewport });
+  const size = await page.evaluate(() => ({ width: window.innerWidth, height: window.innerHeight }));
+  if (size.width !== viewport.width || size.height !== viewport.height) {
+    throw new Error(`Firefox page is ${size.width}×${size.height}, not the ${viewport.width}×${viewport.height} asked for`);
+  }
 }
