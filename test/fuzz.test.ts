@@ -13,6 +13,8 @@ const FUZZERS = 4;
 const MESSAGES_PER_FUZZER = 2_000;
 /** On a busy machine the fuzzers stop early rather than run the file past its time. */
 const FUZZ_BUDGET_MS = 25_000;
+/** Past the budget, only to reach MIN_MESSAGES on a machine that busy. */
+const FUZZ_HARD_LIMIT_MS = 50_000;
 /** …and go on past their count until this much time has passed, so frames are sampled during the fuzzing. */
 const FUZZ_MIN_MS = 8_000;
 const MIN_MESSAGES = 2_000;
@@ -139,7 +141,7 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     return { anaSeesBen: framesFrom(anaStats, benId) ?? -1, benSeesAna: framesFrom(benStats, anaId) ?? -1 };
   }
 
-  it('the server answers every request with a typed result, and the call and its objects are untouched', { timeout: 60_000 }, async () => {
+  it('the server answers every request with a typed result, and the call and its objects are untouched', { timeout: 100_000 }, async () => {
     const started = Date.now();
     // ---- The call is up: both see each other's camera, and the server has exactly their objects. ----
     await Promise.all([waitForVideoFrom(ana, [benId]), waitForVideoFrom(ben, [anaId])]);
@@ -214,6 +216,9 @@ describe(`protocol fuzzing during a call (FUZZ_SEED=${SEED})`, () => {
     }, 100);
     const fuzzStarted = Date.now();
     await Promise.all(fuzzers.map((fuzzer) => fuzzer.run(MESSAGES_PER_FUZZER, { until: fuzzStarted + FUZZ_MIN_MS, deadline: fuzzStarted + FUZZ_BUDGET_MS })));
+    // A machine this busy sent fewer than the minimum in the budget: the rest of the minimum, given more time.
+    const short = MIN_MESSAGES - fuzzers.reduce((sum, fuzzer) => sum + fuzzer.sent, 0);
+    if (short > 0) await Promise.all(fuzzers.map((fuzzer) => fuzzer.run(Math.ceil(short / FUZZERS), { deadline: fuzzStarted + FUZZ_HARD_LIMIT_MS })));
     const raw = await rawPackets();
     const fuzzMs = Date.now() - fuzzStarted;
     clearInterval(lagTimer);

@@ -34,6 +34,8 @@ const FORWARDED = new Set<keyof Notifications & keyof RecorderNotifications>([
 
 /** The compositor must be drawing and encoding within this long of being started. */
 const START_TIMEOUT_MS = 45_000;
+/** How long a dropped recorder connection waits for its browser's exit before it is reported as lost. */
+const CRASH_REPORT_GRACE_MS = 1500;
 /** After `finish`, the page has this long to hand over its last chunk. */
 const FINISH_TIMEOUT_MS = 10_000;
 /** A dropped stream is retried this many times in a row, waiting 2, 4, 8, 16, 30 s between. */
@@ -133,7 +135,11 @@ export class EgressJob extends TypedEmitter<EgressJobEvents> {
     }
     this.socket = socket;
     socket.on('disconnect', () => {
-      if (!this.ended) void this.end('failed', 'The recorder lost its connection to the server');
+      // A browser that crashed drops its connection before its process is reaped: give the exit a
+      // moment to say so, so the report names the crash rather than its symptom.
+      setTimeout(() => {
+        if (!this.ended) void this.end('failed', 'The recorder lost its connection to the server');
+      }, CRASH_REPORT_GRACE_MS).unref();
     });
     this.send('recorderWelcome', {
       roomId: this.room.id,
