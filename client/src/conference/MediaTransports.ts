@@ -2,6 +2,7 @@ import { Device, type types } from 'mediasoup-client';
 import { sourceTrack, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
 import type { TransportDirection } from '../../../shared/diagnostics.js';
 import type { Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { Signaling } from './Signaling.js';
 
 /** A network change breaks ICE first; a transport still 'disconnected' after this restarts it. */
@@ -49,8 +50,8 @@ export class MediaTransports {
     const policy = this.relayOnly ? 'relay' : 'all';
     const sendTransport = device.createSendTransport({ ...send, iceServers, iceTransportPolicy: policy });
     const recvTransport = device.createRecvTransport({ ...recv, iceServers, iceTransportPolicy: policy });
-    this.wire(sendTransport);
-    this.wire(recvTransport);
+    this.wire(sendTransport, 'send');
+    this.wire(recvTransport, 'recv');
     sendTransport.on('produce', ({ rtpParameters, appData }, callback, errback) => {
       // The kind follows from the source (a mic is audio), so the request type-checks as one pair.
       this.signaling
@@ -108,7 +109,7 @@ export class MediaTransports {
     ).flatMap(([direction, transport]) => (transport && !transport.closed ? [{ transport, direction }] : []));
   }
 
-  private wire(transport: types.Transport): void {
+  private wire(transport: types.Transport, direction: TransportDirection): void {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
@@ -116,6 +117,7 @@ export class MediaTransports {
     let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
     transport.on('connectionstatechange', (state) => {
       clearTimeout(disconnectedTimer);
+      if (state === 'connected') markJoin(direction === 'send' ? 'sendConnected' : 'recvConnected');
       if (state === 'failed') void this.restartIce(transport);
       else if (state === 'disconnected') disconnectedTimer = setTimeout(() => void this.restartIce(transport), DISCONNECTED_GRACE_MS);
     });

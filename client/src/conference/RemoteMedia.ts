@@ -2,6 +2,7 @@ import type { types } from 'mediasoup-client';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, ParticipantInfo, RequestOf } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { QualityMode } from './qualityMode.js';
 import { Reception, type ReceptionState, type VideoDemand } from './reception.js';
@@ -139,6 +140,8 @@ export class RemoteMedia {
         rtpParameters: info.rtpParameters,
         appData: { peerId: info.peerId, source: info.source },
       });
+      const mark = { kind: info.kind, source: info.source, peerId: info.peerId };
+      markJoin('consumerReady', mark);
       this.consumers.set(consumer.id, { consumer, info });
       const participant = this.participants.get(info.peerId);
       if (participant) {
@@ -149,6 +152,7 @@ export class RemoteMedia {
       // consumer paused while either request says so.
       this.reception.attach(consumer, info.peerId, info.source);
       await this.context.signaling.request('resumeConsumer', { consumerId: consumer.id });
+      markJoin('consumerResumed', mark);
     } catch (error) {
       this.context.report(error);
     }

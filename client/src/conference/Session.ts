@@ -5,6 +5,7 @@ import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type Participan
 import { moderates } from '../../../shared/roles.js';
 import type { DataChannels } from './data/DataChannels.js';
 import type { Emit, Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { LocalMedia } from './LocalMedia.js';
 import { LobbyWait } from './LobbyWait.js';
 import type { Meeting } from './Meeting.js';
@@ -89,14 +90,17 @@ export class Session {
     const localTracks = local.acquire(wanted);
     try {
       const { protocolVersion, routerRtpCapabilities } = await welcome;
+      markJoin('welcome');
       const mismatch = checkProtocol(protocolVersion);
       if (mismatch) throw mismatch;
       await transports.load(routerRtpCapabilities);
+      markJoin('deviceLoaded');
       const joined = await this.enterRoom();
       await localTracks;
       // The room asks newcomers to arrive muted: the microphone is published paused (they may unmute).
       if (joined.policy.joinMuted && !moderates(joined.self.role)) local.arriveMuted();
       await this.publishAll();
+      markJoin('published');
       return joined;
     } catch (error) {
       if (this.connection !== 'left') this.fail(error);
@@ -222,6 +226,7 @@ export class Session {
     const { signaling, transports, remote, meeting } = this.context;
     const device = transports.device;
     if (!device) throw new Error('The device is not loaded');
+    markJoin('joinSent');
     const joined = await signaling.request(
       'join',
       {
@@ -235,6 +240,7 @@ export class Session {
       // A join makes two transports on a media worker; a busy server can take well over 10 s.
       { immediate: true, timeoutMs: JOIN_TIMEOUT_MS },
     );
+    markJoin('joinAnswer');
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;
     meeting.joined(joined.policy);
