@@ -84,6 +84,7 @@ export class Session {
     const { signaling, transports, local } = this.context;
     this.setConnection('connecting');
     const welcome = signaling.open();
+    transports.prepare();
     const wanted: DeviceSource[] = [];
     if (this.options.mic) wanted.push('mic');
     if (this.options.cam) wanted.push('camera');
@@ -236,6 +237,7 @@ export class Session {
         dataChannels: true,
         lobby: this.options.lobby ?? false,
         ...(this.options.token ? { token: this.options.token } : {}),
+        ...(transports.aheadDtlsParameters ? { dtlsParameters: transports.aheadDtlsParameters } : {}),
       },
       // A join makes two transports on a media worker; a busy server can take well over 10 s.
       { immediate: true, timeoutMs: JOIN_TIMEOUT_MS },
