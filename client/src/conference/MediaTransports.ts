@@ -1,6 +1,7 @@
-import { Device, type types } from 'mediasoup-client';
+import type { Device, types } from 'mediasoup-client';
 import { sourceTrack, type JoinRequest, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
 import type { TransportDirection } from '../../../shared/diagnostics.js';
+import { prepareDevice } from './device.js';
 import type { Report } from './events.js';
 import { markJoin } from './joinMarks.js';
 import type { Signaling } from './Signaling.js';
@@ -68,12 +69,12 @@ export class MediaTransports {
   }
 
   /**
-   * Starts what needs no server, so that it overlaps connecting: finding the browser's handler and
-   * making our DTLS certificate. `load` waits for it.
+   * Starts what needs no server, so that it overlaps connecting: reading the browser's media
+   * capabilities (device.ts) and making our DTLS certificate. `load` waits for it.
    */
   prepare(): void {
     if (this.prepared) return;
-    this.prepared = Promise.all([Device.factory(), makeCertificate()]);
+    this.prepared = Promise.all([prepareDevice(), makeCertificate()]);
     // An unsupported browser's failure is `load`'s to report; until then it is not unhandled.
     this.prepared.catch(() => undefined);
   }
