@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,8 @@ import { timeNewcomer, type NewcomerRun, type Phases } from './newcomer.js';
  */
 
 interface Options {
+  /** Client builds whose newcomers take turns (label and dist); empty: the one the server serves. */
+  clients: { label: string; dist: string }[];
   sizes: number[];
   runs: number;
   warmup: number;
@@ -31,7 +33,8 @@ interface Options {
 
 const HELP = `Usage: npm run bench:join -- [--sizes 1,3,7] [--runs K (default 7)] [--warmup W (default 1, not counted)]
   [--receive-only (the newcomer joins with cam=0&mic=0)] [--step-seconds S (default 30)] [--out DIR]
-CONCLAVE_TEST_CLIENT_DIST serves a client built elsewhere (default client/dist): a before/after comparison.`;
+  [--clients before=/path/to/dist,after=client/dist (newcomers of each build take turns)]
+CONCLAVE_TEST_CLIENT_DIST serves a client built elsewhere (default client/dist).`;
 
 const VIEWPORT = { width: 1280, height: 720 };
 /** After a newcomer leaves, the residents settle (consumers of it closed) before the next one. */
@@ -46,6 +49,7 @@ function parseOptions(argv: string[]): Options | null {
       warmup: { type: 'string' },
       'receive-only': { type: 'boolean' },
       'step-seconds': { type: 'string' },
+      clients: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,7 +65,16 @@ function parseOptions(argv: string[]): Options | null {
     if (!Number.isInteger(parsed) || parsed < least) throw new Error(`--${name} must be a whole number ≥ ${least}`);
     return parsed;
   };
+  const clients = (values.clients ?? '')
+    .split(',')
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const [label, dist] = entry.split('=');
+      if (!label || !dist || !existsSync(path.join(dist, 'index.html'))) throw new Error(`--clients: ${entry} is not label=dir of a client build`);
+      return { label, dist };
+    });
   return {
+    clients,
     sizes,
     runs: whole(values.runs, 7, 'runs', 1),
     warmup: whole(values.warmup, 1, 'warmup', 0),
@@ -104,6 +117,7 @@ async function seat(residents: Bot[], size: number, browser: Browser, url: strin
 type PhaseMedians = Record<keyof Phases, number | null>;
 
 export interface SizeSummary {
+  client: string;
   size: number;
   runs: number;
   failed: number;
@@ -115,7 +129,7 @@ export interface SizeSummary {
   phases: PhaseMedians;
 }
 
-function summarise(size: number, runs: NewcomerRun[]): SizeSummary {
+function summarise(client: string, size: number, runs: NewcomerRun[]): SizeSummary {
   const done = runs.filter((run) => run.totalMs !== null);
   const totals = done.map((run) => run.totalMs!);
   const phases = Object.fromEntries(
@@ -125,6 +139,7 @@ function summarise(size: number, runs: NewcomerRun[]): SizeSummary {
     }),
   ) as PhaseMedians;
   return {
+    client,
     size,
     runs: runs.length,
     failed: runs.length - done.length,
@@ -138,8 +153,9 @@ function summarise(size: number, runs: NewcomerRun[]): SizeSummary {
 
 function table(summaries: SizeSummary[]): string {
   const phaseNames = Object.keys(summaries[0]?.phases ?? {}) as (keyof Phases)[];
-  const header = ['in room', 'runs (failed)', 'p50 ms', 'p95 ms', 'min–max ms', ...phaseNames.map((name) => `${name} p50`)];
+  const header = ['client', 'in room', 'runs (failed)', 'p50 ms', 'p95 ms', 'min–max ms', ...phaseNames.map((name) => `${name} p50`)];
   const rows = summaries.map((summary) => [
+    summary.client,
     summary.size,
     `${summary.runs} (${summary.failed})`,
     summary.p50 ?? '-',
@@ -190,8 +206,10 @@ export async function joinCli(argv: string[]): Promise<number> {
     const clip = await patternClip();
     const residentsBrowser = await launchChromium({ videoFile: clip });
     browsers.push(residentsBrowser);
-    // The newcomer in a browser of its own, as on another computer.
-    const newcomerBrowser = await launchChromium({ videoFile: clip });
+    // The newcomer in a browser of its own, as on another computer. A page the bench serves (--clients)
+    // has no address space, so Chromium's Local Network Access checks would block its socket to loopback.
+    const extraArgs = options.clients.length > 0 ? ['--disable-features=LocalNetworkAccessChecks'] : [];
+    const newcomerBrowser = await launchChromium({ videoFile: clip, extraArgs });
     browsers.push(newcomerBrowser);
     const room = 'join-bench';
     let newcomers = 0;
@@ -205,19 +223,32 @@ export async function joinCli(argv: string[]): Promise<number> {
         viewport: VIEWPORT,
         stepMs,
       };
+      const clients = options.clients.length > 0 ? options.clients : [undefined];
       const sizeRuns: NewcomerRun[] = [];
       for (let run = 1 - options.warmup; run <= options.runs; run++) {
-        const result = await timeNewcomer(newcomerBrowser, { ...plan, name: `Newcomer ${++newcomers}` }, size, run);
-        const label = run < 1 ? 'warm-up' : `run ${run}`;
-        say(
-          `${size} in room, ${label}: ${result.totalMs === null ? `FAILED (${result.error})` : `${Math.round(result.totalMs)} ms`}` +
-            ` (join answer ${round(result.phases.joinAnswer) ?? '-'}, transport ${round(result.phases.recvConnected) ?? '-'}, first frame ${round(result.phases.firstFrame) ?? '-'})`,
-        );
-        if (run >= 1) sizeRuns.push(result);
-        await sleep(BETWEEN_RUNS_MS);
+        // Turns in alternating order: neither build always follows the other.
+        for (const client of run % 2 === 0 ? [...clients].reverse() : clients) {
+          const result = await timeNewcomer(newcomerBrowser, { ...plan, name: `Newcomer ${++newcomers}`, client }, size, run);
+          const label = run < 1 ? 'warm-up' : `run ${run}`;
+          say(
+            `${client ? `${client.label}, ` : ''}${size} in room, ${label}: ${result.totalMs === null ? `FAILED (${result.error})` : `${Math.round(result.totalMs)} ms`}` +
+              ` (join answer ${round(result.phases.joinAnswer) ?? '-'}, transport ${round(result.phases.recvConnected) ?? '-'}, first frame ${round(result.phases.firstFrame) ?? '-'})`,
+          );
+          if (run >= 1) sizeRuns.push(result);
+          await sleep(BETWEEN_RUNS_MS);
+        }
       }
       runs.push(...sizeRuns);
-      summaries.push(summarise(size, sizeRuns));
+      for (const client of clients) {
+        const label = client?.label ?? 'server';
+        summaries.push(
+          summarise(
+            label,
+            size,
+            sizeRuns.filter((run) => run.client === label),
+          ),
+        );
+      }
     }
   } catch (error) {
     say(`bench:join stopped: ${error instanceof Error ? error.message : String(error)}`);
@@ -235,6 +266,6 @@ export async function joinCli(argv: string[]): Promise<number> {
   const file = path.join(options.out, 'join.json');
   writeFileSync(file, JSON.stringify({ options, clientDist, load, summaries, runs }, null, 2));
   say(`Results: ${file}`);
-  const complete = summaries.length === options.sizes.length && summaries.every((summary) => summary.failed === 0);
+  const complete = summaries.length === options.sizes.length * Math.max(1, options.clients.length) && summaries.every((summary) => summary.failed === 0);
   return complete ? 0 : 1;
 }

@@ -1,4 +1,6 @@
-import type { Browser } from 'playwright-core';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { JOIN_MARK_PREFIX, type ConsumerMarkDetail, type JoinMilestone } from '../../../client/src/conference/joinMarks.js';
 import { installProbe, type ProbeRecord } from '../../loadtest/probe.js';
 
@@ -31,6 +33,8 @@ export interface Phases {
 }
 
 export interface NewcomerRun {
+  /** Which client build (its label in --clients; 'server' for the one the server serves). */
+  client: string;
   size: number;
   run: number;
   /** Time to all videos: null when it failed or did not happen within the step limit. */
@@ -107,6 +111,28 @@ export interface NewcomerPlan {
   viewport: { width: number; height: number };
   /** The limit of each page step (load, all videos, leave). */
   stepMs: number;
+  /** The client build to load, and its label; absent: the server's own. */
+  client?: { label: string; dist: string };
+}
+
+/**
+ * Serves the page and its files from another client build at the server's own origin (so its
+ * socket and every request of the app stay the same): a before/after comparison in one run, its
+ * newcomers taking turns, so the machine's ups and downs fall on both alike.
+ */
+async function serveClient(context: BrowserContext, origin: string, dist: string): Promise<void> {
+  const root = path.resolve(dist);
+  await context.route(
+    (url) => url.origin === origin && !url.pathname.startsWith('/socket.io/'),
+    async (route) => {
+      const { pathname } = new URL(route.request().url());
+      // The page keeps the server's own response (its headers), with the other build's HTML.
+      if (pathname === '/') return route.fulfill({ response: await route.fetch(), body: readFileSync(path.join(root, 'index.html'), 'utf8') });
+      const file = path.join(root, path.normalize(decodeURIComponent(pathname)));
+      if (!file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) return route.continue();
+      return route.fulfill({ path: file });
+    },
+  );
 }
 
 /** Times one newcomer; it leaves and its context closes whatever happened. Never throws. */
@@ -116,6 +142,7 @@ export async function timeNewcomer(browser: Browser, plan: NewcomerPlan, size: n
   let error: string | null = null;
   try {
     await context.addInitScript(installProbe);
+    if (plan.client) await serveClient(context, new URL(plan.url).origin, plan.client.dist);
     const page = await context.newPage();
     const query = new URLSearchParams({ room: plan.room, name: plan.name, ...(plan.publish ? {} : { cam: '0', mic: '0' }) });
     try {
@@ -161,5 +188,5 @@ export async function timeNewcomer(browser: Browser, plan: NewcomerPlan, size: n
     await within(plan.stepMs, 'closing the page', context.close()).catch(() => undefined);
   }
   const phases = reading.probe ? phasesOf(reading, plan.residentIds) : EMPTY_PHASES;
-  return { size, run, totalMs: error === null ? phases.allFrames : null, error, phases };
+  return { client: plan.client?.label ?? 'server', size, run, totalMs: error === null ? phases.allFrames : null, error, phases };
 }
