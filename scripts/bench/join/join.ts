@@ -193,6 +193,13 @@ export async function joinCli(argv: string[]): Promise<number> {
     RATE_LIMIT_PER_SECOND: '1000',
   });
   const stepMs = options.stepSeconds * 1000;
+  const out = options.out;
+  const save = (results: object): string => {
+    mkdirSync(out, { recursive: true });
+    const file = path.join(out, 'join.json');
+    writeFileSync(file, JSON.stringify(results, null, 2));
+    return file;
+  };
   const loadBefore = os.loadavg()[0]!;
   let server: ConclaveServer | undefined;
   const browsers: Browser[] = [];
@@ -239,9 +246,10 @@ export async function joinCli(argv: string[]): Promise<number> {
         }
       }
       runs.push(...sizeRuns);
+      const sizeSummaries: SizeSummary[] = [];
       for (const client of clients) {
         const label = client?.label ?? 'server';
-        summaries.push(
+        sizeSummaries.push(
           summarise(
             label,
             size,
@@ -249,6 +257,10 @@ export async function joinCli(argv: string[]): Promise<number> {
           ),
         );
       }
+      summaries.push(...sizeSummaries);
+      // Each size as it ends: a long run stopped later keeps what it measured.
+      say(`\n${table(sizeSummaries)}\nload average (1 min) now ${Math.round(os.loadavg()[0]! * 10) / 10}\n`);
+      save({ options, clientDist, loadBefore, summaries, runs });
     }
   } catch (error) {
     say(`bench:join stopped: ${error instanceof Error ? error.message : String(error)}`);
@@ -262,10 +274,7 @@ export async function joinCli(argv: string[]): Promise<number> {
   const load = { before: Math.round(loadBefore * 10) / 10, after: Math.round(os.loadavg()[0]! * 10) / 10 };
   say(`\nnewcomer time to all videos (ms since navigation start); phases are median moments\n${table(summaries)}`);
   say(`client: ${clientDist}; load average (1 min) before ${load.before}, after ${load.after}`);
-  mkdirSync(options.out, { recursive: true });
-  const file = path.join(options.out, 'join.json');
-  writeFileSync(file, JSON.stringify({ options, clientDist, load, summaries, runs }, null, 2));
-  say(`Results: ${file}`);
+  say(`Results: ${save({ options, clientDist, load, summaries, runs })}`);
   const complete = summaries.length === options.sizes.length * Math.max(1, options.clients.length) && summaries.every((summary) => summary.failed === 0);
   return complete ? 0 : 1;
 }
