@@ -73,6 +73,14 @@ const TOOLS = {
       { pkg: 'nftables', bin: '/usr/sbin/nft' },
     ],
   },
+  // Newcomers timed to every resident's first video frame; ffmpeg makes the residents' camera clip.
+  'bench:join': {
+    entry: 'dist/scripts/bench/join/cli.js',
+    packages: [
+      { pkg: 'chromium', bin: '/usr/bin/chromium' },
+      { pkg: 'ffmpeg', bin: '/usr/bin/ffmpeg' },
+    ],
+  },
   // One recording and one live stream of a 4-person call: the compositor Chromium, ffmpeg, and a local RTMP ingest.
   // Two cluster nodes in one process and a redis-server: what a cross-node pipe costs.
   'bench:pipe': { entry: 'dist/scripts/bench/pipe/cli.js', packages: [{ pkg: 'redis-server', bin: '/usr/bin/redis-server' }] },

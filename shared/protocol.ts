@@ -23,7 +23,8 @@ import { DtlsParametersSchema, RtpCapabilitiesSchema, RtpParametersSchema } from
  * 4: roles, the lobby (join may answer IN_LOBBY), moderation, hands and reactions (shared/moderation.ts).
  * 5: recording and live streaming (shared/recording.ts): start/stop requests, `recordingStatus`.
  * 6: clusters: join may answer REDIRECT with the public URL of the node the room lives on; `welcome`
- *    and `clusterNodes` list the live nodes' URLs.
+ *    and `clusterNodes` list the live nodes' URLs. `join` may carry the client's DTLS parameters, and
+ *    its transports then come `connected` (no connectTransport before the first media).
  */
 export const PROTOCOL_VERSION = 6;
 
@@ -59,6 +60,28 @@ export const JoinRequest = z.object({
   dataChannels: z.boolean().default(false),
   /** Whoever creates the room may ask that everyone after them waits in the lobby. */
   lobby: z.boolean().default(false),
+  /**
+   * DTLS ahead: the browser's certificate, made before joining, so the server connects both
+   * transports in the join and no `connectTransport` round trip stands before the first media.
+   * The answer's transports then say `connected`. Browsers that cannot tell their certificate's
+   * fingerprint (Firefox) leave it out and connect each transport on request.
+   */
+  dtlsParameters: z
+    .object({
+      // The browser is the DTLS client on both transports (mediasoup-client's default role).
+      role: z.literal('client'),
+      fingerprints: z
+        .array(
+          z.object({
+            algorithm: DtlsParametersSchema.shape.fingerprints.element.shape.algorithm,
+            // Hex bytes joined by colons: a value mediasoup could only fail on at the handshake is refused now.
+            value: z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}$/, 'a fingerprint is 20 to 64 hex bytes joined by colons'),
+          }),
+        )
+        .min(1)
+        .max(8),
+    })
+    .optional(),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
@@ -182,6 +205,8 @@ export interface TransportInfo {
   dtlsParameters: client.DtlsParameters;
   /** Present when the transport carries data channels. */
   sctpParameters?: client.SctpParameters;
+  /** Connected in the join with the DTLS parameters it carried (DTLS ahead): no `connectTransport`. */
+  connected?: true;
 }
 
 export interface IceServerInfo {

@@ -27,9 +27,11 @@ export interface LaunchOptions {
   executablePath?: string;
   /** A .y4m or .mjpeg file the fake camera plays (in a loop) instead of its test pattern. */
   videoFile?: string;
+  /** More flags after CHROMIUM_ARGS. */
+  extraArgs?: string[];
 }
 
-export function launchChromium({ executablePath = CHROMIUM_PATH, videoFile }: LaunchOptions = {}): Promise<Browser> {
-  const args = videoFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${videoFile}`] : CHROMIUM_ARGS;
+export function launchChromium({ executablePath = CHROMIUM_PATH, videoFile, extraArgs = [] }: LaunchOptions = {}): Promise<Browser> {
+  const args = [...CHROMIUM_ARGS, ...(videoFile ? [`--use-file-for-fake-video-capture=${videoFile}`] : []), ...extraArgs];
   return chromium.launch({ executablePath, args, headless: true });
 }

@@ -1,11 +1,44 @@
-import { Device, type types } from 'mediasoup-client';
-import { sourceTrack, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
+import type { Device, types } from 'mediasoup-client';
+import { sourceTrack, type JoinRequest, type MediaSource, type TransportInfo } from '../../../shared/protocol.js';
 import type { TransportDirection } from '../../../shared/diagnostics.js';
+import { prepareDevice } from './device.js';
 import type { Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { Signaling } from './Signaling.js';
 
 /** A network change breaks ICE first; a transport still 'disconnected' after this restarts it. */
 const DISCONNECTED_GRACE_MS = 2000;
+
+export type AheadDtlsParameters = NonNullable<JoinRequest['dtlsParameters']>;
+
+/** Our DTLS certificate, made before joining, and what the join tells the server of it (DTLS ahead). */
+interface Certificate {
+  certificate: RTCCertificate;
+  dtlsParameters: AheadDtlsParameters;
+}
+
+const FINGERPRINT_ALGORITHMS = new Set<string>(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
+const isAlgorithm = (algorithm: string | undefined): algorithm is AheadDtlsParameters['fingerprints'][number]['algorithm'] =>
+  algorithm !== undefined && FINGERPRINT_ALGORITHMS.has(algorithm);
+
+/**
+ * A certificate whose fingerprint the page can tell, or null: then each transport connects on
+ * request as before (Firefox has no `getFingerprints`; an old browser no `generateCertificate`).
+ */
+async function makeCertificate(): Promise<Certificate | null> {
+  if (typeof RTCPeerConnection === 'undefined' || typeof RTCPeerConnection.generateCertificate !== 'function') return null;
+  try {
+    const keygen: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+    const certificate = await RTCPeerConnection.generateCertificate(keygen);
+    if (typeof (certificate as Partial<RTCCertificate>).getFingerprints !== 'function') return null;
+    const fingerprints = certificate
+      .getFingerprints()
+      .flatMap(({ algorithm, value }) => (isAlgorithm(algorithm) && value ? [{ algorithm, value: value.toUpperCase() }] : []));
+    return fingerprints.length > 0 ? { certificate, dtlsParameters: { role: 'client', fingerprints } } : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The mediasoup device, loaded once with the server's router capabilities, and the send and
@@ -16,6 +49,8 @@ export class MediaTransports {
   send: types.Transport | null = null;
   recv: types.Transport | null = null;
   private loaded: Device | null = null;
+  private prepared: Promise<[Device, Certificate | null]> | null = null;
+  private certificate: Certificate | null = null;
   private iceServers: RTCIceServer[] = [];
   private markReady: () => void = () => undefined;
   private readonly pairListeners: ((pair: [TransportDirection, types.Transport][]) => void)[] = [];
@@ -33,11 +68,29 @@ export class MediaTransports {
     return this.loaded;
   }
 
+  /**
+   * Starts what needs no server, so that it overlaps connecting: reading the browser's media
+   * capabilities (device.ts) and making our DTLS certificate. `load` waits for it.
+   */
+  prepare(): void {
+    if (this.prepared) return;
+    this.prepared = Promise.all([prepareDevice(), makeCertificate()]);
+    // An unsupported browser's failure is `load`'s to report; until then it is not unhandled.
+    this.prepared.catch(() => undefined);
+  }
+
   async load(routerRtpCapabilities: types.RtpCapabilities): Promise<Device> {
-    const device = await Device.factory();
+    this.prepare();
+    const [device, certificate] = await this.prepared!;
     await device.load({ routerRtpCapabilities });
+    this.certificate = certificate;
     this.loaded = device;
     return device;
+  }
+
+  /** What a join carries so the server connects its transports at once; undefined when we cannot. */
+  get aheadDtlsParameters(): AheadDtlsParameters | undefined {
+    return this.certificate?.dtlsParameters;
   }
 
   /** Replaces both transports; without `iceServers`, the last ones given are used again. */
@@ -46,11 +99,19 @@ export class MediaTransports {
     if (!device) throw new Error('The device is not loaded');
     this.iceServers = iceServers;
     this.close();
-    const policy = this.relayOnly ? 'relay' : 'all';
-    const sendTransport = device.createSendTransport({ ...send, iceServers, iceTransportPolicy: policy });
-    const recvTransport = device.createRecvTransport({ ...recv, iceServers, iceTransportPolicy: policy });
-    this.wire(sendTransport);
-    this.wire(recvTransport);
+    const policy: RTCIceTransportPolicy = this.relayOnly ? 'relay' : 'all';
+    // Always our certificate when we have one: a transport the join connected expects its fingerprint.
+    const additionalSettings: Partial<RTCConfiguration> = this.certificate ? { certificates: [this.certificate.certificate] } : {};
+    const options = ({ connected: _, ...info }: TransportInfo): types.TransportOptions => ({
+      ...info,
+      iceServers,
+      iceTransportPolicy: policy,
+      additionalSettings,
+    });
+    const sendTransport = device.createSendTransport(options(send));
+    const recvTransport = device.createRecvTransport(options(recv));
+    this.wire(sendTransport, 'send', send.connected === true);
+    this.wire(recvTransport, 'recv', recv.connected === true);
     sendTransport.on('produce', ({ rtpParameters, appData }, callback, errback) => {
       // The kind follows from the source (a mic is audio), so the request type-checks as one pair.
       this.signaling
@@ -108,14 +169,17 @@ export class MediaTransports {
     ).flatMap(([direction, transport]) => (transport && !transport.closed ? [{ transport, direction }] : []));
   }
 
-  private wire(transport: types.Transport): void {
+  private wire(transport: types.Transport, direction: TransportDirection, connected: boolean): void {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+      // Connected in the join (DTLS ahead): the handshake needs nothing more from the server.
+      if (connected) callback();
+      else this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
     // Restarting ICE is cheap and keeps all media, so it is tried before anything else.
     let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
     transport.on('connectionstatechange', (state) => {
       clearTimeout(disconnectedTimer);
+      if (state === 'connected') markJoin(direction === 'send' ? 'sendConnected' : 'recvConnected');
       if (state === 'failed') void this.restartIce(transport);
       else if (state === 'disconnected') disconnectedTimer = setTimeout(() => void this.restartIce(transport), DISCONNECTED_GRACE_MS);
     });

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup-client';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { ConsumerInfo, ParticipantInfo, RequestOf } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { MediaTransports } from './MediaTransports.js';
 import type { QualityMode } from './qualityMode.js';
 import { Reception, type ReceptionState, type VideoDemand } from './reception.js';
@@ -38,6 +39,9 @@ export class RemoteMedia {
   readonly participants = new Map<string, RemoteParticipant>();
   activeSpeakerId: string | null = null;
   private readonly consumers = new Map<string, ConsumerEntry>();
+  /** Announced, not yet handed to the transport (see announce). */
+  private announced: ConsumerInfo[] = [];
+  private announceTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly reception: Reception;
 
   constructor(private readonly context: RemoteMediaContext) {
@@ -45,7 +49,7 @@ export class RemoteMedia {
     const { signaling, emit } = context;
     signaling.on('participantJoined', (info) => this.add(info));
     signaling.on('participantLeft', ({ peerId }) => this.remove(peerId));
-    signaling.on('newConsumer', (info) => void this.consume(info));
+    signaling.on('newConsumer', (info) => this.announce(info));
     signaling.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
     signaling.on('consumerPaused', ({ consumerId }) => this.setPaused(consumerId, true));
     signaling.on('consumerResumed', ({ consumerId }) => this.setPaused(consumerId, false));
@@ -88,6 +92,7 @@ export class RemoteMedia {
 
   /** Closes every consumer (their transport is going); the participants stay. */
   dropConsumers(): void {
+    this.announced = [];
     for (const consumerId of [...this.consumers.keys()]) this.dropConsumer(consumerId);
   }
 
@@ -98,6 +103,7 @@ export class RemoteMedia {
 
   /** The end of the call: nothing is received any more. */
   clear(): void {
+    this.announced = [];
     this.consumers.clear();
     this.reception.clear();
     this.removeAll();
@@ -115,6 +121,7 @@ export class RemoteMedia {
   private remove(peerId: string): void {
     const participant = this.participants.get(peerId);
     if (!participant) return;
+    this.announced = this.announced.filter((info) => info.peerId !== peerId);
     for (const [consumerId, entry] of this.consumers) {
       if (entry.info.peerId === peerId) {
         entry.consumer.close();
@@ -125,6 +132,19 @@ export class RemoteMedia {
     this.participants.delete(peerId);
     if (this.activeSpeakerId === peerId) this.activeSpeakerId = null;
     this.context.emit('participantLeft', participant);
+  }
+
+  /**
+   * A newcomer is announced everyone's tracks at once, one message each. Taken together (what
+   * arrived before the next timer turn), they reach mediasoup-client in one go, which makes them
+   * in one SDP negotiation instead of the first alone and the rest after it.
+   */
+  private announce(info: ConsumerInfo): void {
+    this.announced.push(info);
+    this.announceTimer ??= setTimeout(() => {
+      this.announceTimer = null;
+      for (const announced of this.announced.splice(0)) void this.consume(announced);
+    }, 0);
   }
 
   private async consume(info: ConsumerInfo): Promise<void> {
@@ -139,6 +159,8 @@ export class RemoteMedia {
         rtpParameters: info.rtpParameters,
         appData: { peerId: info.peerId, source: info.source },
       });
+      const mark = { kind: info.kind, source: info.source, peerId: info.peerId };
+      markJoin('consumerReady', mark);
       this.consumers.set(consumer.id, { consumer, info });
       const participant = this.participants.get(info.peerId);
       if (participant) {
@@ -149,12 +171,14 @@ export class RemoteMedia {
       // consumer paused while either request says so.
       this.reception.attach(consumer, info.peerId, info.source);
       await this.context.signaling.request('resumeConsumer', { consumerId: consumer.id });
+      markJoin('consumerResumed', mark);
     } catch (error) {
       this.context.report(error);
     }
   }
 
   private dropConsumer(consumerId: string): void {
+    this.announced = this.announced.filter((info) => info.id !== consumerId);
     const entry = this.consumers.get(consumerId);
     if (!entry) return;
     entry.consumer.close();

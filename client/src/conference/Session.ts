@@ -5,6 +5,7 @@ import { LEAVE_BEACON_PATH, type JoinResponse, type LeaveBeacon, type Participan
 import { moderates } from '../../../shared/roles.js';
 import type { DataChannels } from './data/DataChannels.js';
 import type { Emit, Report } from './events.js';
+import { markJoin } from './joinMarks.js';
 import type { LocalMedia } from './LocalMedia.js';
 import { LobbyWait } from './LobbyWait.js';
 import { NodeFailover } from './NodeFailover.js';
@@ -88,20 +89,24 @@ export class Session {
     const { signaling, transports, local } = this.context;
     this.setConnection('connecting');
     const welcome = signaling.open();
+    transports.prepare();
     const wanted: DeviceSource[] = [];
     if (this.options.mic) wanted.push('mic');
     if (this.options.cam) wanted.push('camera');
     const localTracks = local.acquire(wanted);
     try {
       const { protocolVersion, routerRtpCapabilities } = await welcome;
+      markJoin('welcome');
       const mismatch = checkProtocol(protocolVersion);
       if (mismatch) throw mismatch;
       await transports.load(routerRtpCapabilities);
+      markJoin('deviceLoaded');
       const joined = await this.enterRoom();
       await localTracks;
       // The room asks newcomers to arrive muted: the microphone is published paused (they may unmute).
       if (joined.policy.joinMuted && !moderates(joined.self.role)) local.arriveMuted();
       await this.publishAll();
+      markJoin('published');
       return joined;
     } catch (error) {
       if (this.connection !== 'left') this.fail(error);
@@ -238,7 +243,9 @@ export class Session {
       dataChannels: true,
       lobby: this.options.lobby ?? false,
       ...(this.options.token ? { token: this.options.token } : {}),
+      ...(transports.aheadDtlsParameters ? { dtlsParameters: transports.aheadDtlsParameters } : {}),
     };
+    markJoin('joinSent');
     let joined: JoinResponse;
     for (let hops = 0; ; hops++) {
       try {
@@ -258,6 +265,7 @@ export class Session {
         if (mismatch) throw mismatch;
       }
     }
+    markJoin('joinAnswer');
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;
     meeting.joined(joined.policy);

@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { ConclaveError, RedirectError, type Result } from '../../../shared/errors.js';
 import type { ClientToServerEvents, Notifications, RequestName, RequestOf, Responses, ServerToClientEvents } from '../../../shared/protocol.js';
+import { markJoin } from './joinMarks.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -111,6 +112,7 @@ export class Signaling {
     const unreachable = new Promise<never>((_, reject) => {
       this.socket.once('connect_error', (error) => reject(new NoAnswerError(null, null, `Cannot reach the server: ${error.message}`)));
     });
+    this.socket.once('connect', () => markJoin('socketConnected'));
     this.socket.connect();
     return Promise.race([welcome, unreachable]);
   }

@@ -109,7 +109,7 @@ export type PluralKey = PluralBase<MessageKey>;
 
 /** The plural form the language uses for `count` (`{count}` in the message is filled). */
 export function plural(base: PluralKey, count: number): string {
-  const form = new Intl.PluralRules(current).select(count) === 'one' ? 'one' : 'other';
+  const form = formatter('plural', undefined, () => new Intl.PluralRules(current)).select(count) === 'one' ? 'one' : 'other';
   const key = [base, form].join('.') as MessageKey;
   const template: string = catalogues[current][key] ?? catalogues.en[key];
   return template.replace('{count}', formatNumber(count));
@@ -195,23 +195,44 @@ function prune(): void {
   pruneAt = Math.max(512, bound.size * 2);
 }
 
+/**
+ * Intl formatters by language, kind and options. Making one costs far more than formatting with it
+ * (a profile of joining a call showed ~20 ms of `new Intl.NumberFormat` alone), and the views
+ * format the same few ways over and over.
+ */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>();
+
+function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>(kind: string, options: object | undefined, make: () => T): T {
+  const key = `${current} ${kind} ${options === undefined ? '' : JSON.stringify(options)}`;
+  let made = formatters.get(key) as T | undefined;
+  if (!made) {
+    made = make();
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 // Formatting for the current language.
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(current, options).format(value);
+  return formatter('number', options, () => new Intl.NumberFormat(current, options)).format(value);
 }
+
+const TIME: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+const CLOCK: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false };
+const DATE_TIME: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'medium' };
 
 /** Hours and minutes, as chat apps show them. */
 export function formatTime(at: number | Date): string {
-  return new Intl.DateTimeFormat(current, { hour: '2-digit', minute: '2-digit' }).format(at);
+  return formatter('time', undefined, () => new Intl.DateTimeFormat(current, TIME)).format(at);
 }
 
 /** Hours, minutes, seconds and milliseconds: a diagnostics timeline. */
 export function formatClock(at: number | Date): string {
-  return new Intl.DateTimeFormat(current, { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false }).format(at);
+  return formatter('clock', undefined, () => new Intl.DateTimeFormat(current, CLOCK)).format(at);
 }
 
 export function formatDateTime(at: number | Date): string {
-  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'medium' }).format(at);
+  return formatter('dateTime', undefined, () => new Intl.DateTimeFormat(current, DATE_TIME)).format(at);
 }
 
 const SIZE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const;

@@ -194,7 +194,7 @@ export class RoomView {
     if (screen) this.ensureTile(participant.id, 'screen', participant.displayName, false).setVideo(screen.track, screen.paused);
     else this.removeTile(participant.id, 'screen');
     // A camera turned on or off changes who gets one of the last-N video places.
-    this.area.arrange();
+    this.area.arrangeSoon();
     this.updateCount();
     this.meeting.renderHands();
   }

@@ -42,6 +42,7 @@ export class TileArea {
   private readonly indicator: HTMLElement;
   private readonly tiles: Tile[] = [];
   private readonly resizeObserver = new ResizeObserver(() => this.arrange());
+  private arrangeFrame: number | null = null;
   private mode: LayoutMode = 'grid';
   private page = 0;
   /** Remote participants by how recently they were the active speaker, most recent first. */
@@ -79,7 +80,7 @@ export class TileArea {
     this.tiles.push(tile);
     this.stage.append(tile.element);
     if (!tile.isLocal) this.tracker.observe(tile);
-    this.arrange();
+    this.arrangeSoon();
   }
 
   remove(tile: Tile): void {
@@ -88,14 +89,14 @@ export class TileArea {
     this.tiles.splice(index, 1);
     this.tracker.unobserve(tile);
     tile.remove();
-    this.arrange();
+    this.arrangeSoon();
   }
 
   setActiveSpeaker(peerId: string | null): void {
     const speaker = this.tiles.find((tile) => tile.peerId === peerId && !tile.isLocal);
     if (!speaker) return;
     this.speakers = [speaker.peerId, ...this.speakers.filter((id) => id !== speaker.peerId)];
-    this.arrange();
+    this.arrangeSoon();
   }
 
   toggleLayout(): void {
@@ -110,25 +111,43 @@ export class TileArea {
   }
 
   clear(): void {
+    if (this.arrangeFrame !== null) cancelAnimationFrame(this.arrangeFrame);
+    this.arrangeFrame = null;
     this.resizeObserver.disconnect();
     for (const tile of this.tiles.splice(0)) tile.remove();
   }
 
+  /**
+   * Arranges before the next frame. Tiles change in bursts (a newcomer hears of everyone and each of
+   * their tracks, one message each), and arranging reads the stage's size, which forces a layout:
+   * once per burst, not once per message, keeps the page free to make its consumers.
+   */
+  arrangeSoon(): void {
+    this.arrangeFrame ??= requestAnimationFrame(() => {
+      this.arrangeFrame = null;
+      this.arrange();
+    });
+  }
+
   /** Puts every tile where the layout, the page and the window size say. */
   arrange(): void {
+    if (this.arrangeFrame !== null) cancelAnimationFrame(this.arrangeFrame);
+    this.arrangeFrame = null;
     const ordered = this.tiles
       .map((tile, index) => ({ tile, index }))
       .sort((a, b) => rank(a.tile) - rank(b.tile) || a.index - b.index)
       .map(({ tile }) => tile);
     let shown: Tile[];
     let pages = 1;
+    // Read once: a second read after moving tiles would force a second layout.
+    const stage = this.stage.getBoundingClientRect();
     if (this.mode === 'grid') {
-      const perPage = this.pageSize(ordered.length);
+      const perPage = this.pageSize(ordered.length, stage);
       pages = Math.max(1, Math.ceil(ordered.length / perPage));
       this.page = Math.min(Math.max(this.page, 0), pages - 1);
       shown = ordered.slice(this.page * perPage, (this.page + 1) * perPage);
       placeInOrder(this.stage, ordered);
-      this.fit(shown.length);
+      this.fit(shown.length, stage);
     } else {
       const focus = this.focus(ordered);
       shown = ordered;
@@ -137,7 +156,7 @@ export class TileArea {
         this.strip,
         ordered.filter((tile) => tile !== focus),
       );
-      this.fit(1);
+      this.fit(1, stage);
     }
     for (const tile of ordered) tile.element.hidden = !shown.includes(tile);
     this.strip.hidden = this.mode !== 'speaker';
@@ -146,9 +165,8 @@ export class TileArea {
   }
 
   /** Tiles of MIN_TILE_WIDTH (16:9) that fit the stage; before it is laid out, all of them. */
-  private pageSize(count: number): number {
+  private pageSize(count: number, { width, height }: DOMRect): number {
     if (this.options.pageSize !== null) return this.options.pageSize;
-    const { width, height } = this.stage.getBoundingClientRect();
     if (width === 0 || height === 0) return Math.max(1, count);
     const columns = Math.floor((width - GAP) / (MIN_TILE_WIDTH + GAP));
     const rows = Math.floor((height - GAP) / ((MIN_TILE_WIDTH * 9) / 16 + GAP));
@@ -156,8 +174,7 @@ export class TileArea {
   }
 
   /** The column count that makes `count` 16:9 tiles as large as the stage allows. */
-  private fit(count: number): void {
-    const { width, height } = this.stage.getBoundingClientRect();
+  private fit(count: number, { width, height }: DOMRect): void {
     if (width === 0 || height === 0) return;
     const innerWidth = width - 2 * GAP;
     const innerHeight = height - 2 * GAP;

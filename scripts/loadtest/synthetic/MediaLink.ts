@@ -20,6 +20,12 @@ const SRTP_PROFILES: (1 | 7)[] = [7, 1];
 let certificate: Promise<RTCCertificate> | undefined;
 const sharedCertificate = (): Promise<RTCCertificate> => (certificate ??= RTCDtlsTransport.SetupCertificate());
 
+/** Our certificate as the DTLS client, before any transport exists: what a join can carry (DTLS ahead). */
+export async function localDtlsParameters(): Promise<{ role: 'client'; fingerprints: types.DtlsFingerprint[] }> {
+  const fingerprints = (await sharedCertificate()).getFingerprints().map(({ algorithm, value }) => ({ algorithm, value }) as types.DtlsFingerprint);
+  return { role: 'client', fingerprints };
+}
+
 /** An outgoing RTP packet's header fields. */
 export interface OutgoingRtp {
   payloadType: number;

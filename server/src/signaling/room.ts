@@ -10,6 +10,7 @@ import { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
 import type { Connection } from './connection.js';
 import type { Domain } from './handlers.js';
+import { connectAhead } from './transports.js';
 
 /** Joining, leaving, and taking one's place back after a dropped connection. */
 export const roomHandlers = {
@@ -52,10 +53,20 @@ export const roomHandlers = {
         session,
         banKeys: identity.banKeys,
       });
+      if (request.dtlsParameters) {
+        await connectAhead(peer, request.dtlsParameters).catch((error: unknown) => {
+          // Nothing half made stays: the place is given up and the same connection may join again.
+          room.leave(peer);
+          // mediasoup refuses parameters with a TypeError; anything else is the worker failing under us.
+          if (error instanceof TypeError) throw new ConclaveError('BAD_REQUEST', `The join's DTLS parameters were refused: ${error.message}`);
+          throw new ConclaveError('UNAVAILABLE', 'The media server failed while joining; try again');
+        });
+      }
       if (!connection.socket.connected || connection.attempt !== attempt) {
         room.leave(peer);
         throw new ConclaveError('NOT_JOINED', 'Left or disconnected while joining');
       }
+      const connected = request.dtlsParameters ? { connected: true as const } : {};
       session.enter(room, peer);
       connection.session = session;
       connection.state = 'joined';
@@ -68,8 +79,8 @@ export const roomHandlers = {
       return {
         roomId: room.id,
         self: peer.info,
-        sendTransport: transportInfo(peer.sendTransport),
-        recvTransport: transportInfo(peer.recvTransport),
+        sendTransport: { ...transportInfo(peer.sendTransport), ...connected },
+        recvTransport: { ...transportInfo(peer.recvTransport), ...connected },
         iceServers: iceServersFor(context.config, peer.id),
         participants: [...room.peers.values()].filter((other) => other !== peer).map((other) => other.info),
         resumeToken: peer.resumeToken,

@@ -1,4 +1,6 @@
 import { ConclaveError } from '../../../shared/errors.js';
+import type { ParsedRequestOf } from '../../../shared/protocol.js';
+import type { Peer } from '../rooms/Peer.js';
 import type { Domain } from './handlers.js';
 
 /** DTLS connection and ICE restarts of a participant's own transports. */
@@ -20,3 +22,19 @@ export const transportHandlers = {
     return { iceParameters };
   },
 } satisfies Domain;
+
+type AheadDtlsParameters = NonNullable<ParsedRequestOf<'join'>['dtlsParameters']>;
+
+/**
+ * DTLS ahead (#15): connects a joining participant's two new transports with the DTLS parameters
+ * its join carried, so the browser's handshake can start the moment ICE does, without a
+ * `connectTransport` round trip first. mediasoup compares fingerprints as upper-case hex (as SDP
+ * writes them); Chromium's `getFingerprints()` gives lower case.
+ */
+export async function connectAhead(peer: Peer, { role, fingerprints }: AheadDtlsParameters): Promise<void> {
+  const dtlsParameters = { role, fingerprints: fingerprints.map(({ algorithm, value }) => ({ algorithm, value: value.toUpperCase() })) };
+  const transports = [peer.sendTransport, peer.recvTransport];
+  // Marked first: a connectTransport racing the join's answer is refused, not a second connect.
+  for (const transport of transports) transport.appData.connectRequested = true;
+  await Promise.all(transports.map((transport) => transport.connect({ dtlsParameters })));
+}

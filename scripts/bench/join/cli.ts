@@ -1,0 +1,3 @@
+import { joinCli } from './join.js';
+
+process.exit(await joinCli(process.argv.slice(2)));
