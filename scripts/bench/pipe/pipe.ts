@@ -84,13 +84,15 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Consumers of `producerId` on `router`, each a PlainTransport sending plain RTP to `receiver`. */
-async function consumersTo(router: types.Router, producerId: string, receiver: Socket, count: number): Promise<types.PlainTransport[]> {
+async function consumersTo(router: types.Router, producerId: string, receiver: Socket, count: number, ssrcs: Set<number>): Promise<types.PlainTransport[]> {
   const { port } = receiver.address();
   return Promise.all(
     Array.from({ length: count }, async () => {
       const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
       await transport.connect({ ip: '127.0.0.1', port });
-      await transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities });
+      const consumer = await transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities });
+      const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+      if (ssrc !== undefined) ssrcs.add(ssrc);
       return transport;
     }),
   );
@@ -116,19 +118,21 @@ async function measure(
   await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
   const sender = createSocket('udp4');
   const transports: types.Transport[] = [ingress];
+  /** The consumers' own SSRCs: bandwidth probes and padding the consumers also send are not counted. */
+  const media = new Set<number>();
   try {
     if (which === 'direct') {
-      transports.push(...(await consumersTo(a.router, producer.id, receiver, options.consumers)));
+      transports.push(...(await consumersTo(a.router, producer.id, receiver, options.consumers, media)));
     } else {
       const piped = await b.cluster.pipes.pull({ id: a.cluster.nodeId, internal: a.cluster.internal }, roomId, producer.id, b.router);
-      transports.push(...(await consumersTo(b.router, piped.id, receiver, options.consumers)));
+      transports.push(...(await consumersTo(b.router, piped.id, receiver, options.consumers, media)));
     }
     // The window is in send times: a packet counts if it was sent inside it, whenever it arrives.
     const window = { start: 0n, end: 0n };
     let received = 0;
     const delays: number[] = [];
     receiver.on('message', (packet) => {
-      if (packet.length < payloadOffset(packet) + 8) return;
+      if (packet.length < 12 || !media.has(packet.readUInt32BE(8)) || packet.length < payloadOffset(packet) + 8) return;
       const sentAt = packet.readBigUInt64BE(payloadOffset(packet));
       if (window.start === 0n || sentAt < window.start || (window.end !== 0n && sentAt >= window.end)) return;
       received++;
