@@ -53,20 +53,27 @@ export const roomHandlers = {
         session,
         banKeys: identity.banKeys,
       });
-      if (request.dtlsParameters) {
-        await connectAhead(peer, request.dtlsParameters).catch((error: unknown) => {
-          // Nothing half made stays: the place is given up and the same connection may join again.
-          room.leave(peer);
-          // mediasoup refuses parameters with a TypeError; anything else is the worker failing under us.
-          if (error instanceof TypeError) throw new ConclaveError('BAD_REQUEST', `The join's DTLS parameters were refused: ${error.message}`);
-          throw new ConclaveError('UNAVAILABLE', 'The media server failed while joining; try again');
-        });
-      }
+      const connectedAhead = request.dtlsParameters
+        ? await connectAhead(peer, request.dtlsParameters).then(
+            () => true,
+            (error: unknown) => {
+              // mediasoup refuses bad parameters with a TypeError: the place is given up, nothing half made stays.
+              if (error instanceof TypeError) {
+                room.leave(peer);
+                throw new ConclaveError('BAD_REQUEST', `The join's DTLS parameters were refused: ${error.message}`);
+              }
+              // Anything else is the worker failing under us: the room moves to another and sends
+              // new transports (mediaReset), so the join stands, its transports answered unconnected.
+              connection.log.warn({ err: error }, 'connecting the transports ahead failed; the join goes on without');
+              return false;
+            },
+          )
+        : false;
       if (!connection.socket.connected || connection.attempt !== attempt) {
         room.leave(peer);
         throw new ConclaveError('NOT_JOINED', 'Left or disconnected while joining');
       }
-      const connected = request.dtlsParameters ? { connected: true as const } : {};
+      const connected = connectedAhead ? { connected: true as const } : {};
       session.enter(room, peer);
       connection.session = session;
       connection.state = 'joined';
