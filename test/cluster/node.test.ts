@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, redactConfig } from '../../server/src/config.js';
 import { connectRedis } from '../../server/src/cluster/redis.js';
 import { createLogger } from '../../server/src/logger.js';
-import { startTestServer } from '../helpers/server.js';
-import { startRedis, type RedisServer } from './redisServer.js';
+import { TestParticipant, failureOf } from '../helpers/participant.js';
+import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { loopbackNode, startRedis, type RedisServer } from './redisServer.js';
 
 /** A whole Conclave server as a cluster node (REDIS_URL), and the settings that make one. */
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
@@ -133,6 +134,35 @@ describe('a Conclave server as a cluster node', () => {
       expect(server.cluster?.registry.isKnown('node-3')).toBe(true);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a node at MAX_ROOMS takes no new rooms: a join for a new room there is sent to another node; its own rooms still take joins', async () => {
+    const full = await loopbackNode('full-node', redisServer.url, 2);
+    const roomy = await loopbackNode('roomy-node', redisServer.url, 2);
+    const servers = [await startTestServer({ ...full.settings, MAX_ROOMS: '1' }), await startTestServer(roomy.settings)];
+    const people: TestParticipant[] = [];
+    try {
+      const [fullServer] = servers as [TestServer, TestServer];
+      // Its one room, opened here directly; at its next heartbeat the node says it takes no more.
+      const ana = await TestParticipant.connect(full.url, 'Ana');
+      people.push(ana);
+      await fullServer.rooms.getOrCreate('only-room');
+      await eventually(async () => (await fullServer.cluster!.registry.live()).find((node) => node.id === 'full-node')?.accepting === false || undefined, {
+        what: 'the full node to say so',
+      });
+      await ana.join('only-room');
+
+      const ben = await TestParticipant.connect(full.url, 'Ben');
+      people.push(ben);
+      const sent = failureOf(await ben.request('join', { roomId: 'new-room', displayName: 'Ben', rtpCapabilities: ben.joinCapabilities() }));
+      expect(sent).toMatchObject({ code: 'REDIRECT', redirect: roomy.url });
+      const cy = await TestParticipant.connect(full.url, 'Cy');
+      people.push(cy);
+      expect((await cy.join('only-room')).participants.map((participant) => participant.displayName)).toEqual(['Ana']);
+    } finally {
+      for (const person of people) person.socket.disconnect();
+      for (const server of servers) await server.close();
     }
   });
 });

@@ -38,7 +38,7 @@ export interface ClusterDeps {
   load: () => NodeLoad;
   /** A producer of a room on this node, for pipes other nodes ask for. */
   findProducer: (roomId: string, producerId: string) => PipeSource | undefined;
-  /** When given, each room's participant count on this node goes into the directory. */
+  /** When given, each room's participant count on this node goes into the directory, and a full node (MAX_ROOMS) takes no new rooms. */
   rooms?: RoomRegistry;
   log: Logger;
 }
@@ -119,7 +119,8 @@ export class Cluster {
         accepting: true,
         startedAt: Date.now(),
       };
-      registry = new NodeRegistry(redis, self, deps.load, { ttlMs: settings.ttlMs, log });
+      const rooms = deps.rooms;
+      registry = new NodeRegistry(redis, self, deps.load, { ttlMs: settings.ttlMs, log, ...(rooms ? { accepting: () => !rooms.full } : {}) });
       const known = registry;
       const directory = new RoomDirectory(redis, registry, log);
       const client = new InternalClient(auth, settings.nodeId);

@@ -41,6 +41,8 @@ export interface NodeRegistryOptions {
   ttlMs: number;
   /** Renewal period; a third of the TTL leaves two renewals of slack. */
   heartbeatMs?: number;
+  /** Whether this node takes new rooms now, read at every heartbeat (default: as registered). */
+  accepting?: () => boolean;
   log: Logger;
 }
 
@@ -144,7 +146,7 @@ export class NodeRegistry extends TypedEmitter<NodeRegistryEvents> {
 
   /** Renews our key, then reads the list and reports who came and went. */
   private async beat(first: boolean): Promise<void> {
-    const entry: NodeInfo = { ...this.self, load: this.load() };
+    const entry: NodeInfo = { ...this.self, accepting: this.options.accepting?.() ?? this.self.accepting, load: this.load() };
     try {
       await directoryCall('registering this node', () =>
         this.redis.multi().set(nodeKey(entry.id), JSON.stringify(entry), 'PX', this.options.ttlMs).sadd(NODES, entry.id).exec(),

@@ -30,6 +30,11 @@ export class RoomRegistry extends TypedEmitter<{ created: [room: Room] }> {
     super();
   }
 
+  /** No room more can open here (MAX_ROOMS): in a cluster, new rooms go to other nodes. */
+  get full(): boolean {
+    return this.rooms.size >= this.options.maxRooms;
+  }
+
   async getOrCreate(roomId: string): Promise<Room> {
     const existing = this.rooms.get(roomId);
     if (existing) {
