@@ -19,6 +19,7 @@ import {
   type LabParticipant,
   type WindowReading,
 } from '../../../test/helpers/netlab.js';
+import { benchOptions } from '../cliOptions.js';
 
 /**
  * `npm run bench:adapt`: what a participant on a poor link sees, and what is seen of it. Three
@@ -273,17 +274,9 @@ function table(rows: Row[]): string {
 }
 
 export async function adaptCli(argv: string[]): Promise<number> {
-  let options: Options | null;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = benchOptions(argv, parseOptions, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   const unavailable = netlabUnavailable();
   if (unavailable) {
     process.stderr.write(`bench:adapt cannot run here: ${unavailable}\n`);

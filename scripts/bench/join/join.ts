@@ -11,6 +11,7 @@ import { Bot } from '../../loadtest/bot.js';
 import { launchChromium } from '../../loadtest/chromium.js';
 import { percentile } from '../../loadtest/distribution.js';
 import { timeNewcomer, type NewcomerRun, type Phases } from './newcomer.js';
+import { benchOptions } from '../cliOptions.js';
 
 /**
  * `npm run bench:join`: how long a newcomer waits to see everyone. A server in this process on
@@ -167,17 +168,9 @@ function table(summaries: SizeSummary[]): string {
 }
 
 export async function joinCli(argv: string[]): Promise<number> {
-  let options: Options | null;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = benchOptions(argv, parseOptions, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
   const clientDist = process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.resolve('client/dist');
   const config = parseConfig({

@@ -17,6 +17,7 @@ import { isWatched, missingCameras } from '../../loadtest/stats.js';
 import { machineTicks, snapshot } from './procfs.js';
 import { startRtmpIngest, type RtmpIngest } from './rtmp.js';
 import { GROUP_LABELS, GROUPS, median, Sampler, summarize, type WindowSummary } from './sampler.js';
+import { benchOptions } from '../cliOptions.js';
 
 /**
  * `npm run bench:record`: what one recording and one live stream of a 4-person call cost. A server
@@ -333,17 +334,9 @@ function formatTable(windows: WindowSummary[]): string {
 }
 
 export async function recordCli(argv: string[]): Promise<number> {
-  let options: Options | null;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = benchOptions(argv, parseOptions, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   const began = Date.now();
   const say = (message: string): void => void process.stdout.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s] ${message}\n`);
   const print = (text: string): void => void process.stdout.write(`${text}\n`);

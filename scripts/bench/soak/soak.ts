@@ -8,6 +8,7 @@ import { parseConfig } from '../../../server/src/config.js';
 import { createLogger } from '../../../server/src/logger.js';
 import { startServer, type ConclaveServer } from '../../../server/src/server.js';
 import { launchChromium } from '../../loadtest/chromium.js';
+import { benchOptions } from '../cliOptions.js';
 
 /**
  * `npm run bench:soak -- --minutes N`: a server in this process and headless-Chromium people in a
@@ -217,17 +218,9 @@ const median = (values: number[]): number => {
 };
 
 export async function soakCli(argv: string[]): Promise<number> {
-  let options: Options | null;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = benchOptions(argv, parseOptions, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const config = parseConfig({
