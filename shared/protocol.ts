@@ -60,6 +60,8 @@ export const JoinRequest = z.object({
   dataChannels: z.boolean().default(false),
   /** Whoever creates the room may ask that everyone after them waits in the lobby. */
   lobby: z.boolean().default(false),
+  /** The `moveTicket` of a `serverShutdown`: this join continues a place on a node that stopped. */
+  move: z.string().max(2048).optional(),
   /**
    * DTLS ahead: the browser's certificate, made before joining, so the server connects both
    * transports in the join and no `connectTransport` round trip stands before the first media.
@@ -328,8 +330,12 @@ export interface Notifications extends ModerationNotifications, RecordingNotific
    * consumers are gone; connect these and publish again. Participants and ids stay.
    */
   mediaReset: { sendTransport: TransportInfo; recvTransport: TransportInfo };
-  /** The server is stopping; the client may try again later. */
-  serverShutdown: { message: string };
+  /**
+   * The server is stopping; the client may try again later. In a cluster whose rooms span nodes,
+   * `moveTicket` lets this participant take the same place (id, role) on another node: sent with
+   * the join there (`move`), the others never see them leave.
+   */
+  serverShutdown: { message: string; moveTicket?: string };
   /**
    * The room could not be kept (every media worker failed and none came back in time): this
    * participant is out of it, its connection back in the lobby. Join again, retrying while the

@@ -218,6 +218,11 @@ export const ConfigSchema = z
     PUBLIC_URL: z.url({ protocol: /^https?$/, error: (issue) => `not an http(s) URL: ${String(issue.input)}` }).optional(),
     /** A node that stops renewing its entry in Redis for this long is gone; it renews three times as often. */
     CLUSTER_NODE_TTL_SECONDS: z.coerce.number().min(0.3).max(120).default(6),
+    /**
+     * A join reaching a node a room is not on is taken there, and the room spans both nodes (media
+     * piped between them); false sends it to the room's node instead (a REDIRECT the client follows).
+     */
+    CLUSTER_SPAN_ROOMS: z.stringbool({ error: 'not a yes/no value: use true or false' }).default(true),
   })
   .refine((env) => env.TURN_URLS.length === 0 || env.TURN_SECRET !== undefined, {
     message: 'TURN_URLS needs TURN_SECRET (the static-auth-secret of your coturn)',

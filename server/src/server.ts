@@ -1,3 +1,5 @@
+import type { Peer } from './rooms/Peer.js';
+import { ConclaveError } from '../../shared/errors.js';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -23,6 +25,7 @@ import { alsoListenOn, lanAddress } from './media/addresses.js';
 import { CrashWatch } from './media/CrashWatch.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { knockLimiter } from './moderation/knockLimiter.js';
+import { carryOut } from './moderation/targetActions.js';
 import { Meetings } from './moderation/Meetings.js';
 import { monitorLinks } from './quality/LinkMonitor.js';
 import { MemoryRoomState } from './moderation/RoomState.js';
@@ -163,6 +166,12 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     log: log.child({ recordings: true }),
   });
   monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
+  cluster?.serveModeration(async ({ roomId, peerId, by, action }) => {
+    const room = rooms.get(roomId);
+    const target = room?.peers.get(peerId);
+    if (!room || !target) throw new ConclaveError('NOT_FOUND', 'No such participant in this meeting');
+    await carryOut(meetings.of(room), by, target, action);
+  });
   if (cluster && config.ADMIN_API_KEY) cluster.serveAdmin(loopbackAdmin(selfOrigin, ADMIN_API_PATH, config.ADMIN_API_KEY));
   const admin = config.ADMIN_API_KEY
     ? adminApi({
@@ -242,10 +251,15 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       signaling.draining = true;
       // Recordings first, while their media still flows: the files are finished, not cut off.
       await recordings.closeAll();
+      // In a cluster whose rooms span nodes, everyone here continues in the same place on another
+      // node (a ticket each), and the rooms' other nodes keep them meanwhile.
+      const moves = cluster?.prepareMoves(rooms.opened()) ?? new Map<Peer, string>();
       // Out of the cluster first: the participants about to leave for another node must not be
       // placed back here, nor sent home by a node that still lists this one.
       await cluster?.close();
-      io.emit('serverShutdown', { message: 'The server is restarting; reconnecting…' });
+      const message = 'The server is restarting; reconnecting…';
+      for (const [peer, moveTicket] of moves) peer.notify('serverShutdown', { message, moveTicket });
+      io.emit('serverShutdown', { message });
       io.disconnectSockets(true);
       rooms.closeAll();
       // Let the notice and disconnect packets leave before the engine closes the sockets.

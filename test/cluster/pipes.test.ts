@@ -53,6 +53,7 @@ describe('media between nodes: PipeTransports with SRTP, asked for over the auth
         publicUrl: `https://${nodeId}.example.test`,
         ttlMs: TTL_MS,
         version: 'test',
+        spanRooms: false,
       },
       { load: () => ({ workers: 1, consumers: 0, cpu: 0 }), findProducer: (roomId, producerId) => producers.get(`${roomId}/${producerId}`), log },
     );

@@ -9,9 +9,10 @@ import { CLIENT_DIST, eventually, startTestServer, type TestServer } from '../he
 import { loopbackNode, startRedis, type RedisServer } from './redisServer.js';
 
 /**
- * Issue #18: until a room spans nodes, everyone of a room meets on the node it lives on. A join
- * reaching another node is answered REDIRECT with that node's public URL; the browser client
- * follows it by itself, from a page served by any node. Two whole Conclave servers as nodes of one
+ * Issue #18, with rooms kept whole (CLUSTER_SPAN_ROOMS=false): everyone of a room meets on the node
+ * it lives on. A join reaching another node is answered REDIRECT with that node's public URL; the
+ * browser client follows it by itself, from a page served by any node. (Rooms spanning nodes, the
+ * default: test/cluster/span.test.ts.) Two whole Conclave servers as nodes of one
  * cluster over a real redis-server, with real Socket.IO clients and real browsers.
  */
 /** Turns the Origin check on (as production has it): only the nodes' own origins and this one may connect. */
@@ -37,7 +38,7 @@ interface Node {
 
 async function startNode(id: string, redisUrl: string): Promise<Node> {
   const { url, settings } = await loopbackNode(id, redisUrl, 4);
-  const server = await startTestServer({ CLIENT_DIST, CORS_ORIGINS: LISTED_ORIGIN, ADMIN_API_KEY, ...settings });
+  const server = await startTestServer({ CLIENT_DIST, CORS_ORIGINS: LISTED_ORIGIN, ADMIN_API_KEY, CLUSTER_SPAN_ROOMS: 'false', ...settings });
   return { id, url, server };
 }
 

@@ -62,6 +62,8 @@ export class Session {
   /** Proof for `resume` after a dropped connection. */
   private resumeToken: string | null = null;
   private shutdownNotice: string | null = null;
+  /** Our node is stopping and gave us this to continue in the same place on another node (a cluster). */
+  private moveTicket: string | null = null;
 
   constructor(
     private readonly context: SessionContext,
@@ -155,8 +157,9 @@ export class Session {
   private listen(): void {
     const { signaling } = this.context;
     signaling.on('mediaReset', ({ sendTransport, recvTransport }) => void this.resetMedia(sendTransport, recvTransport));
-    signaling.on('serverShutdown', ({ message }) => {
+    signaling.on('serverShutdown', ({ message, moveTicket }) => {
       this.shutdownNotice = message;
+      if (moveTicket !== undefined) this.moveTicket = moveTicket;
       this.failover.homeClosing();
     });
     // The server could not keep the room (its media workers failed): join it again by ourselves.
@@ -178,7 +181,12 @@ export class Session {
       }
       if (this.connection === 'joined') {
         signaling.hold();
-        const problem: CallProblem = this.shutdownNotice === null ? { kind: 'connectionLost', detail: reason } : { kind: 'serverRestarting' };
+        const problem: CallProblem =
+          this.shutdownNotice === null
+            ? { kind: 'connectionLost', detail: reason }
+            : this.moveTicket !== null
+              ? { kind: 'movingNode' }
+              : { kind: 'serverRestarting' };
         this.setConnection('reconnecting', this.shutdownNotice ?? `Connection lost (${reason}); reconnecting…`, problem);
       } else if (this.connection !== 'reconnecting') {
         return;
@@ -244,6 +252,7 @@ export class Session {
       lobby: this.options.lobby ?? false,
       ...(this.options.token ? { token: this.options.token } : {}),
       ...(transports.aheadDtlsParameters ? { dtlsParameters: transports.aheadDtlsParameters } : {}),
+      ...(this.moveTicket !== null ? { move: this.moveTicket } : {}),
     };
     markJoin('joinSent');
     let joined: JoinResponse;
@@ -266,6 +275,7 @@ export class Session {
       }
     }
     markJoin('joinAnswer');
+    this.moveTicket = null;
     this.self = joined.self;
     this.resumeToken = joined.resumeToken;
     meeting.joined(joined.policy);

@@ -37,6 +37,8 @@ export type CallProblem =
   /** Signalling dropped; `detail` is Socket.IO's reason ('transport close', …). */
   | { kind: 'connectionLost'; detail: string }
   | { kind: 'serverRestarting' }
+  /** Our node is stopping: we continue in the same place on another node of the cluster. */
+  | { kind: 'movingNode' }
   /** The server could not keep the room on any media worker: we join again. */
   | { kind: 'roomLost' }
   | { kind: 'protocol'; pageVersion: number; serverVersion: number }

@@ -51,6 +51,8 @@ export function problemText(problem: CallProblem): Msg {
       return computed(() => t('room.problem.connectionLost', { detail: droppedReason(problem.detail) }));
     case 'serverRestarting':
       return msg('room.problem.serverRestarting');
+    case 'movingNode':
+      return msg('room.problem.movingNode');
     case 'roomLost':
       return msg('room.problem.roomLost');
     case 'protocol': {

@@ -66,6 +66,7 @@ async function startNode(nodeId: string, redisUrl: string): Promise<Node> {
       publicUrl: `https://${nodeId}.bench.test`,
       ttlMs: 6000,
       version: 'bench',
+      spanRooms: false,
     },
     { load: () => ({ workers: 1, consumers: 0, cpu: 0 }), findProducer: (roomId, producerId) => producers.get(`${roomId}/${producerId}`), log },
   );

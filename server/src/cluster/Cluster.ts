@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ConclaveError } from '../../../shared/errors.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
@@ -11,6 +12,11 @@ import { CLUSTER_PROTOCOL, NodeRegistry, type NodeInfo, type NodeLoad } from './
 import { Placement } from './Placement.js';
 import { connectRedis, firstConnect, isAuthFailure } from './redis.js';
 import { RoomDirectory } from './RoomDirectory.js';
+import { MoveTickets, type Move } from './MoveTickets.js';
+import { RoomSpans } from './RoomSpan.js';
+import type { Peer } from '../rooms/Peer.js';
+import type { Room } from '../rooms/Room.js';
+import { ModerationCall } from '../moderation/targetActions.js';
 
 /** This node's view of the cluster, for /metrics. */
 export interface ClusterStats {
@@ -31,6 +37,8 @@ export interface ClusterSettings {
   publicUrl: string;
   ttlMs: number;
   version: string;
+  /** A join reaching a node the room is not on is taken there (the room spans nodes), rather than redirected to the room's node. */
+  spanRooms: boolean;
 }
 
 export interface ClusterDeps {
@@ -57,6 +65,7 @@ export function clusterSettings(config: Config, version: string): ClusterSetting
     publicUrl: PUBLIC_URL,
     ttlMs: config.CLUSTER_NODE_TTL_SECONDS * 1000,
     version,
+    spanRooms: config.CLUSTER_SPAN_ROOMS,
   };
 }
 
@@ -81,6 +90,10 @@ export function producerIn(rooms: RoomRegistry): (roomId: string, producerId: st
  */
 export class Cluster {
   private closing: Promise<void> | undefined;
+  /** Rooms spanning nodes (with `rooms` in the deps and CLUSTER_SPAN_ROOMS on). */
+  spans: RoomSpans | undefined;
+  /** A stopping node's participants continue on others with these (rooms spanning nodes). */
+  private readonly tickets: MoveTickets;
 
   private constructor(
     readonly nodeId: string,
@@ -94,7 +107,13 @@ export class Cluster {
     private readonly client: InternalClient,
     private readonly redis: Redis,
     private readonly log: Logger,
-  ) {}
+    /** Whether this node takes new rooms now (not at MAX_ROOMS). */
+    private readonly takesRooms: () => boolean,
+    private readonly spanRooms: boolean,
+    secret: string,
+  ) {
+    this.tickets = new MoveTickets(secret);
+  }
 
   /**
    * Joins the cluster. Redis refusing REDIS_URL's credentials stops the start (a mistake to fix);
@@ -134,7 +153,26 @@ export class Cluster {
       });
       api.handle('ping', z.object({}), () => ({ node: settings.nodeId, protocol: CLUSTER_PROTOCOL, version: settings.version }));
       registry.on('nodeDown', (nodeId) => pipes.nodeGone(nodeId));
-      const cluster = new Cluster(settings.nodeId, registry, directory, new Placement(redis, registry, directory), pipes, internal, api, client, redis, log);
+      const takesRooms = (): boolean => !(rooms?.full ?? false);
+      const placement = new Placement(redis, registry, directory);
+      const cluster = new Cluster(
+        settings.nodeId,
+        registry,
+        directory,
+        placement,
+        pipes,
+        internal,
+        api,
+        client,
+        redis,
+        log,
+        takesRooms,
+        settings.spanRooms,
+        settings.secret,
+      );
+      if (rooms && settings.spanRooms) {
+        cluster.spans = new RoomSpans({ nodeId: settings.nodeId, redis, api, client, registry, directory, pipes, rooms, log });
+      }
       await directory.start();
       await registry.start().catch((error: unknown) => {
         if (isAuthFailure(error)) throw error;
@@ -153,19 +191,70 @@ export class Cluster {
 
   /**
    * The node a join for `roomId` belongs on, or undefined for this one. A room open here stays here
-   * (its calls go on while Redis is away); otherwise placement decides: the node hosting the room,
-   * or for a new room the least-loaded node. Until a room can span nodes, everyone of a room meets
-   * on one node. Throws UNAVAILABLE (ClusterUnavailableError) when the directory cannot be read.
+   * (its calls go on while Redis is away). A room open on other nodes spans to this one too, when
+   * rooms span (CLUSTER_SPAN_ROOMS) and this node takes rooms; else the join goes to the room's
+   * node. A new room goes where placement puts it: the least-loaded node. Throws UNAVAILABLE
+   * (ClusterUnavailableError) when the directory cannot be read.
    */
   async homeOf(roomId: string, { openHere }: { openHere: boolean }): Promise<NodeInfo | undefined> {
     if (openHere) return undefined;
+    const hosts = (await this.directory.hosts(roomId)).filter((host) => host.node.id !== this.nodeId);
+    if (hosts.length > 0 && this.spanRooms && this.takesRooms()) return undefined;
     const home = await this.placement.place(roomId);
     return home.id === this.nodeId ? undefined : home;
+  }
+
+  /** Resolves once a room just opened here knows its participants on other nodes (at once without spanning). */
+  spanReady(room: Room): Promise<void> {
+    return this.spans?.ready(room) ?? Promise.resolve();
   }
 
   /** Answers other nodes' admin API calls with `local`, this node's own admin API. */
   serveAdmin(local: LocalAdmin): void {
     this.api.handle('admin', AdminCall, (call) => local(call));
+  }
+
+  /**
+   * This node is stopping: a ticket for each participant of `rooms` to continue in the same place on
+   * another node, and the rooms' other nodes told to keep them meanwhile. Empty unless rooms span nodes.
+   */
+  prepareMoves(rooms: Iterable<Room>): Map<Peer, string> {
+    const tickets = new Map<Peer, string>();
+    const spans = this.spans;
+    if (!spans) return tickets;
+    for (const room of rooms) {
+      for (const peer of room.peers.values()) {
+        tickets.set(peer, this.tickets.issue({ roomId: room.id, peerId: peer.id, displayName: peer.displayName, role: peer.role, joinedAt: peer.joinedAt }));
+      }
+      spans.announceMoving(room, [...room.peers.keys()]);
+    }
+    return tickets;
+  }
+
+  /**
+   * The place a move ticket continues, taken once across the cluster (Redis; this node alone while
+   * Redis is away); undefined when it does not check out, and the join is an ordinary one.
+   */
+  async takeMove(ticket: string, roomId: string): Promise<Move | undefined> {
+    const move = this.tickets.take(ticket, roomId);
+    if (!move) return undefined;
+    const first = await this.redis.set(`move:${move.id}`, this.nodeId, 'PX', Math.max(1, move.expiresAt - Date.now()), 'NX').catch(() => 'OK');
+    return first === 'OK' ? move : undefined;
+  }
+
+  /** Carries out other nodes' moderation of participants here (a room spanning nodes) with `local`. */
+  serveModeration(local: (call: ModerationCall) => Promise<void>): void {
+    this.api.handle('moderate', ModerationCall, async (call) => {
+      await local(call);
+      return {};
+    });
+  }
+
+  /** Has node `nodeId` carry out a moderation action on a participant there (throws its refusal, or UNAVAILABLE). */
+  async moderate(nodeId: string, call: ModerationCall): Promise<void> {
+    const node = this.registry.known().find((candidate) => candidate.id === nodeId);
+    if (!node) throw new ConclaveError('UNAVAILABLE', 'That participant’s node is not reachable right now; try again shortly');
+    await this.client.call(node.internal, 'moderate', call, z.object({}));
   }
 
   /** Runs an admin API call on another node (throws NodeCallError, UNAVAILABLE when it does not answer). */
@@ -210,6 +299,7 @@ export class Cluster {
   /** Leaves the cluster: pipes closed (the other ends told), entry and rooms removed from Redis, connections closed. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.spans?.close();
       this.pipes.close();
       await this.registry.stop();
       await this.directory.flush();

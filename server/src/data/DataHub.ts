@@ -45,6 +45,9 @@ export interface DataHubHost {
   permits(peer: Peer, what: 'chat' | 'files'): boolean;
 }
 
+/** A chat post, whiteboard event or fast message as it goes to the room's other nodes (a room spanning nodes). */
+export type RoomPost = { [L in 'chat' | 'board' | 'fast']: { label: L; payload: ServerDataMessages[L] } }['chat' | 'board' | 'fast'];
+
 export interface DataHubOptions {
   maxFileBytes: number;
 }
@@ -66,6 +69,8 @@ export class DataHub {
   /** Order of chat and whiteboard events across the room; a sync answer says how far it covers. */
   private seq = 0;
   private closed = false;
+  /** Set when the room spans nodes: every accepted post is passed on to the room's other nodes. */
+  onPost: ((post: RoomPost) => void) | undefined;
 
   constructor(
     private readonly host: DataHubHost,
@@ -237,6 +242,32 @@ export class DataHub {
     }
   }
 
+  /**
+   * A post made on another node of the room: kept (chat history, the board) and forwarded to
+   * everyone here, in this node's order (its own `seq`).
+   */
+  deliver(post: RoomPost): void {
+    if (this.closed) return;
+    if (post.label === 'chat') {
+      const message: ChatMessage = { ...post.payload, seq: ++this.seq };
+      this.chat.post(message);
+      this.broadcast('chat', message);
+    } else if (post.label === 'board') {
+      const { by } = post.payload;
+      try {
+        this.board.apply(by, post.payload);
+      } catch (error) {
+        // The boards of two nodes disagree (a post lost while Redis was away): theirs is skipped here.
+        this.log.warn({ err: error, by }, 'a whiteboard event from another node does not fit this board');
+        return;
+      }
+      // Their node's order number is theirs; this node stamps its own.
+      this.broadcast('board', { ...post.payload, seq: ++this.seq });
+    } else {
+      this.broadcast('fast', post.payload);
+    }
+  }
+
   close(): void {
     this.closed = true;
     for (const member of this.members.values()) member.outbox?.close();
@@ -358,17 +389,20 @@ export class DataHub {
     };
     this.chat.post(message);
     this.broadcast('chat', message);
+    this.onPost?.({ label: 'chat', payload: message });
   }
 
   private postBoard(peer: Peer, op: BoardOp): void {
     this.board.apply(peer.id, op);
     const event: BoardEvent = { ...op, seq: ++this.seq, by: peer.id };
     this.broadcast('board', event);
+    this.onPost?.({ label: 'board', payload: event });
   }
 
   private postFast(peer: Peer, post: FastPost): void {
     const message: FastMessage = { from: peer.id, name: peer.displayName, at: Date.now(), topic: post.topic, data: post.data };
     this.broadcast('fast', message);
+    this.onPost?.({ label: 'fast', payload: message });
   }
 
   private broadcast<L extends DataLabel>(label: L, payload: ServerDataMessages[L]): void {

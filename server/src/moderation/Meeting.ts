@@ -70,6 +70,14 @@ export class Meeting {
     room.on('joined', (peer) => this.background(this.seated(peer), 'seating a participant'));
     room.on('left', (peer) => this.background(this.gone(peer), 'a participant leaving'));
     room.once('closed', () => this.background(this.closed(), 'closing the meeting'));
+    // A room spanning nodes: the rules set on another node hold here too.
+    room.on('delivered', (notice) => {
+      if (notice.event === 'policy') this.background(this.adoptPolicy(notice.payload), 'adopting the rules set on another node');
+    });
+  }
+
+  private async adoptPolicy(policy: RoomPolicy): Promise<void> {
+    this.policy = await this.store.updatePolicy(this.stateKey, policy);
   }
 
   /**
@@ -217,12 +225,14 @@ export class Meeting {
   private mayActOn(by: Actor, target: Peer): void {
     if (!('peerId' in by)) return;
     if (by.peerId === target.id) throw new ConclaveError('BAD_REQUEST', 'Use your own controls for yourself');
-    const actor = this.room.peers.get(by.peerId);
-    if (target.role === 'host' && actor?.role !== 'host') throw new ConclaveError('FORBIDDEN', 'Only a host can do that to a host');
+    // The actor may be on another node of a room spanning nodes.
+    const actorRole = this.room.peers.get(by.peerId)?.role ?? this.room.remote.get(by.peerId)?.info.role;
+    if (target.role === 'host' && actorRole !== 'host') throw new ConclaveError('FORBIDDEN', 'Only a host can do that to a host');
   }
 
+  /** A host in the room, on this node or (a room spanning nodes) on another. */
   private hasHost(): boolean {
-    return [...this.room.peers.values()].some((peer) => peer.role === 'host');
+    return [...this.room.peers.values()].some((peer) => peer.role === 'host') || [...this.room.remote.values()].some((remote) => remote.info.role === 'host');
   }
 
   private async seated(peer: Peer): Promise<void> {

@@ -42,7 +42,8 @@ export interface PeerSession {
 
 /** A participant in a room: its two transports, what it publishes and what it receives. */
 export class Peer {
-  readonly joinedAt = Date.now();
+  /** When they joined the room: now, or on the node they moved from (a stopping node of a cluster). */
+  joinedAt = Date.now();
   /** Proves a reconnecting client is this peer; given only in the join answer. */
   readonly resumeToken = randomBytes(24).toString('base64url');
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();

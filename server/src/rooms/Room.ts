@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { ConclaveError } from '../../../shared/errors.js';
-import type { Notifications, ProduceRequest } from '../../../shared/protocol.js';
+import type { Notifications, ParticipantInfo, ProduceRequest } from '../../../shared/protocol.js';
 import { isMediasoupHeaderExtension } from '../../../shared/rtp.js';
 import { TypedEmitter } from '../../../shared/TypedEmitter.js';
 import { DataHub } from '../data/DataHub.js';
@@ -35,6 +35,8 @@ export interface JoinParams {
   session: PeerSession;
   /** What a ban on them would bar (moderation). */
   banKeys?: string[];
+  /** They continue a place they held on a stopping node of the cluster: same id and join time. */
+  continues?: { peerId: string; joinedAt: number };
 }
 
 /** Tries a join makes when workers die under it, before answering UNAVAILABLE. */
@@ -47,12 +49,35 @@ class RouterLost extends Error {
   }
 }
 
+/** One notification to the whole room, as the room's other nodes hear of it (server/src/cluster/RoomSpan). */
+export type RoomNotice = { [K in keyof Notifications]: { event: K; payload: Notifications[K] } }[keyof Notifications];
+
+/** Notifications each node works out for itself, or that concern only its own participants: never passed on. */
+const NODE_LOCAL_NOTICES: ReadonlySet<keyof Notifications> = new Set(['activeSpeaker', 'roomLost']);
+
+/** A participant of this room on another node of the cluster (a room spanning nodes). */
+export interface RemoteParticipant {
+  info: ParticipantInfo;
+  /** The node they are connected to. */
+  node: string;
+  /** When this node heard of them (reconciling leaves the newest alone). */
+  since: number;
+  /** Their node is stopping and they are moving to another: kept until then (ms since epoch), not dropped with their node. */
+  movingUntil?: number;
+}
+
 type RoomEvents = {
   /** The room closed: its last participant left, or it could not be moved off a dead worker. */
   closed: [];
   /** Seated (everyone else was told); `left` follows however they go. */
   joined: [peer: Peer];
   left: [peer: Peer];
+  /** A participant here published: the room's other nodes are told. */
+  produced: [producer: types.Producer<ProducerAppData>];
+  /** A notification went to the whole room: the room's other nodes pass it on to theirs. */
+  announced: [notice: RoomNotice];
+  /** A notification from the room's part on another node reached everyone here. */
+  delivered: [notice: RoomNotice];
 };
 
 // Over 350 lines on purpose: seating (participants and observers), fan-out and broadcast all read
@@ -75,6 +100,10 @@ export class Room extends TypedEmitter<RoomEvents> {
    * a room with only observers left closes.
    */
   readonly observers = new Map<string, Peer>();
+  /** Participants on other nodes, when the room spans nodes (kept by server/src/cluster/RoomSpan). */
+  readonly remote = new Map<string, RemoteParticipant>();
+  /** Other nodes' producers piped to this node's home router, by id. */
+  readonly remoteProducers = new Map<string, types.Producer<ProducerAppData>>();
   readonly createdAt = Date.now();
   /** Chat, files, whiteboard and fast messages: the room's data channels. */
   readonly data: DataHub;
@@ -166,7 +195,35 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private get fanout(): FanoutRoom {
-    return { routerSet: this.routerSet, peers: this.peers, log: this.log };
+    return { routerSet: this.routerSet, peers: this.peers, remoteProducers: this.remoteProducers, log: this.log };
+  }
+
+  /** Everyone in the room, on this node and on others, but `except`: what a join answer lists. */
+  participants(except?: Peer): ParticipantInfo[] {
+    const local = [...this.peers.values()].filter((peer) => peer !== except).map((peer) => peer.info);
+    return [...local, ...[...this.remote.values()].map((remote) => remote.info)];
+  }
+
+  /**
+   * Another node's producer, piped to this node's home router: every participant and observer here
+   * gets a consumer of it, a microphone joins the active speaker watch, and it is forgotten when it
+   * closes (its pipe closed: the producer, its owner or its node went).
+   */
+  addRemoteProducer(producer: types.Producer<ProducerAppData>): void {
+    if (this.closed || producer.closed || this.remoteProducers.has(producer.id)) return;
+    this.remoteProducers.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      if (this.remoteProducers.get(producer.id) === producer) this.remoteProducers.delete(producer.id);
+    });
+    for (const peer of this.peers.values()) void consume(this.fanout, peer, producer);
+    for (const observer of this.observers.values()) void consume(this.fanout, observer, producer);
+    if (producer.appData.source === 'mic') void this.speakers.addRemote(producer);
+  }
+
+  /** A notification from the room's part on another node, for everyone here. */
+  deliver(notice: RoomNotice): void {
+    this.notifyHere(notice.event, notice.payload);
+    this.emit('delivered', notice);
   }
 
   /**
@@ -187,14 +244,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
   }
 
-  private async admit({ displayName, role, rtpCapabilities, dataChannels = false, session, banKeys = [] }: JoinParams): Promise<Peer> {
+  private async admit({ displayName, role, rtpCapabilities, dataChannels = false, session, banKeys = [], continues }: JoinParams): Promise<Peer> {
     await this.settled;
     if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed; try again');
     if (this.peers.size >= this.options.maxPeers) {
       throw new ConclaveError('ROOM_FULL', `Room ${this.id} is full (${this.options.maxPeers} participants)`);
     }
+    if (continues && this.peers.has(continues.peerId)) throw new ConclaveError('BAD_REQUEST', 'That place is already taken here');
     const slot = await this.routerSet.place();
-    const peerId = randomUUID();
+    const peerId = continues?.peerId ?? randomUUID();
     let transports: Awaited<ReturnType<RouterSet['createTransports']>>;
     try {
       transports = await this.routerSet.createTransports(slot, peerId, dataChannels);
@@ -205,6 +263,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const [sendTransport, recvTransport] = transports;
     const peer = new Peer(peerId, displayName, role(), rtpCapabilities, sendTransport, recvTransport, session, dataChannels);
     peer.banKeys = banKeys;
+    if (continues) peer.joinedAt = continues.joinedAt;
     // The room may have closed, filled up or lost that router while the transports were created.
     if (this.closed || this.peers.size >= this.options.maxPeers || slot.router.closed) {
       peer.close();
@@ -212,6 +271,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (this.closed) throw new ConclaveError('UNAVAILABLE', 'The room was closed; try again');
       throw new RouterLost();
     }
+    // Someone moving here from a stopping node was known here as a participant there: now they are ours.
+    this.remote.delete(peerId);
     this.broadcast('participantJoined', peer.info);
     this.peers.set(peerId, peer);
     this.routerSet.seat(peer, slot);
@@ -241,6 +302,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const peer of this.peers.values()) {
       for (const producer of peer.producers.values()) pending.push(consume(this.fanout, observer, producer));
     }
+    for (const producer of this.remoteProducers.values()) pending.push(consume(this.fanout, observer, producer));
     await Promise.all(pending);
     return observer;
   }
@@ -278,6 +340,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (other === peer) continue;
       for (const producer of other.producers.values()) pending.push(consume(this.fanout, peer, producer));
     }
+    for (const producer of this.remoteProducers.values()) pending.push(consume(this.fanout, peer, producer));
     await Promise.all(pending);
     await this.data.connect(peer);
   }
@@ -343,11 +406,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     for (const observer of this.observers.values()) void consume(this.fanout, observer, producer);
     this.log.debug({ peer: peer.id, producer: producer.id, source: request.source }, 'producing');
+    this.emit('produced', producer);
     if (request.source === 'mic') await this.speakers.add(peer, producer);
     return producer;
   }
 
+  /** Tells everyone in the room but `except`, on this node and (through the cluster) on the room's other nodes. */
   broadcast<K extends keyof Notifications>(event: K, payload: Notifications[K], except?: Peer): void {
+    this.notifyHere(event, payload, except);
+    if (!NODE_LOCAL_NOTICES.has(event)) this.emit('announced', { event, payload } as RoomNotice);
+  }
+
+  private notifyHere<K extends keyof Notifications>(event: K, payload: Notifications[K], except?: Peer): void {
     for (const peer of this.peers.values()) {
       if (peer !== except) peer.notify(event, payload);
     }

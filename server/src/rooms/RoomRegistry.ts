@@ -58,6 +58,11 @@ export class RoomRegistry extends TypedEmitter<{ created: [room: Room] }> {
     return settled.flatMap((result) => (result.status === 'fulfilled' && !result.value.isClosed ? [result.value] : []));
   }
 
+  /** The open rooms now (no await). */
+  opened(): Room[] {
+    return [...this.open].filter((room) => !room.isClosed);
+  }
+
   /** The open room with this id, now (no await: the admin API acts on what is there). */
   get(roomId: string): Room | undefined {
     for (const room of this.open) if (room.id === roomId && !room.isClosed) return room;

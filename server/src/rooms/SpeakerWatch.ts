@@ -31,6 +31,15 @@ export class SpeakerWatch {
     }
   }
 
+  /** Feeds another node's microphone, already piped to the home router (a room spanning nodes). */
+  async addRemote(producer: types.Producer<ProducerAppData>): Promise<void> {
+    try {
+      await this.observer.addProducer({ producerId: producer.id });
+    } catch (error) {
+      this.log.warn({ err: error, producer: producer.id }, 'active speaker observer could not take a microphone of another node');
+    }
+  }
+
   /** The home router changed: a new observer there, fed every open microphone of `peers`. */
   async moveHome(peers: Iterable<Peer>): Promise<void> {
     this.observer = await SpeakerWatch.observe(this.routers.home.router);

@@ -9,6 +9,8 @@ import type { RouterSet } from './RouterSet.js';
 export interface FanoutRoom {
   routerSet: RouterSet;
   peers: ReadonlyMap<string, Peer>;
+  /** Other nodes' producers, piped to the home router. */
+  remoteProducers: ReadonlyMap<string, types.Producer<ProducerAppData>>;
   log: Logger;
 }
 
@@ -23,7 +25,8 @@ export async function consume(room: FanoutRoom, consumerPeer: Peer, producer: ty
     if (consumerPeer.receiving.get(producer.id) === claim) consumerPeer.receiving.delete(producer.id);
   };
   const target = room.routerSet.slotOf(consumerPeer);
-  const source = room.routerSet.slotOf(room.peers.get(producer.appData.peerId) ?? consumerPeer);
+  const owner = room.peers.get(producer.appData.peerId);
+  const source = owner ? room.routerSet.slotOf(owner) : room.remoteProducers.get(producer.id) === producer ? room.routerSet.home : undefined;
   if (!target || !source) return release();
   let consumer: types.Consumer<ConsumerAppData>;
   try {

@@ -2,6 +2,7 @@ import { ConclaveError } from '../../../shared/errors.js';
 import type { Actor } from '../../../shared/moderation.js';
 import { moderates } from '../../../shared/roles.js';
 import type { Meeting } from '../moderation/Meeting.js';
+import { carryOut, type TargetAction } from '../moderation/targetActions.js';
 import type { Peer } from '../rooms/Peer.js';
 import type { Connection } from './connection.js';
 import type { Domain } from './handlers.js';
@@ -25,18 +26,24 @@ function member(connection: Connection): Acting {
   return { meeting: connection.context.meetings.of(room), peer, actor: { peerId: peer.id, displayName: peer.displayName } };
 }
 
-/** Someone in the sender's own room: nobody can act on a participant of another room. */
-function target({ meeting }: Acting, peerId: string): Peer {
-  const peer = meeting.room.peers.get(peerId);
-  if (!peer) throw new ConclaveError('NOT_FOUND', 'No such participant in this meeting');
-  return peer;
+/**
+ * Does `action` to someone in the sender's own room (nobody can act on a participant of another
+ * room): here, or, in a room spanning nodes, on the node they are on.
+ */
+async function actOn(connection: Connection, { meeting, actor }: Acting, peerId: string, action: TargetAction): Promise<void> {
+  const { room } = meeting;
+  const peer = room.peers.get(peerId);
+  if (peer) return carryOut(meeting, actor, peer, action);
+  const remote = room.remote.get(peerId);
+  const cluster = connection.context.cluster;
+  if (!remote || !cluster) throw new ConclaveError('NOT_FOUND', 'No such participant in this meeting');
+  await cluster.moderate(remote.node, { roomId: room.id, peerId, by: actor, action });
 }
 
 /** Running the meeting (hosts and moderators), and hands and reactions (everyone). */
 export const moderationHandlers = {
   async muteParticipant(connection, { peerId, source }) {
-    const acting = moderator(connection);
-    await acting.meeting.mute(acting.actor, target(acting, peerId), source);
+    await actOn(connection, moderator(connection), peerId, { kind: 'mute', source });
     return {};
   },
 
@@ -45,21 +52,18 @@ export const moderationHandlers = {
     return { muted: await meeting.muteAll(actor) };
   },
 
-  askToUnmute(connection, { peerId }) {
-    const acting = moderator(connection);
-    acting.meeting.askToUnmute(acting.actor, target(acting, peerId));
+  async askToUnmute(connection, { peerId }) {
+    await actOn(connection, moderator(connection), peerId, { kind: 'askToUnmute' });
     return {};
   },
 
   async removeParticipant(connection, { peerId, ban }) {
-    const acting = moderator(connection);
-    await acting.meeting.remove(acting.actor, target(acting, peerId), ban);
+    await actOn(connection, moderator(connection), peerId, { kind: 'remove', ban });
     return {};
   },
 
   async setRole(connection, { peerId, role }) {
-    const acting = moderator(connection, true);
-    await acting.meeting.setRole(acting.actor, target(acting, peerId), role);
+    await actOn(connection, moderator(connection, true), peerId, { kind: 'setRole', role });
     return {};
   },
 
@@ -81,8 +85,12 @@ export const moderationHandlers = {
 
   /** Your own hand, or (hosts and moderators) someone else's. */
   async lowerHand(connection, { peerId }) {
-    const acting = peerId === undefined || peerId === connection.joined().peer.id ? member(connection) : moderator(connection);
-    await acting.meeting.lowerHand(acting.actor, peerId === undefined ? acting.peer : target(acting, peerId));
+    if (peerId === undefined || peerId === connection.joined().peer.id) {
+      const acting = member(connection);
+      await acting.meeting.lowerHand(acting.actor, acting.peer);
+    } else {
+      await actOn(connection, moderator(connection), peerId, { kind: 'lowerHand' });
+    }
     return {};
   },
 

@@ -26,20 +26,25 @@ export const roomHandlers = {
     const session = new Session(connection, context.sessions, connection.log);
     try {
       const identity = await admit(connection, request);
-      const { displayName } = identity;
+      // Continuing a place held on a stopping node of the cluster: the same id, name and role, no lobby.
+      const move = request.move === undefined ? undefined : await context.cluster?.takeMove(request.move, request.roomId);
+      if (request.move !== undefined && !move) connection.log.info('a move ticket did not check out: an ordinary join');
+      const displayName = move?.displayName ?? identity.displayName;
       if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left while joining');
       const home = await context.cluster?.homeOf(request.roomId, { openHere: context.rooms.get(request.roomId) !== undefined });
       if (home) throw new RedirectError(home.publicUrl, `This room is hosted by node ${home.id}: join at ${home.publicUrl}`);
       if (connection.attempt !== attempt) throw new ConclaveError('NOT_JOINED', 'Left while joining');
       const room = await context.rooms.getOrCreate(request.roomId);
+      // A room spanning nodes: its participants elsewhere are known before the answer lists them.
+      await context.cluster?.spanReady(room);
       const meeting = context.meetings.of(room);
       const { role, lockOnWelcome } = await meeting.checkEntry({
         displayName,
-        tokenRole: identity.tokenRole,
+        tokenRole: move?.role ?? identity.tokenRole,
         banKeys: identity.banKeys,
         // With tokens, only the token can ask for the lobby.
         wantsLobby: identity.tokenRole === undefined ? request.lobby : identity.lobby,
-        admitted: connection.takeAdmission(room, displayName),
+        admitted: move !== undefined || connection.takeAdmission(room, displayName),
         waiter: connection.waiter(room, meeting.lobby),
       });
       const peer = await room.join({
@@ -52,6 +57,7 @@ export const roomHandlers = {
         dataChannels: request.dataChannels,
         session,
         banKeys: identity.banKeys,
+        ...(move ? { continues: { peerId: move.peerId, joinedAt: move.joinedAt } } : {}),
       });
       const connectedAhead = request.dtlsParameters
         ? await connectAhead(peer, request.dtlsParameters).then(
@@ -89,7 +95,7 @@ export const roomHandlers = {
         sendTransport: { ...transportInfo(peer.sendTransport), ...connected },
         recvTransport: { ...transportInfo(peer.recvTransport), ...connected },
         iceServers: iceServersFor(context.config, peer.id),
-        participants: [...room.peers.values()].filter((other) => other !== peer).map((other) => other.info),
+        participants: room.participants(peer),
         resumeToken: peer.resumeToken,
         reconnectGraceMs: context.config.RECONNECT_GRACE_SECONDS * 1000,
         policy: meeting.policy,
