@@ -84,6 +84,16 @@ const TOOLS = {
   // One recording and one live stream of a 4-person call: the compositor Chromium, ffmpeg, and a local RTMP ingest.
   // Two cluster nodes in one process and a redis-server: what a cross-node pipe costs.
   'bench:pipe': { entry: 'dist/scripts/bench/pipe/cli.js', packages: [{ pkg: 'redis-server', bin: '/usr/bin/redis-server' }] },
+  // Three cluster nodes in network namespaces (root), one room spanning them, load-test bots and synthetic participants through each.
+  'bench:span': {
+    entry: 'dist/scripts/bench/span/cli.js',
+    packages: [
+      { pkg: 'chromium', bin: '/usr/bin/chromium' },
+      { pkg: 'redis-server', bin: '/usr/bin/redis-server' },
+      { pkg: 'iproute2', bin: '/usr/sbin/tc' },
+      { pkg: 'nftables', bin: '/usr/sbin/nft' },
+    ],
+  },
   'bench:record': {
     entry: 'dist/scripts/bench/record/cli.js',
     packages: [

@@ -81,7 +81,7 @@ export async function runLoadTest(options: LoadTestOptions, { onProgress, signal
     const group = Math.floor(index / options.perBrowser);
     let browser = browsers.get(group);
     if (!browser) {
-      browser = launchChromium({ executablePath: options.chromium, videoFile: options.videoFile ?? undefined });
+      browser = launchChromium({ executablePath: options.chromium, videoFile: options.videoFile ?? undefined, extraArgs: secureContextArgs(options.url) });
       browsers.set(group, browser);
     }
     return browser;
@@ -244,4 +244,13 @@ async function waitUntilSettled(bots: Bot[], synthetic: SyntheticRecord[], deadl
     if (Date.now() >= deadline || signal?.aborted) return null;
     await sleep(SETTLE_POLL_MS, signal);
   }
+}
+
+/**
+ * Cameras need a secure context: a server reached over plain http on another host (a LAN address,
+ * a test node in a network namespace) is treated as one for the bots, as localhost already is.
+ */
+export function secureContextArgs(url: string): string[] {
+  const { protocol, hostname, origin } = new URL(url);
+  return protocol === 'http:' && hostname !== 'localhost' && hostname !== '127.0.0.1' ? [`--unsafely-treat-insecure-origin-as-secure=${origin}`] : [];
 }

@@ -18,6 +18,7 @@ interface Node {
 }
 
 const ROOM = 'span';
+const ADMIN_API_KEY = 'span-admin-key-0123456789abcdef';
 
 describe('a room spanning three nodes', { timeout: 180_000 }, () => {
   let redis: RedisServer;
@@ -29,7 +30,7 @@ describe('a room spanning three nodes', { timeout: 180_000 }, () => {
     redis = await startRedis();
     for (const id of ['span-a', 'span-b', 'span-c']) {
       const { url, settings } = await loopbackNode(id, redis.url, 4);
-      nodes.push({ id, url, server: await startTestServer({ CLIENT_DIST, ...settings }) });
+      nodes.push({ id, url, server: await startTestServer({ CLIENT_DIST, ADMIN_API_KEY, ...settings }) });
     }
     await eventually(() => nodes.every((node) => node.server.cluster?.registry.known().length === 3), { what: 'the nodes to see each other' });
     browser = await launchLightChromium();
@@ -130,6 +131,20 @@ describe('a room spanning three nodes', { timeout: 180_000 }, () => {
     await eventually(async () => ((await ben.state()).role === 'moderator' ? true : undefined), { what: 'Ben to be moderator' });
     await eventually(async () => (await cy.state()).participants.some((p) => p.id === benId && p.role === 'moderator') || undefined, {
       what: 'Cy to see Ben as moderator',
+    });
+
+    // The admin API of Ana's node acts on Cy, who is on another node: the call goes to Cy's node.
+    const cyId = await idOf(cy);
+    const anaId = await idOf(ana);
+    const anaNode = nodes.find((node) => roomOn(node)?.peers.has(anaId) ?? false);
+    const muted = await fetch(`${anaNode!.url}/api/v1/rooms/${ROOM}/participants/${cyId}/mute`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'camera' }),
+    });
+    expect(muted.status).toBe(200);
+    await eventually(async () => (await cy.state()).producers.find((producer) => producer.source === 'camera')?.paused || undefined, {
+      what: "Cy's camera to be muted",
     });
   });
 

@@ -1,13 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLUSTER_SECRET, type RedisServer } from '../cluster/redisServer.js';
 import type { LabHost, NetLab } from './netlab.js';
-import { CLIENT_DIST, eventually, isAlive } from './server.js';
+import { eventually, isAlive } from './server.js';
 
-/** The built server each node runs (`npm run build` first). */
-const ENTRY = path.resolve(import.meta.dirname, '../../dist/server/src/index.js');
+/** The checkout this runs from, whether as a test (test/helpers) or built into a bench (dist/test/helpers). */
+function checkoutRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+const ROOT = checkoutRoot();
+/** The built server each node runs, and the client it serves (`npm run build` first). */
+const ENTRY = path.join(ROOT, 'dist/server/src/index.js');
+const CLIENT_DIST = process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.join(ROOT, 'client/dist');
 const HTTP_PORT = 3000;
 /** Lets the root namespace (not the node's own machine) read each node's /metrics. */
 export const LAB_METRICS_TOKEN = 'cluster-lab-metrics-token';

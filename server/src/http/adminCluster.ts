@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConclaveError } from '../../../shared/errors.js';
 import type { Cluster } from '../cluster/Cluster.js';
 import { FORWARDED_HEADER, type AdminCall } from '../cluster/ClusterAdmin.js';
+import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 
 /** What the admin API needs of the cluster (docs/admin-api.md, "In a cluster"). */
@@ -16,17 +17,19 @@ export const isForwarded = (req: Request): boolean => req.get(FORWARDED_HEADER) 
 /**
  * Calls about a room another node hosts go to that node, and its answer comes back as it is: any
  * node answers for the whole cluster. A room open here, or in nobody's directory entry (closed, or
- * never opened), is answered here.
+ * never opened), is answered here — except calls about one participant of a room spanning nodes
+ * who is on another node: those go to their node.
  */
 export function forwardRoomCalls(api: Router, cluster: AdminCluster, rooms: RoomRegistry, fail: (res: Response, error: ConclaveError) => void): void {
   api.use((req: Request, res: Response, next: NextFunction) => {
     const roomId = roomInPath(req.path);
-    if (roomId === undefined || isForwarded(req) || rooms.get(roomId)) {
+    const here = roomId === undefined ? undefined : rooms.get(roomId);
+    const elsewhere = participantElsewhere(req.path, here);
+    if (roomId === undefined || isForwarded(req) || (here && !elsewhere)) {
       next();
       return;
     }
-    cluster
-      .hostElsewhere(roomId)
+    (elsewhere ? Promise.resolve(cluster.otherNodes().find((node) => node.id === elsewhere)) : cluster.hostElsewhere(roomId))
       .then(async (node) => {
         if (!node) return next();
         const call: AdminCall = { method: req.method as AdminCall['method'], path: req.url, body: req.body as unknown };
@@ -60,6 +63,17 @@ export async function clusterRooms(
     }),
   );
   return { rooms: rooms.sort((a, b) => String(a.id).localeCompare(String(b.id))), unreachable: unreachable.sort() };
+}
+
+/** The node of the participant a call is about, when they are on another node of a room open here. */
+function participantElsewhere(path: string, room: Room | undefined): string | undefined {
+  const segment = /^\/rooms\/[^/]+\/participants\/([^/]+)/.exec(path)?.[1];
+  if (!room || segment === undefined) return undefined;
+  try {
+    return room.remote.get(decodeURIComponent(segment))?.node;
+  } catch {
+    return undefined;
+  }
 }
 
 function roomInPath(path: string): string | undefined {
