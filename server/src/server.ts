@@ -142,7 +142,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     rooms,
     new MemoryRoomState(),
     { timeoutMs: config.LOBBY_TIMEOUT * 1000, maxKnocks: config.MAX_LOBBY, autoHost: tokenVerifierFor(config) === undefined },
-    reportRoomEvents(rooms, webhooks),
+    reportRoomEvents(rooms, webhooks, cluster?.spans ? cluster : undefined),
     log,
   );
   const recordingStore = new RecordingStore(

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPresentedFrames, launchLightChromium, leaveAndClose, openParticipant, type ParticipantPage } from '../helpers/browser.js';
@@ -19,18 +21,31 @@ interface Node {
 
 const ROOM = 'span';
 const ADMIN_API_KEY = 'span-admin-key-0123456789abcdef';
+const WEBHOOK_SECRET = 'span-webhook-secret-0123456789abcdef';
 
 describe('a room spanning three nodes', { timeout: 180_000 }, () => {
   let redis: RedisServer;
   let browser: Browser;
   const nodes: Node[] = [];
   const pages: ParticipantPage[] = [];
+  /** Every webhook event any node sent: a receiver as an operator would run one. */
+  const hooks: { event: string; room: string }[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      hooks.push(JSON.parse(body) as { event: string; room: string });
+      response.writeHead(204).end();
+    });
+  });
 
   beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
     redis = await startRedis();
     for (const id of ['span-a', 'span-b', 'span-c']) {
       const { url, settings } = await loopbackNode(id, redis.url, 4);
-      nodes.push({ id, url, server: await startTestServer({ CLIENT_DIST, ADMIN_API_KEY, ...settings }) });
+      nodes.push({ id, url, server: await startTestServer({ CLIENT_DIST, ADMIN_API_KEY, WEBHOOK_URLS: hookUrl, WEBHOOK_SECRET, ...settings }) });
     }
     await eventually(() => nodes.every((node) => node.server.cluster?.registry.known().length === 3), { what: 'the nodes to see each other' });
     browser = await launchLightChromium();
@@ -40,6 +55,7 @@ describe('a room spanning three nodes', { timeout: 180_000 }, () => {
     await browser?.close();
     for (const node of nodes) await node.server.close();
     await redis?.stop();
+    receiver.close();
   });
 
   const roomOn = (node: Node) => node.server.rooms.get(ROOM);
@@ -176,5 +192,17 @@ describe('a room spanning three nodes', { timeout: 180_000 }, () => {
     await ana.page.evaluate((id) => window.conclave!.removeParticipant(id), benId);
     await eventually(async () => ((await ben.state()).connection === 'left' ? true : undefined), { what: "Ben's call to end" });
     await eventually(async () => !(await ana.state()).participants.some((p) => p.id === benId) || undefined, { what: 'Ben to be gone for Ana' });
+
+    // The last one leaves: the room finished once for the cluster, as it started once, though three nodes had a part of it.
+    await leaveAndClose(ana);
+    pages.splice(pages.indexOf(ana), 1);
+    await eventually(() => hooks.some((hook) => hook.event === 'room_finished' && hook.room === ROOM) || undefined, { what: 'room_finished' });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const ofRoom = (event: string): number => hooks.filter((hook) => hook.event === event && hook.room === ROOM).length;
+    expect({ started: ofRoom('room_started'), finished: ofRoom('room_finished'), joined: ofRoom('participant_joined') }).toEqual({
+      started: 1,
+      finished: 1,
+      joined: 3,
+    });
   });
 });

@@ -54,7 +54,7 @@ export interface SpanStep {
   roomSize: number;
   bots: { fpsMin: number | null; fpsMean: number | null; lossMax: number | null };
   synthetic: { joined: number; total: number; lossP50: number | null; lossMax: number | null };
-  /** Pipes between the nodes at the end of the step, each node's incoming and outgoing. */
+  /** Pipes between the nodes while the room was full, each node's most incoming and outgoing. */
   pipes: Record<string, { incoming: number; outgoing: number }>;
   missed: string[];
 }
@@ -129,21 +129,26 @@ function loadTest(node: LabNode, room: string, bots: number, synthetic: number, 
 
 async function pipesOf(node: LabNode): Promise<{ incoming: number; outgoing: number }> {
   const metrics = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${LAB_METRICS_TOKEN}` } })).text();
-  const read = (direction: string): number => Number(new RegExp(`^conclave_cluster_pipes\\{direction="${direction}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
-  return { incoming: read('incoming'), outgoing: read('outgoing') };
+  const read = (direction: 'in' | 'out'): number =>
+    Number(new RegExp(`^conclave_cluster_pipes\\{direction="${direction}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+  return { incoming: read('in'), outgoing: read('out') };
 }
 
 async function runStep(nodes: LabNode[], directory: Redis, synthetic: number, options: SpanOptions): Promise<SpanStep> {
   const room = `span-${synthetic}`;
   const stepDir = path.join(options.outDir, room);
   const pipesSeen: Record<string, { incoming: number; outgoing: number }> = {};
-  // Read the pipes while the room is full, before the runs end and everyone leaves.
+  // The pipes while the room is full (the most seen: at the end everyone leaves).
   const sampling = setInterval(() => {
-    for (const node of nodes)
+    for (const node of nodes) {
       void pipesOf(node).then(
-        (pipes) => (pipesSeen[node.id] = pipes),
+        ({ incoming, outgoing }) => {
+          const most = pipesSeen[node.id] ?? { incoming: 0, outgoing: 0 };
+          pipesSeen[node.id] = { incoming: Math.max(most.incoming, incoming), outgoing: Math.max(most.outgoing, outgoing) };
+        },
         () => undefined,
       );
+    }
   }, 2000);
   let results: RunResult[];
   try {

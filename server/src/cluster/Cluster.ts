@@ -204,6 +204,24 @@ export class Cluster {
     return home.id === this.nodeId ? undefined : home;
   }
 
+  /** Whether this node's part of a room just opened is the room's first (no participants on other nodes). */
+  async opensRoom(room: Room): Promise<boolean> {
+    await this.spanReady(room);
+    return room.remote.size === 0;
+  }
+
+  /**
+   * Whether this node's part of a room that just closed was the room's last. Asked a moment later,
+   * once this node's own entry is gone from the directory, so two parts closing together do not
+   * each count on the other (they may both say yes: at least once). Yes when Redis cannot tell.
+   */
+  async closesRoom(room: Room): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await this.directory.flush();
+    const hosts = await this.directory.hosts(room.id).catch(() => []);
+    return hosts.every((host) => host.node.id === this.nodeId);
+  }
+
   /** Resolves once a room just opened here knows its participants on other nodes (at once without spanning). */
   spanReady(room: Room): Promise<void> {
     return this.spans?.ready(room) ?? Promise.resolve();

@@ -7,8 +7,9 @@ import { ClusterUnavailableError, directoryCall } from './redis.js';
 /**
  * The shape of what nodes tell each other. A node only works with nodes of the same protocol:
  * in a rolling upgrade, nodes of another one are left out of placement and pipes (and logged).
+ * 2: rooms span nodes (room channels, `span-state`, `moderate`, move tickets).
  */
-export const CLUSTER_PROTOCOL = 1;
+export const CLUSTER_PROTOCOL = 2;
 
 /** What a node carries now; placement compares these. */
 export interface NodeLoad {
