@@ -20,8 +20,8 @@ interface Node {
 }
 
 const ROOM = 'span';
-const ADMIN_API_KEY = 'span-admin-key-0123456789abcdef';
-const WEBHOOK_SECRET = 'span-webhook-secret-0123456789abcdef';
+const ADMIN_API_KEY = 'span-admin-key-0123456789abcdef-0123456789';
+const WEBHOOK_SECRET = 'span-webhook-secret-0123456789abcdef-01234567';
 
 describe('a room spanning three nodes', { timeout: 180_000 }, () => {
   let redis: RedisServer;

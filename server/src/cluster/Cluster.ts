@@ -211,15 +211,12 @@ export class Cluster {
   }
 
   /**
-   * Whether this node's part of a room that just closed was the room's last. Asked a moment later,
-   * once this node's own entry is gone from the directory, so two parts closing together do not
-   * each count on the other (they may both say yes: at least once). Yes when Redis cannot tell.
+   * Whether this node's part of a room that just closed was the room's last: its directory entry's
+   * removal left none (one atomic step in Redis, so of parts closing together exactly one says yes;
+   * yes too when Redis could not be asked, at least once).
    */
-  async closesRoom(room: Room): Promise<boolean> {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    await this.directory.flush();
-    const hosts = await this.directory.hosts(room.id).catch(() => []);
-    return hosts.every((host) => host.node.id === this.nodeId);
+  closesRoom(room: Room): Promise<boolean> {
+    return this.directory.leftLast(room.id);
   }
 
   /** Resolves once a room just opened here knows its participants on other nodes (at once without spanning). */

@@ -23,6 +23,8 @@ const nodeRoomsKey = (nodeId: string): string => `node:${nodeId}:rooms`;
 export class RoomDirectory {
   /** This node's rooms and participant counts: the truth the Redis entries are copied from. */
   private readonly own = new Map<string, number>();
+  /** Per room, whether this node's latest removal of its entry left the room in no node's entry. */
+  private readonly removals = new Map<string, Promise<boolean>>();
   /** Writes in order, so a quick join-then-leave never lands as a join. */
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -52,15 +54,42 @@ export class RoomDirectory {
     if (participants > 0) this.own.set(roomId, participants);
     else this.own.delete(roomId);
     const self = this.registry.nodeId;
-    this.writing = this.writing
-      .then(() =>
-        directoryCall('updating the room directory', () =>
-          participants > 0
-            ? this.redis.multi().hset(roomKey(roomId), self, participants).sadd(nodeRoomsKey(self), roomId).exec()
-            : this.redis.multi().hdel(roomKey(roomId), self).srem(nodeRoomsKey(self), roomId).exec(),
-        ),
-      )
-      .catch((error: unknown) => this.log.warn({ err: error, room: roomId }, 'room directory not updated; written again when Redis is back'));
+    const written = this.writing.then(() =>
+      directoryCall('updating the room directory', () =>
+        participants > 0
+          ? this.redis.multi().hset(roomKey(roomId), self, participants).sadd(nodeRoomsKey(self), roomId).exec()
+          : this.redis.multi().hdel(roomKey(roomId), self).srem(nodeRoomsKey(self), roomId).hlen(roomKey(roomId)).exec(),
+      ),
+    );
+    if (participants === 0) {
+      // Removed and counted in one step: of several nodes leaving a room at once, exactly one sees none
+      // left. A second removal (nothing left to remove) defers to the one that removed the entry.
+      const previous = this.removals.get(roomId);
+      const mine = written.then(
+        (replies): boolean | undefined => (replies?.[0]?.[1] === 1 ? replies[2]?.[1] === 0 : undefined),
+        () => true,
+      );
+      this.removals.set(
+        roomId,
+        mine.then(async (last) => last ?? (await previous) ?? false),
+      );
+    } else {
+      this.removals.delete(roomId);
+    }
+    this.writing = written.catch((error: unknown) =>
+      this.log.warn({ err: error, room: roomId }, 'room directory not updated; written again when Redis is back'),
+    );
+  }
+
+  /**
+   * Whether this node's leaving the room (its entry removed) left no node in it: true for exactly
+   * one of several nodes leaving together; true too when Redis could not be asked (at least once).
+   */
+  async leftLast(roomId: string): Promise<boolean> {
+    const removal = this.removals.get(roomId);
+    const last = (await removal) ?? false;
+    if (this.removals.get(roomId) === removal) this.removals.delete(roomId);
+    return last;
   }
 
   /** The live nodes hosting this room, most participants first. Throws ClusterUnavailableError when Redis is away. */
