@@ -13,6 +13,8 @@ const ALONE = [
   'test/loadtest/loadtest.test.ts',
   'test/loadtest/synthetic.test.ts',
   'test/netlab/**/*.test.ts',
+  // Three cluster nodes in network namespaces and three pages at once.
+  'test/cluster/failover.test.ts',
   // Three or four browsers and a compositor browser each: beside another browser file, the compositor
   // (at a lower priority, as in production) can take longer than its 45 s to start.
   'test/e2e/recording.test.ts',

@@ -39,7 +39,7 @@ interface Call {
 
 describe.skipIf(SKIP !== undefined)(
   `cluster nodes on hosts of their own (network namespaces)${SKIP ? ` — skipped: ${SKIP}` : ''}`,
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   () => {
     let lab: NetLab;
     let redis: RedisServer;
@@ -151,10 +151,10 @@ describe.skipIf(SKIP !== undefined)(
             const { consumers } = await viewer.state();
             return others.every((other) => consumers.some((consumer) => consumer.peerId === other && consumer.source === 'camera')) || undefined;
           },
-          { what: `${viewer.name} to receive every other camera`, timeoutMs: 30_000 },
+          { what: `${viewer.name} to receive every other camera`, timeoutMs: 60_000 },
         );
         const frames = await countPresentedFrames(viewer, others);
-        await eventually(() => presentedAll(frames, others), { what: `${viewer.name}'s page to present every other video`, timeoutMs: 30_000 });
+        await eventually(() => presentedAll(frames, others), { what: `${viewer.name}'s page to present every other video`, timeoutMs: 60_000 });
         // …and hears them: decoded audio samples keep arriving from every other.
         const samples = async (): Promise<number[]> => {
           const { consumers } = await viewer.stats();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLUSTER_SECRET, type RedisServer } from '../cluster/redisServer.js';
@@ -27,6 +27,8 @@ export interface LabNode {
   child: ChildProcess;
   /** Its mediasoup workers, so none outlives the run. */
   workerPids: number[];
+  /** Everything it logged, for when something goes wrong. */
+  logFile: string;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface LabNode {
  */
 export async function startLabNode(lab: NetLab, host: LabHost, redis: RedisServer, options: { ttlSeconds: number; workers?: number }): Promise<LabNode> {
   const url = `http://${host.address}:${HTTP_PORT}`;
+  // Its recordings and its log (node.log) go here.
+  const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'conclave-cluster-'));
   const child = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, ENTRY], {
     env: {
       ...process.env,
@@ -46,7 +50,7 @@ export async function startLabNode(lab: NetLab, host: LabHost, redis: RedisServe
       ANNOUNCED_IP: host.address,
       NUM_WORKERS: String(options.workers ?? 1),
       CLIENT_DIST,
-      RECORDINGS_DIR: mkdtempSync(path.join(os.tmpdir(), 'conclave-cluster-')),
+      RECORDINGS_DIR: recordingsDir,
       REDIS_URL: `redis://:${redis.password}@${lab.gateway}:${redis.port}`,
       NODE_ID: host.name,
       CLUSTER_SECRET,
@@ -57,7 +61,9 @@ export async function startLabNode(lab: NetLab, host: LabHost, redis: RedisServe
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const node: LabNode = { id: host.name, url, child, workerPids: [] };
+  const node: LabNode = { id: host.name, url, child, workerPids: [], logFile: path.join(recordingsDir, 'node.log') };
+  const log = createWriteStream(node.logFile);
+  child.stdout?.pipe(log);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -66,7 +72,8 @@ export async function startLabNode(lab: NetLab, host: LabHost, redis: RedisServe
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await eventually(
     () => output.includes('Conclave is serving') || (child.exitCode !== null ? Promise.reject(new Error(`${host.name} exited: ${output}`)) : undefined),
-    { what: `${host.name} to serve`, timeoutMs: 30_000 },
+    // Three nodes starting at once on a busy two-core machine: their workers and pages compete.
+    { what: `${host.name} to serve`, timeoutMs: 60_000 },
   );
   return node;
 }
