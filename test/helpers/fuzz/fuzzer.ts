@@ -69,6 +69,8 @@ export class Fuzzer extends MessageGenerator {
    */
   private async warmUp(): Promise<void> {
     const [sendTransport, recvTransport] = this.current.transports;
+    // `leave` is drawn rarely (see generate): its refusal of a bad payload is checked every run.
+    await this.send(this.prepare({ event: 'leave', args: ['not an object'], ack: true, note: 'warm-up: a leave with a payload it does not take' }));
     if (this.state !== 'joined') {
       // Outside a room: one resume of a real participant's place with a wrong token, so that
       // refusal is checked every run rather than when the seed happens to draw it.
