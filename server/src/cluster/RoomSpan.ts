@@ -108,17 +108,6 @@ export class RoomSpans {
     this.spans.get(channelOf(room.id))?.announceMoving(peerIds);
   }
 
-  /** Participants on other nodes and producers piped in, over every spanned room (tests, metrics). */
-  counts(): { rooms: number; remoteParticipants: number } {
-    let remoteParticipants = 0;
-    let rooms = 0;
-    for (const span of this.spans.values()) {
-      remoteParticipants += span.room.remote.size;
-      if (span.room.remote.size > 0) rooms++;
-    }
-    return { rooms, remoteParticipants };
-  }
-
   close(): void {
     clearInterval(this.timer);
     for (const span of [...this.spans.values()]) span.close();
