@@ -8,6 +8,7 @@ import {
   MAX_PROBE_INTERVAL_MS,
   QUEUE_MEMORY_MS,
   MAX_HOLD_MS,
+  CHANGED_LINK,
   UP_HEADROOM,
   UP_STABLE_MS,
   USABLE_SHARE,
@@ -105,6 +106,28 @@ describe('a participant’s downlink policy', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(MAX_HOLD_MS + UP_STABLE_MS + 4000);
     // Fewer than one step up every 16 s over two minutes.
     expect(upAt.length).toBeLessThan(8);
+  });
+
+  it('a link that failed its step-ups and then carries far more (a cap lifted) comes back without the back-off', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a')];
+    // Capped: plenty while held down, short once up (as above), for a minute: the wait has grown.
+    let cap = policy.decide(0, estimateFor(300_000), 0, wants).get('a');
+    let t = 2000;
+    let failedAt = 0;
+    for (; t <= 60_000; t += 2000) {
+      const estimate = estimateFor(cap === undefined ? 300_000 : 700_000);
+      if (cap !== undefined) failedAt = estimate;
+      cap = policy.decide(t, estimate, 0, wants).get('a');
+    }
+    // Make sure it is held down when the cap goes.
+    while (cap === undefined) cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants).get('a');
+    const liftedAt = t;
+    // The cap lifted: the estimate climbs well past where the step ups failed.
+    expect(estimateFor(5_000_000)).toBeGreaterThan(failedAt * CHANGED_LINK);
+    while (cap !== undefined && t < liftedAt + MAX_HOLD_MS) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants).get('a');
+    expect(cap).toBeUndefined();
+    expect(t - liftedAt).toBeLessThanOrEqual(HOLD_AFTER_DOWN_MS + UP_STABLE_MS + 2000);
   });
 
   it('forgets consumers that are gone', () => {

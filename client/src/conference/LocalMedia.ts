@@ -2,7 +2,7 @@ import type { types } from 'mediasoup-client';
 import { ConclaveError } from '../../../shared/errors.js';
 import { MediaSource } from '../../../shared/protocol.js';
 import type { Emit, Report } from './events.js';
-import { CAMERA_ENCODINGS, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
+import { cameraEncodings, getCameraTrack, getMicTrack, getScreenTrack, MediaAccessError, SCREEN_ENCODINGS } from './media.js';
 import type { MediaTransports } from './MediaTransports.js';
 import { SEND_LIMITS, type QualityMode } from './qualityMode.js';
 import type { Signaling } from './Signaling.js';
@@ -188,7 +188,7 @@ export class LocalMedia {
         stopTracks: false,
         appData: { source, paused },
         ...(source === 'mic' ? { codecOptions: { opusDtx: true, opusFec: true } } : {}),
-        ...(source === 'camera' ? { encodings: CAMERA_ENCODINGS } : source === 'screen' ? { encodings: SCREEN_ENCODINGS } : {}),
+        ...(source === 'camera' ? { encodings: cameraEncodings(track.getSettings()) } : source === 'screen' ? { encodings: SCREEN_ENCODINGS } : {}),
       });
       // The user may have switched the source off or stopped sharing while it was being set up.
       if (this.sources[source].track !== track) {

@@ -36,14 +36,46 @@ export const CAMERA_CONSTRAINTS: MediaTrackConstraints = {
  * The camera as three VP8 simulcast layers, lowest first (mediasoup-client names them r0–r2):
  * a quarter, half and full resolution, each with three temporal layers, so the server can give
  * every viewer the size its tile needs and step down frame rate or size when a downlink is short.
- * Chrome sends fewer layers from a small capture (two from 640×480); the server then uses what
- * arrives.
+ * Chrome sends fewer layers from a small capture (two from 640×360); the server then uses what
+ * arrives. Each layer's bit rate follows its size (`layerMaxBitrate`), so a smaller camera's layers
+ * cost less: a 1280×720 camera sends 320×180, 640×360 and 1280×720 at 150 kbit/s, 500 kbit/s and
+ * 1.2 Mbit/s; a 640×360 camera 160×90, 320×180 and 640×360 at 80, 150 and 500 kbit/s.
  */
-export const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
-  { scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
-  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: 'L1T3' },
+export function cameraEncodings(capture: { width?: number | undefined; height?: number | undefined }): types.RtpEncodingParameters[] {
+  const width = capture.width ?? 1280;
+  const height = capture.height ?? 720;
+  return [4, 2, 1].map((scaleResolutionDownBy) => ({
+    scaleResolutionDownBy,
+    maxBitrate: layerMaxBitrate(width / scaleResolutionDownBy, height / scaleResolutionDownBy),
+    scalabilityMode: 'L1T3',
+  }));
+}
+
+/**
+ * The most one camera layer may send, by its area: between these sizes the rate is interpolated
+ * by pixel count, beyond them it stays at the end's. The encoder spends whatever it is allowed,
+ * so a fixed rate per layer index gave a 160×90 layer 150 kbit/s (half a bit per pixel) and made
+ * the lowest layers of a 640×360 camera as dear as a 720p camera's, which a poor downlink felt:
+ * two of them and two voices filled 80 % of a 500 kbit/s link.
+ */
+const LAYER_BITRATES: readonly (readonly [pixels: number, bps: number])[] = [
+  [160 * 90, 80_000],
+  [320 * 180, 150_000],
+  [640 * 360, 500_000],
+  [1280 * 720, 1_200_000],
 ];
+
+export function layerMaxBitrate(width: number, height: number): number {
+  const pixels = width * height;
+  const [first] = LAYER_BITRATES;
+  if (!first || pixels <= first[0]) return first?.[1] ?? 1_200_000;
+  for (let i = 1; i < LAYER_BITRATES.length; i++) {
+    const [pixelsBelow, bpsBelow] = LAYER_BITRATES[i - 1]!;
+    const [pixelsAbove, bpsAbove] = LAYER_BITRATES[i]!;
+    if (pixels <= pixelsAbove) return Math.round(bpsBelow + ((bpsAbove - bpsBelow) * (pixels - pixelsBelow)) / (pixelsAbove - pixelsBelow));
+  }
+  return LAYER_BITRATES.at(-1)![1];
+}
 
 /**
  * A screen share as one full-resolution layer: text must stay sharp (the track's contentHint

@@ -32,7 +32,11 @@ export interface VideoWant {
 
 /** Share of the estimate that media may use: the estimate wobbles, and RTCP, RTX and audio need room. */
 export const USABLE_SHARE = 0.85;
-/** Going up needs the estimate to exceed what the higher layers cost by this factor. */
+/**
+ * Going up needs the estimate to exceed what the higher layers cost by this factor: on a link at
+ * its limit the estimate swings by a third either way (244–628 kbit/s measured on a 500 kbit/s
+ * link), and with 1.25 every swing up offered a layer the next swing down took away.
+ */
 export const UP_HEADROOM = 1.25;
 /** After a step down, a consumer stays down at least this long. */
 export const HOLD_AFTER_DOWN_MS = 8000;
@@ -67,14 +71,36 @@ interface ConsumerHistory {
   downs: number[];
   /** Since when going up has been possible without a break; undefined: not now. */
   upSince: number | undefined;
+  /** When it last went up, and the estimate then. */
+  upAt: number | undefined;
+  upEstimate: number | undefined;
+  /** When a step up failed (a step down within FAILED_UP_MS), within the last FAILURE_MEMORY_MS; and the estimate it failed at. */
+  failures: number[];
+  failedEstimate: number | undefined;
 }
 
 /** A consumer that stepped down more than once within this window waits longer before going up. */
 export const FLAP_WINDOW_MS = 60_000;
 /** The longest wait before going up again, for a link that keeps failing its step-ups. */
-export const MAX_HOLD_MS = 32_000;
+export const MAX_HOLD_MS = 64_000;
+/**
+ * A step down this soon after a step up means the link could not carry the higher layer, however
+ * high the estimate looked: on a link at its limit mediasoup's estimate overshoots while little is
+ * sent (1.35 Mbit/s reported on a 500 kbit/s link) and falls back once the layer is up. The next
+ * try waits FAILED_UP_HOLD_MS, doubling with each failure within FAILURE_MEMORY_MS.
+ */
+export const FAILED_UP_MS = 12_000;
+export const FAILED_UP_HOLD_MS = 32_000;
+export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
+/**
+ * An estimate this many times the one at which the last step up failed is a link that changed,
+ * not one near its limit: the back-off for failed steps up no longer applies, only
+ * HOLD_AFTER_DOWN_MS. Without it a link that had flapped while capped came back 20–30 s after the
+ * cap was lifted (the wait had doubled to 16–32 s).
+ */
+export const CHANGED_LINK = 1.5;
 
 /**
  * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
@@ -158,10 +184,11 @@ export class DownlinkPolicy {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downs: [], upSince: undefined };
+        entry = { cap: undefined, downs: [], upSince: undefined, upAt: undefined, upEstimate: undefined, failures: [], failedEstimate: undefined };
         this.history.set(id, entry);
       }
       entry.downs = entry.downs.filter((at) => now - at < FLAP_WINDOW_MS);
+      entry.failures = entry.failures.filter((at) => now - at < FAILURE_MEMORY_MS);
       const current = Math.min(video.wished, entry.cap ?? video.wished);
       const down = fits.get(id) ?? 0;
       const up = fitsWithHeadroom.get(id) ?? 0;
@@ -169,15 +196,25 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downs.push(now);
         entry.upSince = undefined;
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
+          entry.failures.push(now);
+          entry.failedEstimate = entry.upEstimate;
+        }
+        entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap) {
         entry.upSince ??= now;
         // Each step down within the window doubles the wait: a link that cannot hold the higher
-        // layer stops being offered it every few seconds.
-        const hold = Math.min(MAX_HOLD_MS, HOLD_AFTER_DOWN_MS * 2 ** Math.max(0, entry.downs.length - 1));
+        // layer stops being offered it every few seconds, unless it now carries far more.
+        const changed = entry.failedEstimate !== undefined && availableBps >= entry.failedEstimate * CHANGED_LINK;
+        const backOff =
+          entry.failures.length > 0 ? FAILED_UP_HOLD_MS * 2 ** (entry.failures.length - 1) : HOLD_AFTER_DOWN_MS * 2 ** Math.max(0, entry.downs.length - 1);
+        const hold = changed ? HOLD_AFTER_DOWN_MS : Math.min(MAX_HOLD_MS, backOff);
         const lastDown = entry.downs.at(-1) ?? -Infinity;
         if (now - lastDown >= hold && now - entry.upSince >= UP_STABLE_MS) {
           entry.cap = up >= video.wished ? undefined : up;
           entry.upSince = undefined;
+          entry.upAt = now;
+          entry.upEstimate = availableBps;
         }
       } else {
         entry.upSince = undefined;

@@ -219,6 +219,7 @@ export class LinkMonitor {
         availableKbps: Math.round(availableBps / 1000),
         reservedKbps: Math.round(reservedBps / 1000),
         caps: [...caps.values()],
+        layerKbps: wants.map((want) => want.layerCosts.map((bps) => Math.round(bps / 1000))),
         ceilingKbps: Math.round((link.policy.ceilingBps ?? 0) / 1000),
       },
       'downlink decision',
