@@ -598,6 +598,9 @@ export interface SentLayer {
   framesEncoded: number;
   width: number;
   height: number;
+  /** Why the browser sends less than asked now ('cpu', 'bandwidth', 'none'), and seconds spent so per reason. */
+  limitation: string;
+  limitedSeconds: Record<string, number>;
 }
 
 /** The layers a participant's camera sends now; two readings a while apart give bitrates. */
@@ -612,6 +615,8 @@ export async function sentLayers(participant: LabParticipant): Promise<Record<st
           framesEncoded: entry.framesEncoded ?? 0,
           width: entry.frameWidth ?? 0,
           height: entry.frameHeight ?? 0,
+          limitation: entry.qualityLimitationReason ?? 'none',
+          limitedSeconds: Object.fromEntries(Object.entries(entry.qualityLimitationDurations ?? {}).map(([reason, seconds]) => [reason, Math.round(seconds)])),
         };
       });
     }

@@ -6,6 +6,7 @@ import {
   atFullQuality,
   describeReading,
   netlabUnavailable,
+  sentLayers,
   openLabParticipant,
   watch,
   writeCameraClip,
@@ -206,6 +207,12 @@ describe.skipIf(SKIP !== undefined)(`a poor link (tc caps in a network namespace
       const [anaReading, benReading] = await Promise.all([watch(ana, UPLINK_WINDOW_S), watch(ben, UPLINK_WINDOW_S)]);
       log(`uplink ${CAP_KBIT} kbit/s, ${UPLINK_WINDOW_S} s: Ana sees ${describeReading(anaReading)}`);
       log(`  Ben sees ${describeReading(benReading)}`);
+      for (const sender of [ana, ben, cy]) {
+        const layers = Object.entries(await sentLayers(sender));
+        log(
+          `  ${sender.name} sends ${layers.map(([rid, layer]) => `${rid} ${layer.width}×${layer.height} limited by ${layer.limitation} (${JSON.stringify(layer.limitedSeconds)})`).join(', ')}`,
+        );
+      }
       for (const [viewer, reading, other] of [
         [ana, anaReading, ben],
         [ben, benReading, ana],
