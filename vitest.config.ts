@@ -25,7 +25,7 @@ const ALONE = [
  * Issue #15's poor-link goals (≥ 15 fps on a capped link, recovery, few switches), asserted in real
  * browsers behind capped network namespaces. Since session 21 each goal holds in most runs
  * (BENCHMARKS.md, "Poor links"), but all five cases pass together in only some: on two busy cores
- * the participants on clean links themselves fall under 15 fps for a while in about half the runs.
+ * the participants on clean links themselves fall under 15 fps in the uplink case of many runs.
  * So `npm test` leaves the file out and `npm run test:netlab` runs it; the lab itself
  * (test/netlab/lab.test.ts) is in `npm test`.
  */

@@ -9,6 +9,7 @@ import type { BotRecord, RunResult, SyntheticRecord } from '../../scripts/loadte
 import { loadSyntheticMedia } from '../../scripts/loadtest/synthetic/media.js';
 import { MediaClock } from '../../scripts/loadtest/synthetic/sending.js';
 import { SyntheticParticipant } from '../../scripts/loadtest/synthetic/SyntheticParticipant.js';
+import { writeCameraClip } from '../helpers/netlab.js';
 import { CLIENT_DIST, eventually, useServer } from '../helpers/server.js';
 
 const TOKEN = 'synthetic-metrics-token-0123456789';
@@ -44,8 +45,13 @@ describe('npm run loadtest -- --synthetic', () => {
   const server = useServer({ CLIENT_DIST, METRICS_TOKEN: TOKEN });
   let out: string;
 
-  beforeAll(() => {
+  let camera: string;
+
+  beforeAll(async () => {
     out = mkdtempSync(path.join(os.tmpdir(), 'conclave-synthetic-'));
+    // The bots' cameras from a 640×360 clip rather than Chromium's own 1280×720 fake camera: two
+    // of those encoding three layers each beside thirty participants is more than two cores carry.
+    camera = await writeCameraClip(path.join(out, 'camera.y4m'));
   });
 
   afterAll(() => {
@@ -72,6 +78,8 @@ describe('npm run loadtest -- --synthetic', () => {
       '0.5',
       '--per-browser',
       '2',
+      '--video-file',
+      camera,
       // A page of nine tiles: the six cameras (the synthetic senders publish before the receivers
       // join, so their tiles come first) whatever the window's size.
       '--query',

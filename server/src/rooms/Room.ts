@@ -41,8 +41,6 @@ export interface JoinParams {
 
 /** Tries a join makes when workers die under it, before answering UNAVAILABLE. */
 const JOIN_ATTEMPTS = 3;
-/** The least time between two keyframe requests mediasoup passes to a video sender (it holds the later one back until then). */
-const KEYFRAME_REQUEST_DELAY_MS = 500;
 
 /** The router a join was placing someone on closed (its worker died): the join waits for the move and tries again. */
 class RouterLost extends Error {
@@ -386,10 +384,6 @@ export class Room extends TypedEmitter<RoomEvents> {
             headerExtensions: request.rtpParameters.headerExtensions?.filter(isMediasoupHeaderExtension),
           },
           paused: request.paused,
-          // Every viewer that loses a packet asks for a keyframe; on a lossy uplink each answered
-          // request is a burst the link drops again (a storm that also loads the sender's CPU).
-          // At most two requests a second reach the sender (LiveKit throttles theirs to one or two).
-          ...(request.kind === 'video' ? { keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS } : {}),
           appData: { peerId: peer.id, source: request.source },
         }),
       );
