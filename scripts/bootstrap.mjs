@@ -209,7 +209,9 @@ function startChecks() {
   const bin = (/** @type {string} */ name) => path.join(root, 'node_modules', '.bin', name);
   /** @type {[string, string, string[]][]} */
   const checks = [
-    ['typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']],
+    // TypeScript 7, the native compiler: the same check at about half the CPU of TypeScript 5, whose
+    // JavaScript API typescript-eslint's type-aware rules still need (package.json keeps both).
+    ['typecheck', process.execPath, [path.join(root, 'node_modules', 'typescript-7', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json']],
     ['eslint', bin('eslint'), ['.']],
     ['prettier', bin('prettier'), ['--check', '.']],
   ];

@@ -512,6 +512,8 @@ export async function openLabParticipant(
       await page.evaluate(([m, a]) => (window.conclave![m] as (...x: unknown[]) => Promise<void>)(...a), [method, args] as const);
     },
     close: () => context.close(),
+    // Each lab participant's browser lives in its own namespace for one visit: nothing to reuse.
+    release: () => context.close(),
     look: async () => {
       const at = Date.now();
       let timer: NodeJS.Timeout | undefined;

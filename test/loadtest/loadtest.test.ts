@@ -36,10 +36,10 @@ describe('npm run loadtest', () => {
       '3',
       '--duration',
       '6',
-      // A bot every 10 s, so the last one finds cameras already in the room to time, even where a
-      // join takes several seconds (a loaded machine).
+      // A bot every 5 s, so the last one finds cameras already in the room to time, even where a
+      // join takes several seconds (a loaded machine; this file runs alone, after the paired files).
       '--join-rate',
-      '0.1',
+      '0.2',
       '--per-browser',
       '3',
       '--metrics-token',
