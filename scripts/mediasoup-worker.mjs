@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// Over ~350 lines on purpose: it runs before any package is installed, so the whole provisioning
+// (below) lives in one file that imports only Node's own modules.
+//
 // Provides a working `mediasoup-worker` binary without mediasoup's own postinstall (disabled for
 // this project, see package.json "allowScripts"), and works fully offline on Debian.
 //

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: the protocol is defined once, every request, answer and notification
+// side by side, so a change to it is seen whole.
 import { z } from 'zod';
 import type { types as client } from 'mediasoup-client';
 import { DataLabel, FileName, FileType, SctpStreamParametersSchema, type BoardStroke, type ChatMessage } from './data.js';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: joining with tokens, each way of trusting a login service, the verifier
+// and the token tool: one concern, its cases side by side.
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: the server's data plane (channels, chat, whiteboard, fast messages,
+// files), one describe each, over one server fixture.
 import type { types } from 'mediasoup';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BOARD_MAX_POINTS, CHAT_HISTORY, DATA_LABELS, encodeChunk, type DataLabel } from '../shared/data.js';

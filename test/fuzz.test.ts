@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: one fuzzing run (warm-up, fuzzers, the call's health sampled throughout,
+// the answer checks) read in the order it happens.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../server/src/rooms/Room.js';

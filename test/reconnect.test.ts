@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: every case of a dropped connection within the grace period, over one
+// server fixture.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LEAVE_BEACON_PATH, type ConsumerInfo } from '../shared/protocol.js';
 import type { Peer } from '../server/src/rooms/Peer.js';

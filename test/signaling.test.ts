@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: the whole signalling protocol over real sockets, its good paths and then
+// its typed refusals, on one server fixture.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Result } from '../shared/errors.js';
 import { PROTOCOL_VERSION, Requests, type ConsumerInfo, type RequestName } from '../shared/protocol.js';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: webhook delivery (signing, order, retries), from a running server, and
+// its configuration: one concern, side by side.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: the faults under a call, a restart and a room that cannot be kept share
+// one harness of browsers and fault injectors.
 import { appendFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

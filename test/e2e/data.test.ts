@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: chat, files, the whiteboard and fast messages between real browsers
+// share one fixture (a room of their own per case).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: a recorded meeting checked in its file (who is shown when, sound and
+// picture in step) and streamed live, with the frame readers those checks need.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: the lab's parts (namespaces and links, the lock between parallel runs,
+// the page probe that reads remote videos) each need the others' details.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: a browserless participant speaks the whole protocol (requests, answers,
+// notifications, hand-built RTP parameters) for the tests.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { types as client } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';

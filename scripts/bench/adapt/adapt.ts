@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: one benchmark's whole run (the lab, a phase per cap and direction, the
+// report table), read in the order it happens.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

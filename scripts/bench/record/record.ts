@@ -1,3 +1,5 @@
+// Over ~350 lines on purpose: one benchmark's whole run (options, recorder and streamer phases, the
+// leftover-process check, the report), read in the order it happens.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
