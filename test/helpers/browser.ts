@@ -103,7 +103,7 @@ async function newTab(browser: Browser, deny: boolean): Promise<Page> {
 export async function openParticipant(browser: Browser, baseUrl: string, room: string, name: string, options: OpenOptions = {}): Promise<ParticipantPage> {
   const kind = options.denyMedia ? 'deny' : 'allow';
   const idle = idleTabs.get(browser)?.[kind].pop();
-  const page = idle ?? (await newTab(browser, options.denyMedia ?? false));
+  const page = idle ?? (await newTab(browser, kind === 'deny'));
   const context = page.context();
   await page.setViewportSize(options.viewport ?? { width: 1280, height: 720 });
   const query = new URLSearchParams({ room, name, ...options.query });
@@ -140,9 +140,9 @@ export async function openParticipant(browser: Browser, baseUrl: string, room: s
 }
 
 /**
- * Leaves the room as the Leave button does, then releases the tab for the next person. The leave is
- * awaited, so the server frees the place now; a page only closed keeps it until its leave beacon arrives, or for
- * the reconnect grace period (30 s) if the beacon is lost on a busy machine.
+ * Leaves the room as the Leave button does, then releases the tab for the next person. The leave
+ * is awaited, so the server frees the place now; a page only closed keeps it until its leave beacon
+ * arrives, or for the reconnect grace period (30 s) if the beacon is lost on a busy machine.
  */
 export async function leaveAndClose(participant: ParticipantPage): Promise<void> {
   if (participant.page.isClosed()) return participant.close();
