@@ -7,8 +7,8 @@ import {
   HOLD_MARGIN,
   MAX_PROBE_INTERVAL_MS,
   QUEUE_MEMORY_MS,
-  MAX_HOLD_MS,
-  CHANGED_LINK,
+  FAILED_UP_STABLE_MS,
+  MAX_UP_STABLE_MS,
   UP_HEADROOM,
   UP_STABLE_MS,
   USABLE_SHARE,
@@ -88,46 +88,53 @@ describe('a participant’s downlink policy', () => {
     expect(1.1).toBeLessThan(UP_HEADROOM);
   });
 
-  it('a link that keeps failing its step-ups is offered them less and less often', () => {
+  /**
+   * A capped link as mediasoup's estimator showed it in the lab (500 kbit/s, BENCHMARKS.md §6):
+   * while the camera is held down its padding fills the link up to the estimate, so an overshoot
+   * (a probe passing the shaper's burst allowance) stays high for at most 4 s and falls back; once
+   * the camera is up the link is short. One round every 2 s.
+   */
+  const cappedEstimate = (held: boolean, t: number): number => {
+    if (!held) return estimateFor(300_000);
+    return (t / 2000) % 5 < 3 ? estimateFor(300_000) : estimateFor(5_000_000);
+  };
+
+  it('a capped link whose estimate overshoots fails one step up, then asks the estimate to hold longer: no more flapping', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a')];
-    const upAt: number[] = [];
     let cap = policy.decide(0, estimateFor(300_000), 0, wants).get('a');
-    // The estimate is plenty whenever the camera is capped, and short whenever it is not (a link
-    // that only looks fast while little is sent): every step up is followed by a step down.
+    let changes = 0;
     for (let t = 2000; t <= 120_000; t += 2000) {
-      const next = policy.decide(t, estimateFor(cap === undefined ? 300_000 : 5_000_000), 0, wants).get('a');
-      if (cap !== undefined && next === undefined) upAt.push(t);
+      const next = policy.decide(t, cappedEstimate(cap !== undefined, t), 0, wants).get('a');
+      if (next !== cap) changes++;
       cap = next;
     }
-    const gaps = upAt.slice(1).map((at, i) => at - upAt[i]!);
-    expect(gaps.length).toBeGreaterThan(1);
-    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(MAX_HOLD_MS + UP_STABLE_MS + 4000);
-    // Fewer than one step up every 16 s over two minutes.
-    expect(upAt.length).toBeLessThan(8);
+    // The first overshoot that holds two rounds is tried (up and down again); none after it.
+    expect(changes).toBeGreaterThan(0);
+    expect(changes).toBeLessThanOrEqual(2);
+    expect(cap).toBe(0);
+    expect(FAILED_UP_STABLE_MS).toBeGreaterThan(4000);
   });
 
-  it('a link that failed its step-ups and then carries far more (a cap lifted) comes back without the back-off', () => {
+  it('a cap lifted after failed steps up: back within the longest wait for a steady estimate', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a')];
-    // Capped: plenty while held down, short once up (as above), for a minute: the wait has grown.
+    // Short whenever up, plenty whenever held (failing every step up), for a minute.
     let cap = policy.decide(0, estimateFor(300_000), 0, wants).get('a');
     let t = 2000;
-    let failedAt = 0;
+    let failures = 0;
     for (; t <= 60_000; t += 2000) {
-      const estimate = estimateFor(cap === undefined ? 300_000 : 700_000);
-      if (cap !== undefined) failedAt = estimate;
-      cap = policy.decide(t, estimate, 0, wants).get('a');
+      const next = policy.decide(t, estimateFor(cap === undefined ? 300_000 : 5_000_000), 0, wants).get('a');
+      if (cap === undefined && next !== undefined) failures++;
+      cap = next;
     }
-    // Make sure it is held down when the cap goes.
+    expect(failures).toBeGreaterThanOrEqual(2);
+    // Make sure it is held down, just stepped down, when the cap goes.
     while (cap === undefined) cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants).get('a');
     const liftedAt = t;
-    // The cap lifted: the estimate climbs well past where the step ups failed.
-    expect(estimateFor(5_000_000)).toBeGreaterThan(failedAt * CHANGED_LINK);
-    while (cap !== undefined && t < liftedAt + MAX_HOLD_MS) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants).get('a');
+    while (cap !== undefined && t < liftedAt + 60_000) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants).get('a');
     expect(cap).toBeUndefined();
-    expect(t - liftedAt).toBeLessThanOrEqual(HOLD_AFTER_DOWN_MS + UP_STABLE_MS + 2000);
+    expect(t - liftedAt).toBeLessThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, MAX_UP_STABLE_MS) + 2000);
   });
 
   it('forgets consumers that are gone', () => {

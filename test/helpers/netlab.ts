@@ -643,6 +643,11 @@ export interface VideoOverWindow {
   /** Changes of the spatial and temporal layer the server reports forwarding, sampled each second. */
   spatialSwitches: number;
   temporalSwitches: number;
+  /**
+   * Samples in which the forwarded layer (spatial, temporal) changed: one switch of resolution is
+   * one, though mediasoup reports the new layer's temporal layer climbing within it.
+   */
+  layerSwitches: number;
   spatialLayer: number | null;
   temporalLayer: number | null;
   preferredSpatialLayer: number | null;
@@ -699,6 +704,7 @@ export function summarise(sights: Sight[]): WindowReading {
     let sizeChanges = 0;
     let spatialSwitches = 0;
     let temporalSwitches = 0;
+    let layerSwitches = 0;
     for (let i = 1; i < sights.length; i++) {
       const before = sights[i - 1]!.video[name];
       const now = sights[i]!.video[name];
@@ -711,6 +717,7 @@ export function summarise(sights: Sight[]): WindowReading {
       sizes.set(size, (sizes.get(size) ?? 0) + 1);
       if (before && now.spatialLayer !== before.spatialLayer) spatialSwitches++;
       if (before && now.temporalLayer !== before.temporalLayer) temporalSwitches++;
+      if (before && (now.spatialLayer !== before.spatialLayer || now.temporalLayer !== before.temporalLayer)) layerSwitches++;
     }
     const [mostShown] = [...sizes.entries()].sort((a, b) => b[1] - a[1])[0] ?? [`${end.width}x${end.height}`];
     const [width, height] = mostShown.split('x').map(Number) as [number, number];
@@ -723,6 +730,7 @@ export function summarise(sights: Sight[]): WindowReading {
       sizeChanges,
       spatialSwitches,
       temporalSwitches,
+      layerSwitches,
       spatialLayer: end.spatialLayer,
       temporalLayer: end.temporalLayer,
       preferredSpatialLayer: end.preferredSpatialLayer,
@@ -755,7 +763,7 @@ export function describeReading(reading: WindowReading): string {
     ([name, v]) =>
       `${name} camera ${v.fps.toFixed(1)} fps (median ${v.medianFps.toFixed(1)}, min ${v.minFps.toFixed(1)}) ${v.width}x${v.height} ` +
       `S${v.spatialLayer ?? '-'}T${v.temporalLayer ?? '-'} want S${v.preferredSpatialLayer ?? '-'}, ` +
-      `switches: size ${v.sizeChanges}, spatial ${v.spatialSwitches}, temporal ${v.temporalSwitches}`,
+      `switches: size ${v.sizeChanges}, layer ${v.layerSwitches} (spatial ${v.spatialSwitches}, temporal ${v.temporalSwitches})`,
   );
   const audios = Object.entries(reading.audio).map(
     ([name, a]) => `${name} mic ${a.packets} packets, ${a.silentSeconds} silent s, concealed ${(a.concealment * 100).toFixed(1)} %`,

@@ -67,7 +67,7 @@ export interface Row {
   size: string;
   /** The layers forwarded at the window's end, and the one the tile asks for. */
   layers: string;
-  /** Changes of the forwarded spatial plus temporal layer (sampled each second) over the window. */
+  /** Samples (one a second) in which the forwarded layer, spatial or temporal, changed over the window. */
   layerSwitches: number;
   sizeChanges: number;
   /** Share of the sender's voice the viewer's browser concealed, in %. */
@@ -174,7 +174,7 @@ function rowsOf(run: number, direction: 'down' | 'up', capKbit: number | null, r
       minFps: round(video?.minFps ?? 0),
       size: video ? `${video.width}x${video.height}` : '-',
       layers: video ? `S${video.spatialLayer ?? '-'}T${video.temporalLayer ?? '-'}/S${video.preferredSpatialLayer ?? '-'}` : '-',
-      layerSwitches: video ? video.spatialSwitches + video.temporalSwitches : 0,
+      layerSwitches: video?.layerSwitches ?? 0,
       sizeChanges: video?.sizeChanges ?? 0,
       micConcealedPercent: round((audio?.concealment ?? 1) * 100),
       micSilentSeconds: audio?.silentSeconds ?? 0,

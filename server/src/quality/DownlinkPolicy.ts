@@ -67,40 +67,37 @@ export function allocateLayers(budget: number, videos: readonly VideoWant[]): Ma
 interface ConsumerHistory {
   /** The highest spatial layer allowed; undefined: as high as the tile asks. */
   cap: number | undefined;
-  /** When it stepped down, within the last FLAP_WINDOW_MS. */
-  downs: number[];
+  /** When it last stepped down. */
+  downAt: number | undefined;
   /** Since when going up has been possible without a break; undefined: not now. */
   upSince: number | undefined;
-  /** When it last went up, and the estimate then. */
+  /** When it last went up. */
   upAt: number | undefined;
-  upEstimate: number | undefined;
-  /** When a step up failed (a step down within FAILED_UP_MS), within the last FAILURE_MEMORY_MS; and the estimate it failed at. */
+  /** When a step up failed (a step down within FAILED_UP_MS), within the last FAILURE_MEMORY_MS. */
   failures: number[];
-  failedEstimate: number | undefined;
 }
 
-/** A consumer that stepped down more than once within this window waits longer before going up. */
-export const FLAP_WINDOW_MS = 60_000;
-/** The longest wait before going up again, for a link that keeps failing its step-ups. */
-export const MAX_HOLD_MS = 64_000;
 /**
  * A step down this soon after a step up means the link could not carry the higher layer, however
  * high the estimate looked: on a link at its limit mediasoup's estimate overshoots while little is
- * sent (1.35 Mbit/s reported on a 500 kbit/s link) and falls back once the layer is up. The next
- * try waits FAILED_UP_HOLD_MS, doubling with each failure within FAILURE_MEMORY_MS.
+ * sent (its probes pass a shaper's burst allowance at line rate: 1.35 Mbit/s reported on a
+ * 500 kbit/s link, then 230–390 kbit/s once its padding fills the queue).
  */
 export const FAILED_UP_MS = 12_000;
-export const FAILED_UP_HOLD_MS = 32_000;
+/** Failed steps up count for this long. */
 export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
 /**
- * An estimate this many times the one at which the last step up failed is a link that changed,
- * not one near its limit: the back-off for failed steps up no longer applies, only
- * HOLD_AFTER_DOWN_MS. Without it a link that had flapped while capped came back 20–30 s after the
- * cap was lifted (the wait had doubled to 16–32 s).
+ * After a failed step up, going up must have been possible this long without a break; after two
+ * or more, MAX_UP_STABLE_MS. On a capped lab link the estimate never stayed high for more than
+ * 4–6 s before the padding up to it filled the queue and it fell (to 230–390 kbit/s on 500); on a
+ * link that really grew (the cap lifted) it stays high, so the wait costs that link no more than
+ * this. A back-off in time alone could not tell the two apart: after a few failures it had grown
+ * to 32–64 s, and a lifted cap waited that long.
  */
-export const CHANGED_LINK = 1.5;
+export const FAILED_UP_STABLE_MS = 6000;
+export const MAX_UP_STABLE_MS = 10_000;
 
 /**
  * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
@@ -184,37 +181,28 @@ export class DownlinkPolicy {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downs: [], upSince: undefined, upAt: undefined, upEstimate: undefined, failures: [], failedEstimate: undefined };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, failures: [] };
         this.history.set(id, entry);
       }
-      entry.downs = entry.downs.filter((at) => now - at < FLAP_WINDOW_MS);
       entry.failures = entry.failures.filter((at) => now - at < FAILURE_MEMORY_MS);
       const current = Math.min(video.wished, entry.cap ?? video.wished);
       const down = fits.get(id) ?? 0;
       const up = fitsWithHeadroom.get(id) ?? 0;
       if (down < current && !pinned) {
         entry.cap = down;
-        entry.downs.push(now);
+        entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
-          entry.failures.push(now);
-          entry.failedEstimate = entry.upEstimate;
-        }
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) entry.failures.push(now);
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap) {
         entry.upSince ??= now;
-        // Each step down within the window doubles the wait: a link that cannot hold the higher
-        // layer stops being offered it every few seconds, unless it now carries far more.
-        const changed = entry.failedEstimate !== undefined && availableBps >= entry.failedEstimate * CHANGED_LINK;
-        const backOff =
-          entry.failures.length > 0 ? FAILED_UP_HOLD_MS * 2 ** (entry.failures.length - 1) : HOLD_AFTER_DOWN_MS * 2 ** Math.max(0, entry.downs.length - 1);
-        const hold = changed ? HOLD_AFTER_DOWN_MS : Math.min(MAX_HOLD_MS, backOff);
-        const lastDown = entry.downs.at(-1) ?? -Infinity;
-        if (now - lastDown >= hold && now - entry.upSince >= UP_STABLE_MS) {
+        // Each failed step up asks the estimate to stay high longer first: an overshoot on a link
+        // at its limit falls back within seconds, a link that grew stays.
+        const stable = entry.failures.length === 0 ? UP_STABLE_MS : Math.min(MAX_UP_STABLE_MS, FAILED_UP_STABLE_MS * 2 ** (entry.failures.length - 1));
+        if (now - (entry.downAt ?? -Infinity) >= HOLD_AFTER_DOWN_MS && now - entry.upSince >= stable) {
           entry.cap = up >= video.wished ? undefined : up;
           entry.upSince = undefined;
           entry.upAt = now;
-          entry.upEstimate = availableBps;
         }
       } else {
         entry.upSince = undefined;
