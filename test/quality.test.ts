@@ -10,6 +10,7 @@ import {
   FAILED_UP_STABLE_MS,
   MAX_UP_STABLE_MS,
   UP_HEADROOM,
+  UP_SPACING_MS,
   UP_STABLE_MS,
   USABLE_SHARE,
   type VideoWant,
@@ -135,6 +136,43 @@ describe('a participant’s downlink policy', () => {
     while (cap !== undefined && t < liftedAt + 60_000) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants).get('a');
     expect(cap).toBeUndefined();
     expect(t - liftedAt).toBeLessThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, MAX_UP_STABLE_MS) + 2000);
+  });
+
+  it('several cameras come back one at a time, bigger tiles first, each once the one before has held', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('small', 1), camera('big', 2)];
+    expect([...policy.decide(0, estimateFor(300_000), 0, wants).values()]).toEqual([0, 0]);
+    const ups: { t: number; id: string }[] = [];
+    let caps = new Map<string, number | undefined>([
+      ['small', 0],
+      ['big', 0],
+    ]);
+    for (let t = 2000; t <= 40_000; t += 2000) {
+      const next = policy.decide(t, estimateFor(10_000_000), 0, wants);
+      for (const [id, cap] of next) if (cap !== caps.get(id)) ups.push({ t, id });
+      caps = next;
+    }
+    expect([...caps.values()]).toEqual([undefined, undefined]);
+    expect(ups.map((up) => up.id)).toEqual(['big', 'small']);
+    expect(ups[1]!.t - ups[0]!.t).toBeGreaterThanOrEqual(UP_SPACING_MS);
+  });
+
+  it('a step up one camera failed makes every camera on that link wait for a steadier estimate', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1), camera('b', 1)];
+    policy.decide(0, estimateFor(300_000), 0, wants);
+    // Plenty after the hold: one camera goes up…
+    let t = HOLD_AFTER_DOWN_MS;
+    let caps = policy.decide(t, estimateFor(10_000_000), 0, wants);
+    while ([...caps.values()].every((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    const first = [...caps].find(([, cap]) => cap === undefined)![0];
+    // …and the link cannot carry it: back down.
+    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants);
+    expect(caps.get(first)).toBe(0);
+    // The other camera does not try at the next good estimate: the link itself failed.
+    const failedAt = t;
+    while ([...caps.values()].every((cap) => cap === 0) && t < failedAt + 60_000) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    expect(t - failedAt).toBeGreaterThanOrEqual(FAILED_UP_STABLE_MS);
   });
 
   it('forgets consumers that are gone', () => {

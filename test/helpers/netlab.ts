@@ -682,8 +682,11 @@ const median = (values: number[]): number => {
 export async function watch(participant: LabParticipant, seconds: number): Promise<WindowReading> {
   const sights: Sight[] = [await participant.look()];
   const end = sights[0]!.at + seconds * 1000;
-  while (Date.now() < end) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, end - Date.now()))));
+  // No reading less than half a second after the one before: Chromium caches getStats for about
+  // 50 ms and a voice sends every 20 ms, so a last reading a few ms after the one before showed a
+  // voice that had not stopped as a silent second.
+  while (end - Date.now() >= 500) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, end - Date.now())));
     sights.push(await participant.look());
   }
   return summarise(sights);

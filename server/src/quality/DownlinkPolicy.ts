@@ -7,15 +7,15 @@
  * 500 kbit/s link two cameras arrived at the middle resolution and 3–5 fps. This policy caps each
  * consumer's spatial layer to what fits at full frame rate; under the cap mediasoup still picks
  * the temporal layer, which drops frame rate only when even the lowest resolution does not fit.
- * Going down is immediate; going up needs headroom and waits a while after a step down, so a link
- * near a boundary does not flap.
+ * Going down is immediate; going up needs headroom, waits a while after a step down, and moves one
+ * camera at a time, so a link near a boundary does not flap.
  *
  * While any camera is held down on a link that shows a queue, the policy also gives the transport a ceiling (`ceilingBps`, for
  * `transport.setMaxOutgoingBitrate`). mediasoup asks its estimator for what the top layers of every
- * camera cost, whatever the consumers' preferred layers, and pads the link up to the estimate to
- * find room for them: on a link with a deep drop-tail queue (a 500 kbit/s tbf of 200 ms) that
- * padding keeps filling the queue, the estimate collapses, and the lowest layer arrived at 6–9 fps.
- * Under a ceiling just above what the held layers need, little is padded. To find out whether the
+ * camera cost, whatever the consumers' preferred layers, and probes the link (padding, sent only
+ * in probes) up towards it: on a link with a deep drop-tail queue (a 500 kbit/s tbf of 200 ms)
+ * those probes fill the queue, the estimate collapses, and the lowest layer arrived at 6–9 fps.
+ * Under a ceiling just above what the held layers need, the probes stay small. To find out whether the
  * link has recovered, every few seconds the ceiling is lifted to what every tile's wish needs for
  * as long as the estimate keeps climbing; when it stalls, that was the link's limit: back to the
  * hold, and the next probe waits a little longer.
@@ -71,33 +71,36 @@ interface ConsumerHistory {
   downAt: number | undefined;
   /** Since when going up has been possible without a break; undefined: not now. */
   upSince: number | undefined;
-  /** When it last went up. */
+  /** When it last went up, until it next goes down (a step down within FAILED_UP_MS of it is a failure). */
   upAt: number | undefined;
-  /** When a step up failed (a step down within FAILED_UP_MS), within the last FAILURE_MEMORY_MS. */
-  failures: number[];
+  /** When it last went up, kept: who goes first when several may. */
+  lastUpAt?: number;
 }
 
 /**
  * A step down this soon after a step up means the link could not carry the higher layer, however
- * high the estimate looked: on a link at its limit mediasoup's estimate overshoots while little is
- * sent (its probes pass a shaper's burst allowance at line rate: 1.35 Mbit/s reported on a
- * 500 kbit/s link, then 230–390 kbit/s once its padding fills the queue).
+ * high the estimate looked: on a link at its limit mediasoup's probes pass a shaper's burst
+ * allowance at line rate (1.35 Mbit/s reported on a 500 kbit/s link), and as its pacer pads only
+ * while probing, nothing contradicts that until the higher layer's own media fill the queue.
  */
 export const FAILED_UP_MS = 12_000;
 /** Failed steps up count for this long. */
 export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
+/** After one camera stepped up, the next waits this long: two measurements that the link carries the first. */
+export const UP_SPACING_MS = 4000;
 /**
- * After a failed step up, going up must have been possible this long without a break; after two
- * or more, MAX_UP_STABLE_MS. On a capped lab link the estimate never stayed high for more than
- * 4–6 s before the padding up to it filled the queue and it fell (to 230–390 kbit/s on 500); on a
- * link that really grew (the cap lifted) it stays high, so the wait costs that link no more than
- * this. A back-off in time alone could not tell the two apart: after a few failures it had grown
- * to 32–64 s, and a lifted cap waited that long.
+ * After a failed step up (of any camera: the link failed), going up must have been possible this
+ * long without a break; after two or more, MAX_UP_STABLE_MS. On a capped lab link an overshoot
+ * mostly lasted 2–6 s before a probe or the media brought the estimate back; on a link that
+ * really grew (the cap lifted) it stays high, so the wait costs that link no more than this. With
+ * 10 s one dip of a busy machine's estimate after the cap was lifted kept the video down 36 s. A
+ * back-off in time alone could not tell the two apart: after a few failures it had grown to
+ * 32–64 s, and a lifted cap waited that long.
  */
 export const FAILED_UP_STABLE_MS = 6000;
-export const MAX_UP_STABLE_MS = 10_000;
+export const MAX_UP_STABLE_MS = 8000;
 
 /**
  * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
@@ -140,6 +143,8 @@ function costOf(videos: readonly VideoWant[], layerOf: (video: VideoWant) => num
 /** One participant's downlink: remembers each consumer's cap and its recent steps down. */
 export class DownlinkPolicy {
   private readonly history = new Map<string, ConsumerHistory>();
+  /** When a step up failed (a step down within FAILED_UP_MS of it), within the last FAILURE_MEMORY_MS. */
+  private failedUps: number[] = [];
   private ceiling: number | undefined;
   /** What the held layers need: the ceiling when not probing. */
   private hold = 0;
@@ -177,14 +182,16 @@ export class DownlinkPolicy {
     const fits = allocateLayers(usable, videos);
     const fitsWithHeadroom = allocateLayers(usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
+    this.failedUps = this.failedUps.filter((at) => now - at < FAILURE_MEMORY_MS);
+    /** Consumers that may step up this round, and to which layer. */
+    const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, failures: [] };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined };
         this.history.set(id, entry);
       }
-      entry.failures = entry.failures.filter((at) => now - at < FAILURE_MEMORY_MS);
       const current = Math.min(video.wished, entry.cap ?? video.wished);
       const down = fits.get(id) ?? 0;
       const up = fitsWithHeadroom.get(id) ?? 0;
@@ -192,23 +199,33 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) entry.failures.push(now);
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) this.failedUps.push(now);
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap) {
         entry.upSince ??= now;
-        // Each failed step up asks the estimate to stay high longer first: an overshoot on a link
-        // at its limit falls back within seconds, a link that grew stays.
-        const stable = entry.failures.length === 0 ? UP_STABLE_MS : Math.min(MAX_UP_STABLE_MS, FAILED_UP_STABLE_MS * 2 ** (entry.failures.length - 1));
-        if (now - (entry.downAt ?? -Infinity) >= HOLD_AFTER_DOWN_MS && now - entry.upSince >= stable) {
-          entry.cap = up >= video.wished ? undefined : up;
-          entry.upSince = undefined;
-          entry.upAt = now;
-        }
+        // Each failed step up on this link (of any camera: the link failed, not the camera) asks
+        // the estimate to stay high longer first: an overshoot on a link at its limit falls back
+        // within seconds, a link that grew stays.
+        const failures = this.failedUps.length;
+        const stable = failures === 0 ? UP_STABLE_MS : Math.min(MAX_UP_STABLE_MS, FAILED_UP_STABLE_MS * 2 ** (failures - 1));
+        if (now - (entry.downAt ?? -Infinity) >= HOLD_AFTER_DOWN_MS && now - entry.upSince >= stable) ready.push({ video, entry, up });
       } else {
         entry.upSince = undefined;
       }
-      decided.set(id, entry.cap);
     }
+    // One camera steps up at a time, and the next only once that one has held UP_SPACING_MS: each
+    // step tests the link with the smallest increase, and a step the link cannot carry takes back
+    // one picture, not all of them. Bigger tiles first, then the one that went up least recently.
+    const lastUp = Math.max(-Infinity, ...[...this.history.values()].map((entry) => entry.upAt ?? -Infinity));
+    if (ready.length > 0 && now - lastUp >= UP_SPACING_MS) {
+      ready.sort((a, b) => b.video.wished - a.video.wished || (a.entry.lastUpAt ?? -Infinity) - (b.entry.lastUpAt ?? -Infinity));
+      const { video, entry, up } = ready[0]!;
+      entry.cap = up >= video.wished ? undefined : up;
+      entry.upSince = undefined;
+      entry.upAt = now;
+      entry.lastUpAt = now;
+    }
+    for (const video of videos) decided.set(video.consumerId, this.history.get(video.consumerId)!.cap);
     // Consumers gone since the last decision.
     for (const id of this.history.keys()) {
       if (!decided.has(id)) this.history.delete(id);
