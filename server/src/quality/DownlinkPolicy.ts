@@ -73,8 +73,8 @@ interface ConsumerHistory {
   upSince: number | undefined;
   /** When it last went up, until it next goes down (a step down within FAILED_UP_MS of it is a failure). */
   upAt: number | undefined;
-  /** When it last went up, kept: who goes first when several may. */
-  lastUpAt?: number;
+  /** When it last went up, kept after a step down: who goes first when several may. */
+  lastUpAt: number | undefined;
 }
 
 /**
@@ -189,7 +189,7 @@ export class DownlinkPolicy {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined };
         this.history.set(id, entry);
       }
       const current = Math.min(video.wished, entry.cap ?? video.wished);
@@ -207,7 +207,7 @@ export class DownlinkPolicy {
         // the estimate to stay high longer first: an overshoot on a link at its limit falls back
         // within seconds, a link that grew stays.
         const failures = this.failedUps.length;
-        const stable = failures === 0 ? UP_STABLE_MS : Math.min(MAX_UP_STABLE_MS, FAILED_UP_STABLE_MS * 2 ** (failures - 1));
+        const stable = failures === 0 ? UP_STABLE_MS : failures === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
         if (now - (entry.downAt ?? -Infinity) >= HOLD_AFTER_DOWN_MS && now - entry.upSince >= stable) ready.push({ video, entry, up });
       } else {
         entry.upSince = undefined;
