@@ -154,7 +154,46 @@ describe('a participant’s downlink policy', () => {
     }
     expect([...caps.values()]).toEqual([undefined, undefined]);
     expect(ups.map((up) => up.id)).toEqual(['big', 'small']);
-    expect(ups[1]!.t - ups[0]!.t).toBeGreaterThanOrEqual(UP_SPACING_MS);
+    // No step up has failed on this link: the next follows a round later.
+    expect(ups[1]!.t - ups[0]!.t).toBeGreaterThanOrEqual(UP_STABLE_MS);
+    expect(ups[1]!.t - ups[0]!.t).toBeLessThan(UP_SPACING_MS);
+  });
+
+  it('after a failed step up, the next camera waits until the one before has held a while', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1), camera('b', 1)];
+    policy.decide(0, estimateFor(300_000), 0, wants);
+    let t = 0;
+    let caps = policy.decide(t, estimateFor(300_000), 0, wants);
+    // One step up, and the link cannot carry it.
+    while ([...caps.values()].every((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants);
+    expect([...caps.values()]).toEqual([0, 0]);
+    // Then the link grows for good: both come back, the second UP_SPACING_MS after the first.
+    const ups: number[] = [];
+    for (const until = t + 60_000; t < until && ups.length < 2;) {
+      const next = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+      for (const [id, cap] of next) if (cap !== caps.get(id)) ups.push(t);
+      caps = next;
+    }
+    expect([...caps.values()]).toEqual([undefined, undefined]);
+    expect(ups[1]! - ups[0]!).toBeGreaterThanOrEqual(UP_SPACING_MS);
+  });
+
+  it('cameras stepping down together after a step up count as one failure of the link', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1), camera('b', 1)];
+    let t = 0;
+    let caps = policy.decide(t, estimateFor(300_000), 0, wants);
+    // Both go up (one at a time), then the link fails under both at once.
+    while ([...caps.values()].some((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants);
+    expect([...caps.values()]).toEqual([0, 0]);
+    // One failure asks for FAILED_UP_STABLE_MS of steady estimate, not the longer wait of two.
+    const failedAt = t;
+    while ([...caps.values()].every((cap) => cap === 0) && t < failedAt + 60_000) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    expect(t - failedAt).toBeLessThan(Math.max(HOLD_AFTER_DOWN_MS, MAX_UP_STABLE_MS) + 2000);
+    expect(t - failedAt).toBeGreaterThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, FAILED_UP_STABLE_MS) - 2000);
   });
 
   it('a step up one camera failed makes every camera on that link wait for a steadier estimate', () => {

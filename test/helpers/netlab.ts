@@ -57,8 +57,20 @@ export interface LabHost {
   inside: string;
 }
 
+/**
+ * One full-size Ethernet frame and a little: the smallest bucket tbf can pass every packet with.
+ * A bucket of 4 KiB (tried before) let mediasoup's bandwidth probes through at the veth's line rate, and its estimate of a 500 kbit/s link jumped to
+ * 1 350 kbit/s; a real 500 kbit/s link delivers each packet at 500 kbit/s (BENCHMARKS.md §6).
+ */
+export const SLOW_LINK_BURST_BYTES = 1600;
+
 export interface CapOptions {
-  /** Bucket size in bytes: how much may pass at line rate at once (default the larger of 4 KiB and 20 ms at the rate). */
+  /**
+   * Bucket size in bytes: how much may pass at line rate (the veth's, many Gbit/s) at once. Default
+   * SLOW_LINK_BURST_BYTES (or 20 ms at the rate, if more): a slow link, which never delivers faster
+   * than its rate. A larger bucket models a shaper in front of a fast line (an ISP's policer),
+   * which lets a short burst through at line speed.
+   */
   burstBytes?: number;
   /** The longest a packet may wait in the queue before being dropped (default 200 ms): the link's buffer. */
   latencyMs?: number;
@@ -258,7 +270,7 @@ export class NetLab {
    * (what reaches it), 'up' on its own side (what it sends), 'both'. Replaces any earlier cap.
    */
   async cap(host: LabHost, direction: Direction, kbit: number, options: CapOptions = {}): Promise<void> {
-    const burst = options.burstBytes ?? Math.max(4096, Math.round(((kbit * 1000) / 8) * 0.02));
+    const burst = options.burstBytes ?? Math.max(SLOW_LINK_BURST_BYTES, Math.round(((kbit * 1000) / 8) * 0.02));
     const latency = options.latencyMs ?? 200;
     for (const [namespace, device] of this.ends(host, direction)) {
       await run(TC, [...namespace, 'qdisc', 'replace', 'dev', device, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', `${latency}ms`]);

@@ -44,11 +44,14 @@ interface Options {
   out: string;
   /** Turn on the experimental downlink ceiling (docs/quality.md, point 5). */
   ceiling: boolean;
+  /** The cap's token bucket in bytes (undefined: the lab's slow link, see CapOptions). */
+  burstBytes: number | undefined;
 }
 
 const HELP = `Usage: npm run bench:adapt -- [--caps none,1500,800,500,300 (kbit/s)] [--directions down,up]
   [--settle S (default 10)] [--measure S (default 20)] [--recover S (default 30)] [--runs N (default 1)] [--out DIR]
   [--ceiling (the experimental downlink ceiling, docs/quality.md point 5)]
+  [--burst BYTES (the cap's token bucket; default a slow link's, one packet; 4096 models a shaper before a fast line)]
 Needs root: Cy's browser runs in a network namespace whose link tc caps. CONCLAVE_TEST_CLIENT_DIST serves a
 client built elsewhere (default client/dist). Only the 500 kbit/s downlink: --caps 500 --directions down.`;
 
@@ -104,6 +107,7 @@ function parseOptions(argv: string[]): Options | null {
       runs: { type: 'string' },
       out: { type: 'string' },
       ceiling: { type: 'boolean' },
+      burst: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,6 +127,9 @@ function parseOptions(argv: string[]): Options | null {
     if (!(parsed >= 1)) throw new Error(`--${name} must be ≥ 1 s`);
     return parsed;
   };
+  const burstBytes = values.burst === undefined ? undefined : Number(values.burst);
+  if (burstBytes !== undefined && !(Number.isInteger(burstBytes) && burstBytes >= 1600))
+    throw new Error('--burst must be a whole number of bytes ≥ 1600 (a full-size packet)');
   const runs = Number(values.runs ?? 1);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1');
   return {
@@ -134,6 +141,7 @@ function parseOptions(argv: string[]): Options | null {
     runs,
     out: values.out ?? path.join('bench-results', `adapt-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     ceiling: values.ceiling ?? false,
+    burstBytes,
   };
 }
 
@@ -336,7 +344,7 @@ export async function adaptCli(argv: string[]): Promise<number> {
     for (let run = 1; run <= options.runs; run++) {
       for (const direction of options.directions) {
         for (const capKbit of options.caps) {
-          if (capKbit !== null) await lab.cap(cyHost, direction, capKbit);
+          if (capKbit !== null) await lab.cap(cyHost, direction, capKbit, { burstBytes: options.burstBytes });
           try {
             await watch(cy, options.settleSeconds);
             const before = capKbit === null ? await Promise.all([cy, ana, ben].map(sentLayers)) : [];
@@ -395,7 +403,8 @@ export async function adaptCli(argv: string[]): Promise<number> {
   const load = { before: round(loadBefore), after: round(os.loadavg()[0]!) };
   const summary = summarise(rows);
   const over = options.runs > 1 ? ` (medians over ${options.runs} runs)` : '';
-  say(`\n${table(summary)}\n\nload average (1 min) before ${load.before}, after ${load.after}${over}`);
+  const link = options.burstBytes === undefined ? 'a slow link (one-packet bucket)' : `a shaper with a ${options.burstBytes}-byte bucket`;
+  say(`\n${table(summary)}\n\ncaps: ${link}; load average (1 min) before ${load.before}, after ${load.after}${over}`);
   mkdirSync(options.out, { recursive: true });
   const file = path.join(options.out, 'adapt.json');
   writeFileSync(file, JSON.stringify({ options, load, summary, rows, sent }, null, 2));

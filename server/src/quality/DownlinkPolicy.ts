@@ -88,8 +88,18 @@ export const FAILED_UP_MS = 12_000;
 export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
-/** After one camera stepped up, the next waits this long: two measurements that the link carries the first. */
+/**
+ * After a failed step up on this link, the next camera steps up this long after the one before:
+ * two measurements that the link carries the first. With no failure the next follows a round
+ * later (UP_STABLE_MS): an estimate that has not lied on this link is taken at its word.
+ */
 export const UP_SPACING_MS = 4000;
+/**
+ * The link monitor decides once a round (2 s), and a round's timestamp wobbles by the time its
+ * stats take: a wait counts as over this much early, so an 8 s wait takes four rounds, not five
+ * (a lifted cap measured 20.7 s until full quality with waits one round late).
+ */
+export const ROUND_SLACK_MS = 500;
 /**
  * After a failed step up (of any camera: the link failed), going up must have been possible this
  * long without a break; after two or more, MAX_UP_STABLE_MS. On a capped lab link an overshoot
@@ -183,6 +193,9 @@ export class DownlinkPolicy {
     const fitsWithHeadroom = allocateLayers(usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
     this.failedUps = this.failedUps.filter((at) => now - at < FAILURE_MEMORY_MS);
+    const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
+    /** Cameras stepping down together after going up count as one failure: the link failed once. */
+    let failedNow = false;
     /** Consumers that may step up this round, and to which layer. */
     const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
@@ -199,7 +212,7 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) this.failedUps.push(now);
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) failedNow = true;
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap) {
         entry.upSince ??= now;
@@ -208,16 +221,18 @@ export class DownlinkPolicy {
         // within seconds, a link that grew stays.
         const failures = this.failedUps.length;
         const stable = failures === 0 ? UP_STABLE_MS : failures === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
-        if (now - (entry.downAt ?? -Infinity) >= HOLD_AFTER_DOWN_MS && now - entry.upSince >= stable) ready.push({ video, entry, up });
+        if (waited(entry.downAt, HOLD_AFTER_DOWN_MS) && waited(entry.upSince, stable)) ready.push({ video, entry, up });
       } else {
         entry.upSince = undefined;
       }
     }
-    // One camera steps up at a time, and the next only once that one has held UP_SPACING_MS: each
-    // step tests the link with the smallest increase, and a step the link cannot carry takes back
-    // one picture, not all of them. Bigger tiles first, then the one that went up least recently.
+    if (failedNow) this.failedUps.push(now);
+    // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS after
+    // a failure on this link, else a round): each step tests the link with the smallest increase,
+    // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles
+    // first, then the one that went up least recently.
     const lastUp = Math.max(-Infinity, ...[...this.history.values()].map((entry) => entry.upAt ?? -Infinity));
-    if (ready.length > 0 && now - lastUp >= UP_SPACING_MS) {
+    if (ready.length > 0 && waited(lastUp, this.failedUps.length === 0 ? UP_STABLE_MS : UP_SPACING_MS)) {
       ready.sort((a, b) => b.video.wished - a.video.wished || (a.entry.lastUpAt ?? -Infinity) - (b.entry.lastUpAt ?? -Infinity));
       const { video, entry, up } = ready[0]!;
       entry.cap = up >= video.wished ? undefined : up;
