@@ -7,6 +7,7 @@ import {
   HOLD_MARGIN,
   MAX_PROBE_INTERVAL_MS,
   QUEUE_MEMORY_MS,
+  RETRY_ABOVE_FAILED,
   FAILED_UP_STABLE_MS,
   MAX_UP_STABLE_MS,
   UP_HEADROOM,
@@ -22,6 +23,11 @@ const camera = (consumerId: string, wished = 2): VideoWant => ({ consumerId, lay
 
 /** The estimate at which `bps` of video is just usable (the policy keeps a share in reserve). */
 const estimateFor = (bps: number): number => bps / USABLE_SHARE;
+/**
+ * The estimator's maximum where a test models overshoots: mediasoup's estimate never reads more,
+ * so an overshoot reads it, and so does a link that really grew.
+ */
+const OVERSHOOT = estimateFor(5_000_000);
 
 describe('allocating a downlink to cameras', () => {
   it('gives everyone the lowest layer before anyone a higher one', () => {
@@ -103,10 +109,10 @@ describe('a participant’s downlink policy', () => {
   it('a capped link whose estimate overshoots fails one step up, then asks the estimate to hold longer: no more flapping', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a')];
-    let cap = policy.decide(0, estimateFor(300_000), 0, wants).get('a');
+    let cap = policy.decide(0, estimateFor(300_000), 0, wants, false, OVERSHOOT).get('a');
     let changes = 0;
     for (let t = 2000; t <= 120_000; t += 2000) {
-      const next = policy.decide(t, cappedEstimate(cap !== undefined, t), 0, wants).get('a');
+      const next = policy.decide(t, cappedEstimate(cap !== undefined, t), 0, wants, false, OVERSHOOT).get('a');
       if (next !== cap) changes++;
       cap = next;
     }
@@ -121,19 +127,19 @@ describe('a participant’s downlink policy', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a')];
     // Short whenever up, plenty whenever held (failing every step up), for a minute.
-    let cap = policy.decide(0, estimateFor(300_000), 0, wants).get('a');
+    let cap = policy.decide(0, estimateFor(300_000), 0, wants, false, OVERSHOOT).get('a');
     let t = 2000;
     let failures = 0;
     for (; t <= 60_000; t += 2000) {
-      const next = policy.decide(t, estimateFor(cap === undefined ? 300_000 : 5_000_000), 0, wants).get('a');
+      const next = policy.decide(t, estimateFor(cap === undefined ? 300_000 : 5_000_000), 0, wants, false, OVERSHOOT).get('a');
       if (cap === undefined && next !== undefined) failures++;
       cap = next;
     }
     expect(failures).toBeGreaterThanOrEqual(2);
     // Make sure it is held down, just stepped down, when the cap goes.
-    while (cap === undefined) cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants).get('a');
+    while (cap === undefined) cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants, false, OVERSHOOT).get('a');
     const liftedAt = t;
-    while (cap !== undefined && t < liftedAt + 60_000) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants).get('a');
+    while (cap !== undefined && t < liftedAt + 60_000) cap = policy.decide((t += 2000), estimateFor(5_000_000), 0, wants, false, OVERSHOOT).get('a');
     expect(cap).toBeUndefined();
     expect(t - liftedAt).toBeLessThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, MAX_UP_STABLE_MS) + 2000);
   });
@@ -162,17 +168,17 @@ describe('a participant’s downlink policy', () => {
   it('after a failed step up, the next camera waits until the one before has held a while', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a', 1), camera('b', 1)];
-    policy.decide(0, estimateFor(300_000), 0, wants);
+    policy.decide(0, estimateFor(300_000), 0, wants, false, OVERSHOOT);
     let t = 0;
-    let caps = policy.decide(t, estimateFor(300_000), 0, wants);
+    let caps = policy.decide(t, estimateFor(300_000), 0, wants, false, OVERSHOOT);
     // One step up, and the link cannot carry it.
-    while ([...caps.values()].every((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
-    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants);
+    while ([...caps.values()].every((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants, false, OVERSHOOT);
+    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants, false, OVERSHOOT);
     expect([...caps.values()]).toEqual([0, 0]);
     // Then the link grows for good: both come back, the second UP_SPACING_MS after the first.
     const ups: number[] = [];
     for (const until = t + 60_000; t < until && ups.length < 2;) {
-      const next = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+      const next = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants, false, OVERSHOOT);
       for (const [id, cap] of next) if (cap !== caps.get(id)) ups.push(t);
       caps = next;
     }
@@ -184,14 +190,15 @@ describe('a participant’s downlink policy', () => {
     const policy = new DownlinkPolicy();
     const wants = [camera('a', 1), camera('b', 1)];
     let t = 0;
-    let caps = policy.decide(t, estimateFor(300_000), 0, wants);
+    let caps = policy.decide(t, estimateFor(300_000), 0, wants, false, OVERSHOOT);
     // Both go up (one at a time), then the link fails under both at once.
-    while ([...caps.values()].some((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
-    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants);
+    while ([...caps.values()].some((cap) => cap === 0)) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants, false, OVERSHOOT);
+    caps = policy.decide((t += 2000), estimateFor(300_000), 0, wants, false, OVERSHOOT);
     expect([...caps.values()]).toEqual([0, 0]);
     // One failure asks for FAILED_UP_STABLE_MS of steady estimate, not the longer wait of two.
     const failedAt = t;
-    while ([...caps.values()].every((cap) => cap === 0) && t < failedAt + 60_000) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
+    while ([...caps.values()].every((cap) => cap === 0) && t < failedAt + 60_000)
+      caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants, false, OVERSHOOT);
     expect(t - failedAt).toBeLessThan(Math.max(HOLD_AFTER_DOWN_MS, MAX_UP_STABLE_MS) + 2000);
     expect(t - failedAt).toBeGreaterThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, FAILED_UP_STABLE_MS) - 2000);
   });
@@ -212,6 +219,52 @@ describe('a participant’s downlink policy', () => {
     const failedAt = t;
     while ([...caps.values()].every((cap) => cap === 0) && t < failedAt + 60_000) caps = policy.decide((t += 2000), estimateFor(10_000_000), 0, wants);
     expect(t - failedAt).toBeGreaterThanOrEqual(FAILED_UP_STABLE_MS);
+  });
+
+  it('a step up that failed is not tried again at the estimate it failed at, only above it', () => {
+    // A slow link whose estimate wanders around what one step up needs with headroom.
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1)];
+    const enough = estimateFor(COSTS[1]! * UP_HEADROOM) * 1.02;
+    const max = estimateFor(10_000_000);
+    let t = 0;
+    let cap = policy.decide(t, estimateFor(300_000), 0, wants, false, max).get('a');
+    while (cap === 0 && t < 60_000) cap = policy.decide((t += 2000), enough, 0, wants, false, max).get('a');
+    expect(cap).toBeUndefined();
+    // It fails: the estimate falls under what the middle layer needs.
+    cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants, false, max).get('a');
+    expect(cap).toBe(0);
+    // The same estimate again, for long: no second try.
+    const failedAt = t;
+    while (t < failedAt + 60_000) cap = policy.decide((t += 2000), enough * 1.1, 0, wants, false, max).get('a');
+    expect(cap).toBe(0);
+    // Clearly more than it failed at: up again, as soon as after a step up that never failed (the
+    // estimate was honest, only short; no overshoot to wait out).
+    const raisedAt = t;
+    while (cap === 0 && t < failedAt + 120_000) cap = policy.decide((t += 2000), enough * RETRY_ABOVE_FAILED, 0, wants, false, max).get('a');
+    expect(cap).toBeUndefined();
+    expect(t - raisedAt).toBeLessThan(FAILED_UP_STABLE_MS);
+  });
+
+  it('an estimate at the estimator’s maximum is enough to go back to every wish, headroom or not', () => {
+    // Two big tiles whose top layers cost their maxBitrate: mediasoup reports at most 1.35 times
+    // that, less than the headroom would ask for.
+    const wants = [camera('a'), camera('b')];
+    const estimatorMax = 1.35 * 2 * COSTS[2]!;
+    const voices = 2 * 50_000;
+    expect(estimatorMax * USABLE_SHARE - voices).toBeLessThan(2 * COSTS[2]! * UP_HEADROOM);
+    const policy = new DownlinkPolicy();
+    let caps = policy.decide(0, 1_000_000, voices, wants, false, estimatorMax);
+    expect([...caps.values()]).not.toContain(undefined);
+    let t = 0;
+    while ([...caps.values()].some((cap) => cap !== undefined) && t < 60_000)
+      caps = policy.decide((t += 2000), estimatorMax, voices, wants, false, estimatorMax);
+    expect([...caps.values()]).toEqual([undefined, undefined]);
+    // Without knowing the maximum, the same estimate looks short of headroom: one stays below its wish.
+    const unaware = new DownlinkPolicy();
+    caps = unaware.decide(0, 1_000_000, voices, wants);
+    for (t = 2000; t <= 60_000; t += 2000) caps = unaware.decide(t, estimatorMax, voices, wants);
+    expect([...caps.values()]).toContain(1);
   });
 
   it('forgets consumers that are gone', () => {

@@ -61,6 +61,8 @@ export interface ConclaveServer {
 
 /** How often every participant's link is measured and what it receives refitted (server/src/quality). */
 const LINK_MONITOR_INTERVAL_MS = 2000;
+/** Where mediasoup's estimate of each participant's downlink starts (and the lowest its maximum can be). */
+const INITIAL_OUTGOING_BPS = 1_000_000;
 
 /** Starts workers, HTTP and Socket.IO. Everything a test or `main` needs to run a server. */
 export async function startServer(config: Config, log: Logger): Promise<ConclaveServer> {
@@ -82,7 +84,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
       maxPeers: config.MAX_PEERS_PER_ROOM,
       maxRooms: config.MAX_ROOMS,
       spreadAtConsumers: config.SPREAD_AT_CONSUMERS,
-      initialOutgoingBitrate: 1_000_000,
+      initialOutgoingBitrate: INITIAL_OUTGOING_BPS,
       maxFileBytes: config.MAX_FILE_MB * 1024 * 1024,
       moveTimeoutMs: config.ROOM_MOVE_TIMEOUT_SECONDS * 1000,
     },
@@ -165,7 +167,7 @@ export async function startServer(config: Config, log: Logger): Promise<Conclave
     routerRtpCapabilities,
     log: log.child({ recordings: true }),
   });
-  monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true }, log);
+  monitorLinks(rooms, { intervalMs: LINK_MONITOR_INTERVAL_MS, adaptDownlinks: true, initialOutgoingBps: INITIAL_OUTGOING_BPS }, log);
   cluster?.serveModeration(async ({ roomId, peerId, by, action }) => {
     const room = rooms.get(roomId);
     const target = room?.peers.get(peerId);

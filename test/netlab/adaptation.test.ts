@@ -19,7 +19,9 @@ import { CLIENT_DIST, eventually, startTestServer, type TestServer } from '../he
 
 /**
  * Issue #15, what people see on a poor link. Ana and Ben are on clean links; Cy sits in a network
- * namespace of her own whose link the lab caps. Her downlink capped at the issue's 500 kbit/s, where
+ * namespace of her own whose link the lab caps (a slow link, which delivers no faster than its rate:
+ * SLOW_LINK_BURST_BYTES in test/helpers/netlab.ts; `npm run bench:adapt -- --burst 4096` measures a
+ * bursty shaper). Her downlink capped at the issue's 500 kbit/s, where
  * the two cameras' lowest layers fit with room to spare (160×90 from these 640×360 cameras, 2 ×
  * 80 kbit/s, plus two voices) and their middle ones (2 × 150 kbit/s) only without the headroom the
  * policy asks for before stepping up: she must

@@ -75,6 +75,9 @@ interface ConsumerHistory {
   upAt: number | undefined;
   /** When it last went up, kept after a step down: who goes first when several may. */
   lastUpAt: number | undefined;
+  /** The estimate when it last went up (what the link was thought to carry), and whether that was the estimator's maximum. */
+  upEstimate: number | undefined;
+  upAtMax: boolean;
 }
 
 /**
@@ -89,9 +92,10 @@ export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
 /**
- * After a failed step up on this link, the next camera steps up this long after the one before:
- * two measurements that the link carries the first. With no failure the next follows a round
- * later (UP_STABLE_MS): an estimate that has not lied on this link is taken at its word.
+ * After a step up failed at the estimator's maximum on this link (an overshoot, see
+ * FAILED_UP_STABLE_MS), the next camera steps up this long after the one before: two
+ * measurements that the link carries the first. Else the next follows a round later
+ * (UP_STABLE_MS): an estimate that has not lied on this link is taken at its word.
  */
 export const UP_SPACING_MS = 4000;
 /**
@@ -101,8 +105,11 @@ export const UP_SPACING_MS = 4000;
  */
 export const ROUND_SLACK_MS = 500;
 /**
- * After a failed step up (of any camera: the link failed), going up must have been possible this
- * long without a break; after two or more, MAX_UP_STABLE_MS. On a capped lab link an overshoot
+ * After a step up failed (of any camera: the link failed) that was taken at the estimator's
+ * maximum, going up must have been possible this long without a break; after two or more,
+ * MAX_UP_STABLE_MS. Behind a shaper that lets bursts through at a faster line's rate mediasoup's
+ * probes pass at full speed and its estimate jumps to its maximum, so such a failure says the
+ * maximum cannot be trusted on this link. On such a capped lab link (a 4 KiB bucket) an overshoot
  * mostly lasted 2–6 s before a probe or the media brought the estimate back; on a link that
  * really grew (the cap lifted) it stays high, so the wait costs that link no more than this. With
  * 10 s one dip of a busy machine's estimate after the cap was lifted kept the video down 36 s. A
@@ -111,6 +118,13 @@ export const ROUND_SLACK_MS = 500;
  */
 export const FAILED_UP_STABLE_MS = 6000;
 export const MAX_UP_STABLE_MS = 8000;
+/**
+ * After a failed step up, the next needs an estimate this much above the one that step was taken
+ * at (or the estimator's maximum). On a slow 500 kbit/s lab link the estimate wanders 260–590
+ * kbit/s: a camera stepped up at 576 failed, and again at 584, and each failure is two switches
+ * and a longer wait once the link does grow.
+ */
+export const RETRY_ABOVE_FAILED = 1.25;
 
 /**
  * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
@@ -137,6 +151,12 @@ export const HOLD_MARGIN = 1.25;
 export const QUEUE_MEMORY_MS = 60_000;
 /** An estimate this close to the ceiling is the ceiling, not the link: no reason to step down. */
 export const PINNED_SHARE = 0.95;
+/**
+ * An estimate this close to the estimator's maximum as computed from the consumers is that
+ * maximum: mediasoup keeps its previous maximum while the new one is within 10 % of it, and the
+ * producers' rates it follows move between rounds (1 190–1 350 kbit/s seen for one maximum).
+ */
+export const ESTIMATOR_MAX_SHARE = 0.85;
 /** mediasoup refuses a lower maximum outgoing bitrate. */
 const MIN_CEILING_BPS = 100_000;
 
@@ -153,8 +173,11 @@ function costOf(videos: readonly VideoWant[], layerOf: (video: VideoWant) => num
 /** One participant's downlink: remembers each consumer's cap and its recent steps down. */
 export class DownlinkPolicy {
   private readonly history = new Map<string, ConsumerHistory>();
-  /** When a step up failed (a step down within FAILED_UP_MS of it), within the last FAILURE_MEMORY_MS. */
-  private failedUps: number[] = [];
+  /**
+   * Steps up that failed (a step down within FAILED_UP_MS of it) within the last
+   * FAILURE_MEMORY_MS: when, and at what estimate the step was taken.
+   */
+  private failedUps: { at: number; estimate: number; atMax: boolean }[] = [];
   private ceiling: number | undefined;
   /** What the held layers need: the ceiling when not probing. */
   private hold = 0;
@@ -182,27 +205,45 @@ export class DownlinkPolicy {
   /**
    * The new cap per consumer (undefined: no cap needed) given the downlink estimate (`availableBps`)
    * less what must be carried regardless (`reservedBps`: audio, shared screens). `queued`: the
-   * link shows a queue (a long round trip or loss), what arms the ceiling.
+   * link shows a queue (a long round trip or loss), what arms the ceiling. `estimatorMaxBps`: the
+   * most the estimator can report (mediasoup's is 1.35 times what the consumers desire).
    */
-  decide(now: number, availableBps: number, reservedBps: number, videos: readonly VideoWant[], queued = false): Map<string, number | undefined> {
+  decide(
+    now: number,
+    availableBps: number,
+    reservedBps: number,
+    videos: readonly VideoWant[],
+    queued = false,
+    estimatorMaxBps = Infinity,
+  ): Map<string, number | undefined> {
     if (queued) this.queuedAt = now;
     const usable = Math.max(0, availableBps * USABLE_SHARE - reservedBps);
     // An estimate held at our own ceiling says the link carries at least that, not that it is short.
     const pinned = this.ceiling !== undefined && availableBps >= this.ceiling * PINNED_SHARE;
     const fits = allocateLayers(usable, videos);
-    const fitsWithHeadroom = allocateLayers(usable / UP_HEADROOM, videos);
+    // An estimate at the estimator's maximum says the link carries at least that, and it can say
+    // no more: asking it for headroom above that would keep cameras whose top layers cost near
+    // their maxBitrate below their wish for good (two at 500 kbit/s: 1.35 Mbit/s at most, where
+    // the headroom asked for 1.6).
+    const atEstimatorMax = availableBps >= estimatorMaxBps * ESTIMATOR_MAX_SHARE;
+    const fitsWithHeadroom = allocateLayers(atEstimatorMax ? usable : usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
-    this.failedUps = this.failedUps.filter((at) => now - at < FAILURE_MEMORY_MS);
+    this.failedUps = this.failedUps.filter((failure) => now - failure.at < FAILURE_MEMORY_MS);
+    // A step up that failed at some estimate is not tried again at that estimate: the link showed
+    // it was not enough. Only at the estimator's maximum does the wait for a steady estimate
+    // decide alone (an overshoot reads the maximum, and so does a link that grew).
+    const overshoots = this.failedUps.filter((failure) => failure.atMax).length;
+    const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), estimatorMaxBps * ESTIMATOR_MAX_SHARE);
     const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
-    /** Cameras stepping down together after going up count as one failure: the link failed once. */
-    let failedNow = false;
+    /** A step up that fails this round (cameras failing together count once: the link failed once). */
+    let failedNow: { at: number; estimate: number; atMax: boolean } | undefined;
     /** Consumers that may step up this round, and to which layer. */
     const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined, upEstimate: undefined, upAtMax: false };
         this.history.set(id, entry);
       }
       const current = Math.min(video.wished, entry.cap ?? video.wished);
@@ -212,33 +253,41 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) failedNow = true;
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
+          failedNow = {
+            at: now,
+            estimate: Math.max(failedNow?.estimate ?? 0, entry.upEstimate ?? 0),
+            atMax: (failedNow?.atMax ?? false) || entry.upAtMax,
+          };
+        }
         entry.upAt = undefined;
-      } else if (entry.cap !== undefined && up > entry.cap) {
+      } else if (entry.cap !== undefined && up > entry.cap && availableBps >= retryBps) {
         entry.upSince ??= now;
-        // Each failed step up on this link (of any camera: the link failed, not the camera) asks
-        // the estimate to stay high longer first: an overshoot on a link at its limit falls back
-        // within seconds, a link that grew stays.
-        const failures = this.failedUps.length;
-        const stable = failures === 0 ? UP_STABLE_MS : failures === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
+        // Each step up on this link that failed at the estimator's maximum (of any camera: the
+        // link failed, not the camera) asks the estimate to stay there longer first: an overshoot
+        // on a link at its limit falls back within seconds, a link that grew stays. A step up that
+        // failed below it was an honest estimate that fell short: the retry bar is enough.
+        const stable = overshoots === 0 ? UP_STABLE_MS : overshoots === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
         if (waited(entry.downAt, HOLD_AFTER_DOWN_MS) && waited(entry.upSince, stable)) ready.push({ video, entry, up });
       } else {
         entry.upSince = undefined;
       }
     }
-    if (failedNow) this.failedUps.push(now);
+    if (failedNow) this.failedUps.push(failedNow);
     // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS after
-    // a failure on this link, else a round): each step tests the link with the smallest increase,
+    // a step up failed at the estimator's maximum on this link, else a round): each step tests the link with the smallest increase,
     // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles
     // first, then the one that went up least recently.
     const lastUp = Math.max(-Infinity, ...[...this.history.values()].map((entry) => entry.upAt ?? -Infinity));
-    if (ready.length > 0 && waited(lastUp, this.failedUps.length === 0 ? UP_STABLE_MS : UP_SPACING_MS)) {
+    if (ready.length > 0 && waited(lastUp, overshoots === 0 ? UP_STABLE_MS : UP_SPACING_MS)) {
       ready.sort((a, b) => b.video.wished - a.video.wished || (a.entry.lastUpAt ?? -Infinity) - (b.entry.lastUpAt ?? -Infinity));
       const { video, entry, up } = ready[0]!;
       entry.cap = up >= video.wished ? undefined : up;
       entry.upSince = undefined;
       entry.upAt = now;
       entry.lastUpAt = now;
+      entry.upEstimate = availableBps;
+      entry.upAtMax = atEstimatorMax;
     }
     for (const video of videos) decided.set(video.consumerId, this.history.get(video.consumerId)!.cap);
     // Consumers gone since the last decision.

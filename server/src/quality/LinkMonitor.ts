@@ -11,8 +11,17 @@ export interface LinkMonitorOptions {
   intervalMs: number;
   /** Cap what each participant receives to what its downlink carries (DownlinkPolicy); off: measure only. */
   adaptDownlinks: boolean;
+  /** The receiving transports' `initialAvailableOutgoingBitrate`: the lowest maximum mediasoup's estimator has. */
+  initialOutgoingBps: number;
 }
 
+/**
+ * mediasoup's estimator never reports more than this factor times what the transport's video
+ * consumers desire (each its producer's highest stream bitrate or its own maxBitrate, whichever is
+ * more; `MaxBitrateIncrementFactor` in TransportCongestionControlClient.cpp), nor less than the
+ * initial estimate.
+ */
+const ESTIMATOR_MAX_FACTOR = 1.35;
 /** What an Opus stream costs on the wire with headers and RTCP, for the downlink's budget, until it is measured. */
 const AUDIO_BPS = 64_000;
 /**
@@ -184,11 +193,14 @@ export class LinkMonitor {
     const preferences = peer.session.preferences;
     if (!availableBps) return false;
     let reservedBps = 0;
+    let desiredBps = 0;
     const wants: VideoWant[] = [];
     const byId = new Map<string, types.Consumer>();
     for (const consumer of consumers) {
       if (consumer.paused || consumer.producerPaused) continue;
       const sample = producers.get(consumer.producerId);
+      if (consumer.kind === 'video')
+        desiredBps += Math.max(sample ? Math.max(...sample.encodingBps, 0) : 0, consumer.rtpParameters.encodings?.[0]?.maxBitrate ?? 0);
       if (consumer.kind === 'audio') {
         // Opus runs well below the 64 kbit/s assumed for a voice not measured yet.
         const measured = sample ? Math.max(...sample.encodingBps, 0) : 0;
@@ -202,7 +214,15 @@ export class LinkMonitor {
       }
     }
     // Without a queue the policy never arms its ceiling.
-    const caps = link.policy.decide(Date.now(), availableBps, reservedBps, this.options.adaptDownlinks ? wants : [], queued && experiments.downlinkCeiling);
+    const estimatorMaxBps = Math.max(this.options.initialOutgoingBps, desiredBps * ESTIMATOR_MAX_FACTOR);
+    const caps = link.policy.decide(
+      Date.now(),
+      availableBps,
+      reservedBps,
+      this.options.adaptDownlinks ? wants : [],
+      queued && experiments.downlinkCeiling,
+      estimatorMaxBps,
+    );
     let limited = false;
     await Promise.all([
       ...[...caps].map(async ([consumerId, cap]) => {
@@ -221,6 +241,7 @@ export class LinkMonitor {
         caps: [...caps.values()],
         layerKbps: wants.map((want) => want.layerCosts.map((bps) => Math.round(bps / 1000))),
         ceilingKbps: Math.round((link.policy.ceilingBps ?? 0) / 1000),
+        estimatorMaxKbps: Math.round(estimatorMaxBps / 1000),
       },
       'downlink decision',
     );
