@@ -8,6 +8,7 @@ import {
   MAX_PROBE_INTERVAL_MS,
   QUEUE_MEMORY_MS,
   RETRY_ABOVE_FAILED,
+  CHANGED_LINK,
   FAILED_UP_STABLE_MS,
   MAX_UP_STABLE_MS,
   UP_HEADROOM,
@@ -221,29 +222,48 @@ describe('a participant’s downlink policy', () => {
     expect(t - failedAt).toBeGreaterThanOrEqual(FAILED_UP_STABLE_MS);
   });
 
-  it('a step up that failed is not tried again at the estimate it failed at, only above it', () => {
-    // A slow link whose estimate wanders around what one step up needs with headroom.
-    const policy = new DownlinkPolicy();
-    const wants = [camera('a', 1)];
-    const enough = estimateFor(COSTS[1]! * UP_HEADROOM) * 1.02;
-    const max = estimateFor(10_000_000);
+  /** A slow link whose estimate sits just above what one step up needs with headroom: the step fails. */
+  const failOneStepUp = (policy: DownlinkPolicy, wants: VideoWant[], enough: number, max: number) => {
     let t = 0;
     let cap = policy.decide(t, estimateFor(300_000), 0, wants, false, max).get('a');
     while (cap === 0 && t < 60_000) cap = policy.decide((t += 2000), enough, 0, wants, false, max).get('a');
     expect(cap).toBeUndefined();
-    // It fails: the estimate falls under what the middle layer needs.
     cap = policy.decide((t += 2000), estimateFor(300_000), 0, wants, false, max).get('a');
     expect(cap).toBe(0);
+    return t;
+  };
+
+  it('a step up that failed is not tried again at the estimate it failed at; a little above it, once steady', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1)];
+    const enough = estimateFor(COSTS[1]! * UP_HEADROOM) * 1.02;
+    const max = estimateFor(10_000_000);
+    const failedAt = failOneStepUp(policy, wants, enough, max);
     // The same estimate again, for long: no second try.
-    const failedAt = t;
+    let t = failedAt;
+    let cap: number | undefined = 0;
     while (t < failedAt + 60_000) cap = policy.decide((t += 2000), enough * 1.1, 0, wants, false, max).get('a');
     expect(cap).toBe(0);
-    // Clearly more than it failed at: up again, as soon as after a step up that never failed (the
-    // estimate was honest, only short; no overshoot to wait out).
+    // Clearly more than it failed at: up again, once the estimate has held a while (it lied before).
     const raisedAt = t;
-    while (cap === 0 && t < failedAt + 120_000) cap = policy.decide((t += 2000), enough * RETRY_ABOVE_FAILED, 0, wants, false, max).get('a');
+    while (cap === 0 && t < raisedAt + 60_000) cap = policy.decide((t += 2000), enough * RETRY_ABOVE_FAILED, 0, wants, false, max).get('a');
     expect(cap).toBeUndefined();
-    expect(t - raisedAt).toBeLessThan(FAILED_UP_STABLE_MS);
+    expect(t - raisedAt).toBeGreaterThanOrEqual(FAILED_UP_STABLE_MS);
+  });
+
+  it('after a step up failed on an honest estimate, a link that grew far beyond it is taken at its word', () => {
+    const policy = new DownlinkPolicy();
+    const wants = [camera('a', 1), camera('b', 1)];
+    const enough = estimateFor((COSTS[0]! + COSTS[1]!) * UP_HEADROOM) * 1.02;
+    const max = estimateFor(10_000_000);
+    let t = failOneStepUp(policy, wants, enough, max);
+    // The cap is lifted: both cameras back as after a step up that never failed.
+    let caps = policy.decide(t, estimateFor(300_000), 0, wants, false, max);
+    const liftedAt = t;
+    while ([...caps.values()].some((cap) => cap !== undefined) && t < liftedAt + 60_000)
+      caps = policy.decide((t += 2000), CHANGED_LINK * enough, 0, wants, false, max);
+    expect([...caps.values()]).toEqual([undefined, undefined]);
+    expect(t - liftedAt).toBeLessThanOrEqual(Math.max(HOLD_AFTER_DOWN_MS, 2 * UP_STABLE_MS));
   });
 
   it('an estimate at the estimator’s maximum is enough to go back to every wish, headroom or not', () => {

@@ -75,9 +75,8 @@ interface ConsumerHistory {
   upAt: number | undefined;
   /** When it last went up, kept after a step down: who goes first when several may. */
   lastUpAt: number | undefined;
-  /** The estimate when it last went up (what the link was thought to carry), and whether that was the estimator's maximum. */
+  /** The estimate when it last went up: what the link was thought to carry. */
   upEstimate: number | undefined;
-  upAtMax: boolean;
 }
 
 /**
@@ -92,10 +91,9 @@ export const FAILURE_MEMORY_MS = 120_000;
 /** Going up must have been possible this long without a break (two measurements in a row), not one lucky estimate. */
 export const UP_STABLE_MS = 2000;
 /**
- * After a step up failed at the estimator's maximum on this link (an overshoot, see
- * FAILED_UP_STABLE_MS), the next camera steps up this long after the one before: two
- * measurements that the link carries the first. Else the next follows a round later
- * (UP_STABLE_MS): an estimate that has not lied on this link is taken at its word.
+ * While a failed step up on this link still applies (see CHANGED_LINK), the next camera steps up
+ * this long after the one before: two measurements that the link carries the first. Else the next
+ * follows a round later (UP_STABLE_MS): an estimate that has not lied on this link is taken at its word.
  */
 export const UP_SPACING_MS = 4000;
 /**
@@ -105,11 +103,11 @@ export const UP_SPACING_MS = 4000;
  */
 export const ROUND_SLACK_MS = 500;
 /**
- * After a step up failed (of any camera: the link failed) that was taken at the estimator's
- * maximum, going up must have been possible this long without a break; after two or more,
- * MAX_UP_STABLE_MS. Behind a shaper that lets bursts through at a faster line's rate mediasoup's
- * probes pass at full speed and its estimate jumps to its maximum, so such a failure says the
- * maximum cannot be trusted on this link. On such a capped lab link (a 4 KiB bucket) an overshoot
+ * After a failed step up (of any camera: the link failed), going up must have been possible this
+ * long without a break; after two or more, MAX_UP_STABLE_MS. Behind a shaper that lets bursts
+ * through at a faster line's rate mediasoup's probes pass at full speed and its estimate jumps,
+ * up to its maximum, so a failure says a high estimate cannot be trusted on this link. On such a
+ * capped lab link (a 4 KiB bucket) an overshoot
  * mostly lasted 2–6 s before a probe or the media brought the estimate back; on a link that
  * really grew (the cap lifted) it stays high, so the wait costs that link no more than this. With
  * 10 s one dip of a busy machine's estimate after the cap was lifted kept the video down 36 s. A
@@ -125,6 +123,15 @@ export const MAX_UP_STABLE_MS = 8000;
  * and a longer wait once the link does grow.
  */
 export const RETRY_ABOVE_FAILED = 1.25;
+/**
+ * A failed step up taken below the estimator's maximum stops counting towards the waits above
+ * once the estimate is this many times the one it failed at: that is a different link (a cap
+ * lifted: 1 350 kbit/s after failures at 490–590 on a 500 kbit/s lab link, where the waits kept
+ * the video down 22 s). One taken at half the estimator's maximum or more always counts.
+ * Behind a bursty shaper partial overshoots (770–900 kbit/s on a 500 kbit/s link) fail too, and
+ * the estimate after them reaches at most 1.5 times that.
+ */
+export const CHANGED_LINK = 2;
 
 /**
  * A probe goes on while the estimate climbs at least this much a round. mediasoup drops libwebrtc's
@@ -177,7 +184,7 @@ export class DownlinkPolicy {
    * Steps up that failed (a step down within FAILED_UP_MS of it) within the last
    * FAILURE_MEMORY_MS: when, and at what estimate the step was taken.
    */
-  private failedUps: { at: number; estimate: number; atMax: boolean }[] = [];
+  private failedUps: { at: number; estimate: number }[] = [];
   private ceiling: number | undefined;
   /** What the held layers need: the ceiling when not probing. */
   private hold = 0;
@@ -232,18 +239,20 @@ export class DownlinkPolicy {
     // A step up that failed at some estimate is not tried again at that estimate: the link showed
     // it was not enough. Only at the estimator's maximum does the wait for a steady estimate
     // decide alone (an overshoot reads the maximum, and so does a link that grew).
-    const overshoots = this.failedUps.filter((failure) => failure.atMax).length;
+    // Failures that still say the estimate may be lying: until it is far above the one they failed
+    // at (a different link), which one taken near the estimator's maximum never sees.
+    const doubts = this.failedUps.filter((failure) => availableBps < CHANGED_LINK * failure.estimate).length;
     const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), estimatorMaxBps * ESTIMATOR_MAX_SHARE);
     const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
     /** A step up that fails this round (cameras failing together count once: the link failed once). */
-    let failedNow: { at: number; estimate: number; atMax: boolean } | undefined;
+    let failedNow: { at: number; estimate: number } | undefined;
     /** Consumers that may step up this round, and to which layer. */
     const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined, upEstimate: undefined, upAtMax: false };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined, upEstimate: undefined };
         this.history.set(id, entry);
       }
       const current = Math.min(video.wished, entry.cap ?? video.wished);
@@ -254,32 +263,27 @@ export class DownlinkPolicy {
         entry.downAt = now;
         entry.upSince = undefined;
         if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
-          failedNow = {
-            at: now,
-            estimate: Math.max(failedNow?.estimate ?? 0, entry.upEstimate ?? 0),
-            atMax: (failedNow?.atMax ?? false) || entry.upAtMax,
-          };
+          failedNow = { at: now, estimate: Math.max(failedNow?.estimate ?? 0, entry.upEstimate ?? 0) };
         }
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap && availableBps >= retryBps) {
         entry.upSince ??= now;
-        // Each step up on this link that failed at the estimator's maximum (of any camera: the
-        // link failed, not the camera) asks the estimate to stay there longer first: an overshoot
-        // on a link at its limit falls back within seconds, a link that grew stays. A step up that
-        // failed below it was an honest estimate that fell short: the retry bar is enough.
-        const stable = overshoots === 0 ? UP_STABLE_MS : overshoots === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
+        // Each failed step up on this link that still applies (of any camera: the link failed,
+        // not the camera) asks the estimate to stay high longer first: an overshoot on a link at
+        // its limit falls back within seconds, a link that grew stays.
+        const stable = doubts === 0 ? UP_STABLE_MS : doubts === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
         if (waited(entry.downAt, HOLD_AFTER_DOWN_MS) && waited(entry.upSince, stable)) ready.push({ video, entry, up });
       } else {
         entry.upSince = undefined;
       }
     }
     if (failedNow) this.failedUps.push(failedNow);
-    // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS after
-    // a step up failed at the estimator's maximum on this link, else a round): each step tests the link with the smallest increase,
+    // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS while
+    // a failed step up on this link still applies, else a round): each step tests the link with the smallest increase,
     // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles
     // first, then the one that went up least recently.
     const lastUp = Math.max(-Infinity, ...[...this.history.values()].map((entry) => entry.upAt ?? -Infinity));
-    if (ready.length > 0 && waited(lastUp, overshoots === 0 ? UP_STABLE_MS : UP_SPACING_MS)) {
+    if (ready.length > 0 && waited(lastUp, doubts === 0 ? UP_STABLE_MS : UP_SPACING_MS)) {
       ready.sort((a, b) => b.video.wished - a.video.wished || (a.entry.lastUpAt ?? -Infinity) - (b.entry.lastUpAt ?? -Infinity));
       const { video, entry, up } = ready[0]!;
       entry.cap = up >= video.wished ? undefined : up;
@@ -287,7 +291,6 @@ export class DownlinkPolicy {
       entry.upAt = now;
       entry.lastUpAt = now;
       entry.upEstimate = availableBps;
-      entry.upAtMax = atEstimatorMax;
     }
     for (const video of videos) decided.set(video.consumerId, this.history.get(video.consumerId)!.cap);
     // Consumers gone since the last decision.
