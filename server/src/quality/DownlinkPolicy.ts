@@ -236,11 +236,10 @@ export class DownlinkPolicy {
     const fitsWithHeadroom = allocateLayers(atEstimatorMax ? usable : usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
     this.failedUps = this.failedUps.filter((failure) => now - failure.at < FAILURE_MEMORY_MS);
-    // A step up that failed at some estimate is not tried again at that estimate: the link showed
-    // it was not enough. Only at the estimator's maximum does the wait for a steady estimate
-    // decide alone (an overshoot reads the maximum, and so does a link that grew).
-    // Failures that still say the estimate may be lying: until it is far above the one they failed
-    // at (a different link), which one taken near the estimator's maximum never sees.
+    // A step up that failed at some estimate is not tried again at that estimate (the link showed
+    // it was not enough), and until the estimate is far above it (a different link) it is a doubt:
+    // the estimate may be lying, and the waits below grow with each doubt. One taken near the
+    // estimator's maximum stays a doubt, as the estimate cannot rise far above it.
     const doubts = this.failedUps.filter((failure) => availableBps < CHANGED_LINK * failure.estimate).length;
     const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), estimatorMaxBps * ESTIMATOR_MAX_SHARE);
     const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
@@ -268,9 +267,9 @@ export class DownlinkPolicy {
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap && availableBps >= retryBps) {
         entry.upSince ??= now;
-        // Each failed step up on this link that still applies (of any camera: the link failed,
-        // not the camera) asks the estimate to stay high longer first: an overshoot on a link at
-        // its limit falls back within seconds, a link that grew stays.
+        // Each doubt (a failure of any camera: the link failed, not the camera) asks the estimate
+        // to stay high longer first: an overshoot on a link at its limit falls back within
+        // seconds, a link that grew stays.
         const stable = doubts === 0 ? UP_STABLE_MS : doubts === 1 ? FAILED_UP_STABLE_MS : MAX_UP_STABLE_MS;
         if (waited(entry.downAt, HOLD_AFTER_DOWN_MS) && waited(entry.upSince, stable)) ready.push({ video, entry, up });
       } else {
@@ -278,8 +277,8 @@ export class DownlinkPolicy {
       }
     }
     if (failedNow) this.failedUps.push(failedNow);
-    // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS while
-    // a failed step up on this link still applies, else a round): each step tests the link with the smallest increase,
+    // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS
+    // while there are doubts, else a round): each step tests the link with the smallest increase,
     // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles
     // first, then the one that went up least recently.
     const lastUp = Math.max(-Infinity, ...[...this.history.values()].map((entry) => entry.upAt ?? -Infinity));
