@@ -232,7 +232,8 @@ export class DownlinkPolicy {
     // no more: asking it for headroom above that would keep cameras whose top layers cost near
     // their maxBitrate below their wish for good (two at 500 kbit/s: 1.35 Mbit/s at most, where
     // the headroom asked for 1.6).
-    const atEstimatorMax = availableBps >= estimatorMaxBps * ESTIMATOR_MAX_SHARE;
+    const maxReading = estimatorMaxBps * ESTIMATOR_MAX_SHARE;
+    const atEstimatorMax = availableBps >= maxReading;
     const fitsWithHeadroom = allocateLayers(atEstimatorMax ? usable : usable / UP_HEADROOM, videos);
     const decided = new Map<string, number | undefined>();
     this.failedUps = this.failedUps.filter((failure) => now - failure.at < FAILURE_MEMORY_MS);
@@ -241,10 +242,10 @@ export class DownlinkPolicy {
     // the estimate may be lying, and the waits below grow with each doubt. One taken near the
     // estimator's maximum stays a doubt, as the estimate cannot rise far above it.
     const doubts = this.failedUps.filter((failure) => availableBps < CHANGED_LINK * failure.estimate).length;
-    const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), estimatorMaxBps * ESTIMATOR_MAX_SHARE);
+    const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), maxReading);
     const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
-    /** A step up that fails this round (cameras failing together count once: the link failed once). */
-    let failedNow: { at: number; estimate: number } | undefined;
+    /** The estimate a step up that fails this round was taken at (cameras failing together count once: the link failed once). */
+    let failedAtEstimate: number | undefined;
     /** Consumers that may step up this round, and to which layer. */
     const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
@@ -261,9 +262,7 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
-          failedNow = { at: now, estimate: Math.max(failedNow?.estimate ?? 0, entry.upEstimate ?? 0) };
-        }
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) failedAtEstimate = Math.max(failedAtEstimate ?? 0, entry.upEstimate ?? 0);
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap && availableBps >= retryBps) {
         entry.upSince ??= now;
@@ -276,7 +275,7 @@ export class DownlinkPolicy {
         entry.upSince = undefined;
       }
     }
-    if (failedNow) this.failedUps.push(failedNow);
+    if (failedAtEstimate !== undefined) this.failedUps.push({ at: now, estimate: failedAtEstimate });
     // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS
     // while there are doubts, else a round): each step tests the link with the smallest increase,
     // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles

@@ -199,13 +199,13 @@ export class LinkMonitor {
     for (const consumer of consumers) {
       if (consumer.paused || consumer.producerPaused) continue;
       const sample = producers.get(consumer.producerId);
-      if (consumer.kind === 'video')
-        desiredBps += Math.max(sample ? Math.max(...sample.encodingBps, 0) : 0, consumer.rtpParameters.encodings?.[0]?.maxBitrate ?? 0);
+      /** Its producer's highest stream bitrate this round. */
+      const measured = sample ? Math.max(...sample.encodingBps, 0) : 0;
+      if (consumer.kind === 'video') desiredBps += Math.max(measured, consumer.rtpParameters.encodings?.[0]?.maxBitrate ?? 0);
       if (consumer.kind === 'audio') {
         // Opus runs well below the 64 kbit/s assumed for a voice not measured yet.
-        const measured = sample ? Math.max(...sample.encodingBps, 0) : 0;
         reservedBps += measured > 0 ? Math.min(AUDIO_BPS, measured + AUDIO_OVERHEAD_BPS) : AUDIO_BPS;
-      } else if (consumer.type !== 'simulcast' || !sample) reservedBps += sample ? Math.max(...sample.encodingBps, 0) : 0;
+      } else if (consumer.type !== 'simulcast' || !sample) reservedBps += measured;
       else {
         // A layer not measured yet (just starting) costs what its sender is allowed to send.
         const layerCosts = sample.encodingBps.map((bps, index) => (bps > 0 ? bps : (sample.producer.rtpParameters.encodings?.[index]?.maxBitrate ?? Infinity)));
