@@ -11,6 +11,9 @@ import {
   CHANGED_LINK,
   FAILED_UP_STABLE_MS,
   MAX_UP_STABLE_MS,
+  MAX_TRIAL_INTERVAL_MS,
+  TRIAL_AFTER_MS,
+  TRIAL_STEADY_SPREAD,
   UP_HEADROOM,
   UP_SPACING_MS,
   UP_STABLE_MS,
@@ -108,7 +111,8 @@ describe('a participant’s downlink policy', () => {
   };
 
   it('a capped link whose estimate overshoots fails one step up, then asks the estimate to hold longer: no more flapping', () => {
-    const policy = new DownlinkPolicy();
+    // Overshoots alone: this estimator model knows no trial floor (see 'trying a held link').
+    const policy = new DownlinkPolicy({ trials: false });
     const wants = [camera('a')];
     let cap = policy.decide(0, estimateFor(300_000), 0, wants, false, OVERSHOOT).get('a');
     let changes = 0;
@@ -321,12 +325,12 @@ describe('the ceiling on a participant’s transport while its cameras are held 
   const wish = (2 * COSTS[1]! * UP_HEADROOM + voices) / USABLE_SHARE;
 
   it('none while every tile gets what it asks for', () => {
-    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => 10_000_000, 20_000);
+    const rounds = simulate(new DownlinkPolicy({ ceiling: true }), wants, voices, () => 10_000_000, 20_000);
     expect(rounds.every((round) => round.ceiling === undefined && round.caps.every((cap) => cap === undefined))).toBe(true);
   });
 
   it('none on a link that shows no queue (an estimator still ramping up): the cameras are capped, the estimator is not', () => {
-    const policy = new DownlinkPolicy();
+    const policy = new DownlinkPolicy({ ceiling: true });
     for (let t = 0; t <= 20_000; t += 2000) {
       expect([...policy.decide(t, SHORT, voices, wants, false).values()]).toEqual([0, 0]);
       expect(policy.ceilingBps).toBeUndefined();
@@ -341,14 +345,14 @@ describe('the ceiling on a participant’s transport while its cameras are held 
   });
 
   it('on a short link: mostly just above what the lowest layers and the voices need, so the estimator pads little for the higher ones', () => {
-    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => SHORT, 60_000);
+    const rounds = simulate(new DownlinkPolicy({ ceiling: true }), wants, voices, () => SHORT, 60_000);
     expect(rounds.at(-1)!.caps).toEqual([0, 0]);
     const held = rounds.filter((round) => round.ceiling !== undefined && Math.abs(round.ceiling - need) < 1);
     expect(held.length).toBeGreaterThan(rounds.length / 2);
   });
 
   it('probes every few seconds for what every wish needs and, the estimate not climbing, goes back at once without switching layers', () => {
-    const rounds = simulate(new DownlinkPolicy(), wants, voices, () => SHORT, 60_000);
+    const rounds = simulate(new DownlinkPolicy({ ceiling: true }), wants, voices, () => SHORT, 60_000);
     const above = rounds.filter((round) => (round.ceiling ?? 0) > SHORT);
     expect(above.length).toBeGreaterThanOrEqual(60_000 / (MAX_PROBE_INTERVAL_MS + 4000) - 1);
     for (const round of above) expect(round.ceiling).toBeGreaterThanOrEqual(wish);
@@ -361,7 +365,7 @@ describe('the ceiling on a participant’s transport while its cameras are held 
   });
 
   it('an estimate held at the ceiling is not a short link: layers stay although the cameras now cost more', () => {
-    const policy = new DownlinkPolicy();
+    const policy = new DownlinkPolicy({ ceiling: true });
     const cheap = wants.map((want) => ({ ...want, layerCosts: [100_000, 400_000, 1_000_000] }));
     policy.decide(0, SHORT, voices, cheap, true);
     policy.decide(2000, SHORT, voices, cheap, true);
@@ -372,7 +376,7 @@ describe('the ceiling on a participant’s transport while its cameras are held 
   });
 
   it('the cap lifted after a minute, both tiles are back at their layer within 20 s (the estimator’s own climb sets the pace), and the ceiling goes', () => {
-    const policy = new DownlinkPolicy();
+    const policy = new DownlinkPolicy({ ceiling: true });
     const liftAt = 60_000;
     // The estimator climbs 17 % between two rounds at most.
     let estimate = SHORT;
@@ -389,6 +393,77 @@ describe('the ceiling on a participant’s transport while its cameras are held 
     expect(back!.t - liftAt).toBeLessThanOrEqual(20_000);
     expect(policy.ceilingBps).toBeUndefined();
     expect(rounds.filter((round) => round.t > back!.t).every((round) => round.caps.every((cap) => cap === undefined))).toBe(true);
+  });
+});
+
+describe('trying a held link', () => {
+  const wants = [camera('a'), camera('b')];
+  const voices = 2 * 50_000;
+  const cost = (caps: (number | undefined)[]): number =>
+    caps.reduce<number>((sum, cap, i) => sum + COSTS[Math.min(cap ?? wants[i]!.wished, wants[i]!.wished)]!, 0) + voices;
+
+  /**
+   * Rounds of a link that carries `capacity`, with mediasoup's estimate as libwebrtc holds it when
+   * nothing probes: it rises no higher than 1.5 times what is sent + 10 kbit/s, falls to 85 % of the
+   * link when more is sent than it carries, and from a trial floor on reads at least that floor.
+   */
+  function run(policy: DownlinkPolicy, capacity: number, from: number, until: number, start: number) {
+    const rounds: { t: number; caps: (number | undefined)[]; floor: number | undefined }[] = [];
+    let estimate = start;
+    let floor = 0;
+    for (let t = from; t <= until; t += 2000) {
+      const decided = policy.decide(t, Math.max(estimate, floor), voices, wants);
+      const caps = wants.map((want) => decided.get(want.consumerId));
+      floor = policy.trialFloorBps ?? 0;
+      const sent = cost(caps);
+      // A floor lifts the estimate, and it stays there until more is sent than the link carries.
+      estimate = sent > capacity ? 0.85 * capacity : Math.max(estimate, floor, Math.min(capacity, 1.5 * sent + 10_000));
+      rounds.push({ t, caps, floor: policy.trialFloorBps });
+    }
+    return rounds;
+  }
+
+  it('a clean link whose estimate fell (a busy machine’s false alarm) is tried, and every tile is back within 20 s; untried it stays down', () => {
+    const untried = run(new DownlinkPolicy({ trials: false }), 100_000_000, 0, 60_000, 300_000);
+    expect(untried.at(-1)!.caps).toEqual([0, 0]);
+    const rounds = run(new DownlinkPolicy(), 100_000_000, 0, 60_000, 300_000);
+    expect(rounds[0]!.caps).toEqual([0, 0]);
+    const back = rounds.find((round) => round.caps.every((cap) => cap === undefined));
+    expect(back).toBeDefined();
+    expect(back!.t).toBeLessThanOrEqual(20_000);
+    const tried = rounds.filter((round) => round.floor !== undefined);
+    expect(tried).toHaveLength(1);
+    expect(tried[0]!.t).toBeGreaterThanOrEqual(TRIAL_AFTER_MS - 500);
+    expect(rounds.filter((round) => round.t > back!.t).every((round) => round.caps.every((cap) => cap === undefined))).toBe(true);
+  });
+
+  it('a link that cannot carry a step up is tried ever more rarely: at most one trial (two switches) in the third minute', () => {
+    const rounds = run(new DownlinkPolicy(), 600_000, 0, 180_000, 600_000);
+    const switches = (from: number) => rounds.filter((round, i) => i > 0 && round.t > from && round.caps.join() !== rounds[i - 1]!.caps.join()).length;
+    expect(switches(0)).toBeGreaterThan(0);
+    expect(switches(120_000)).toBeLessThanOrEqual(2);
+    expect(MAX_TRIAL_INTERVAL_MS).toBeGreaterThanOrEqual(60_000);
+    // Held at the lowest layers whenever not trying.
+    expect(rounds.at(-1)!.caps).toEqual([0, 0]);
+  });
+
+  it('not while the estimate keeps moving: it follows a short link, it is not stuck', () => {
+    const policy = new DownlinkPolicy();
+    for (let t = 0; t <= 60_000; t += 2000) {
+      policy.decide(t, (t / 2000) % 2 === 0 ? 350_000 : 450_000, voices, wants);
+      expect(policy.trialFloorBps).toBeUndefined();
+    }
+    expect(450_000).toBeGreaterThan(TRIAL_STEADY_SPREAD * 350_000);
+  });
+
+  it('not on a link that shows a queue: that link is short, not stuck', () => {
+    const policy = new DownlinkPolicy();
+    for (let t = 0; t <= 30_000; t += 2000) {
+      policy.decide(t, 400_000, voices, wants, true);
+      expect(policy.trialFloorBps).toBeUndefined();
+    }
+    policy.decide(32_000, 400_000, voices, wants, false);
+    expect(policy.trialFloorBps).toBeGreaterThan(400_000);
   });
 });
 

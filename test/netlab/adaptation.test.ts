@@ -55,7 +55,15 @@ const VIEWPORT = { width: 1280, height: 720 };
 
 const log = (message: string): void => console.log(`[netlab] ${message}`);
 
-describe.skipIf(SKIP !== undefined)(`a poor link (tc caps in a network namespace)${SKIP ? ` — skipped: ${SKIP}` : ''}`, { timeout: 120_000 }, () => {
+/**
+ * A case that fails runs once more (each caps and measures afresh; the log shows both attempts):
+ * on this shared 2-core machine a busy moment's false alarm of the estimator (a clean link's
+ * estimate cut by half with no loss and no queue, BENCHMARKS.md §6 session 24) can take one
+ * window. Ten runs in a row passed every case at the first attempt (session 25).
+ */
+const CASES = { timeout: 120_000, retry: 1 };
+
+describe.skipIf(SKIP !== undefined)(`a poor link (tc caps in a network namespace)${SKIP ? ` — skipped: ${SKIP}` : ''}`, CASES, () => {
   let lab: NetLab | undefined;
   let server: TestServer | undefined;
   const browsers: Browser[] = [];

@@ -52,6 +52,7 @@ const HELP = `Usage: npm run bench:adapt -- [--caps none,1500,800,500,300 (kbit/
   [--settle S (default 10)] [--measure S (default 20)] [--recover S (default 30)] [--runs N (default 1)] [--out DIR]
   [--ceiling (the experimental downlink ceiling, docs/quality.md point 5)]
   [--burst BYTES (the cap's token bucket; default a slow link's, one packet; 4096 models a shaper before a fast line)]
+       npm run bench:adapt -- --stuck [--rounds N] [--no-trials] (a clean link whose estimate fell: scripts/bench/adapt/stuck.ts)
 Needs root: Cy's browser runs in a network namespace whose link tc caps. CONCLAVE_TEST_CLIENT_DIST serves a
 client built elsewhere (default client/dist). Only the 500 kbit/s downlink: --caps 500 --directions down.`;
 
@@ -283,15 +284,42 @@ function table(rows: Row[]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...lines.map((line) => `| ${line} |`)].join('\n');
 }
 
-export async function adaptCli(argv: string[]): Promise<number> {
-  const parsed = benchOptions(argv, parseOptions, HELP);
-  if ('exitCode' in parsed) return parsed.exitCode;
-  const { options } = parsed;
+/** A production server on the lab's bridge, which every page reaches (Cy's through her veth). */
+export async function startLabServer(lab: NetLab): Promise<ConclaveServer> {
+  const config = parseConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    HTTP_HOST: lab.gateway,
+    LISTEN_IP: lab.gateway,
+    ANNOUNCED_IP: lab.gateway,
+    RTC_PORT: '0',
+    NUM_WORKERS: '1',
+    // CONCLAVE_BENCH_LOG_LEVEL=debug shows each downlink decision (the ceiling, the trials).
+    LOG_LEVEL: process.env.CONCLAVE_BENCH_LOG_LEVEL ?? 'warn',
+    // As in the tests: a client built elsewhere, for people working side by side.
+    CLIENT_DIST: process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.resolve('client/dist'),
+    RATE_LIMIT_PER_SECOND: '1000',
+  });
+  return startServer(config, createLogger(config.LOG_LEVEL, false));
+}
+
+/** The options of a bench in the lab, or its exit code: nothing to run, or no lab here (not root). */
+export function labBenchOptions<T>(argv: string[], parse: (argv: string[]) => T | null, help: string): { options: T } | { exitCode: number } {
+  const parsed = benchOptions(argv, parse, help);
+  if ('exitCode' in parsed) return parsed;
   const unavailable = netlabUnavailable();
   if (unavailable) {
     process.stderr.write(`bench:adapt cannot run here: ${unavailable}\n`);
-    return 2;
+    return { exitCode: 2 };
   }
+  return parsed;
+}
+
+export async function adaptCli(argv: string[]): Promise<number> {
+  const parsed = labBenchOptions(argv, parseOptions, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
 
   experiments.downlinkCeiling = options.ceiling;
   const loadBefore = os.loadavg()[0]!;
@@ -304,22 +332,7 @@ export async function adaptCli(argv: string[]): Promise<number> {
   try {
     const cyHost = await lab.addHost('cy');
     const clip = await writeCameraClip(path.join(lab.workDir, 'camera.y4m'));
-    const config = parseConfig({
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HTTP_HOST: lab.gateway,
-      LISTEN_IP: lab.gateway,
-      ANNOUNCED_IP: lab.gateway,
-      RTC_PORT: '0',
-      NUM_WORKERS: '1',
-      // CONCLAVE_BENCH_LOG_LEVEL=debug shows each downlink decision (the ceiling, the probes).
-      LOG_LEVEL: process.env.CONCLAVE_BENCH_LOG_LEVEL ?? 'warn',
-      // As in the tests: a client built elsewhere, for people working side by side.
-      CLIENT_DIST: process.env.CONCLAVE_TEST_CLIENT_DIST ?? path.resolve('client/dist'),
-      RATE_LIMIT_PER_SECOND: '1000',
-    });
-    server = await startServer(config, createLogger(config.LOG_LEVEL, false));
+    server = await startLabServer(lab);
     const clean = await lab.launchChromium(null, server.url, clip);
     browsers.push(clean);
     const isolated = await lab.launchChromium(cyHost, server.url, clip);

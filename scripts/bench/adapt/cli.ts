@@ -1,3 +1,5 @@
 import { adaptCli } from './adapt.js';
+import { stuckCli } from './stuck.js';
 
-process.exit(await adaptCli(process.argv.slice(2)));
+const argv = process.argv.slice(2);
+process.exit(await (argv.includes('--stuck') ? stuckCli(argv) : adaptCli(argv)));

@@ -19,6 +19,11 @@
  * link has recovered, every few seconds the ceiling is lifted to what every tile's wish needs for
  * as long as the estimate keeps climbing; when it stalls, that was the link's limit: back to the
  * hold, and the next probe waits a little longer.
+ *
+ * A camera held down on a link whose estimate has stopped moving is tried: for one round the
+ * policy gives the estimate a floor (`trialFloorBps`, for `transport.setMinOutgoingBitrate`) at
+ * what every tile asks for, and the step up that follows tests the link with real media
+ * (TRIAL_AFTER_MS says why an estimate can get stuck).
  */
 
 /** One camera consumer the participant receives. */
@@ -77,6 +82,8 @@ interface ConsumerHistory {
   lastUpAt: number | undefined;
   /** The estimate when it last went up: what the link was thought to carry. */
   upEstimate: number | undefined;
+  /** Whether that step up was taken on a trial's estimate (TRIAL_SPAN_MS). */
+  upOnTrial: boolean;
 }
 
 /**
@@ -164,6 +171,45 @@ export const PINNED_SHARE = 0.95;
  * producers' rates it follows move between rounds (1 190–1 350 kbit/s seen for one maximum).
  */
 export const ESTIMATOR_MAX_SHARE = 0.85;
+/**
+ * A camera held down this long after the link's last step down, the estimate still short of a
+ * step up and the link showing no queue, the policy tries the link: for one round it raises the
+ * estimate's floor (`trialFloorBps`, the transport's minimum outgoing bitrate) to what every
+ * tile's wish needs, so the cameras step up and their own media test the link. A clean link can
+ * otherwise stay low for good: libwebrtc lets its estimate rise no further than 1.5 times what is
+ * sent, what is sent is what the held layers need, and its probes, 15 ms bursts, read a busy
+ * machine's jitter as a slow link. A clean lab link whose estimate fell under load from 659 to
+ * 292 kbit/s climbed 1–3 kbit/s a round and kept its cameras down for 40 s; lowering the
+ * estimator's maximum to make it probe (libwebrtc probes when it changes) lifted such a link in
+ * some tries and not in others, the floor in every one.
+ * A link that cannot carry the step fails it as any step up (FAILED_UP_MS), and the next trial
+ * waits longer.
+ */
+export const TRIAL_AFTER_MS = 4000;
+/**
+ * …and only once the estimate has stayed this long within TRIAL_STEADY_SPREAD of itself: a stuck
+ * estimate is flat (292–324 kbit/s over 20 s on that clean link), one that follows a short link
+ * keeps moving (200–650 kbit/s from round to round on a 500 kbit/s lab link, where every trial
+ * failed, cost two layer switches and slowed the return once the cap was lifted).
+ */
+export const TRIAL_STEADY_MS = 8000;
+export const TRIAL_STEADY_SPREAD = 1.15;
+/**
+ * After a trial the next waits this long, doubling with each up to the maximum, until every tile
+ * has what it asks for: a link that stays short is tried ever more rarely. On a short link
+ * libwebrtc's own probes bring a floor-lifted estimate back down within seconds (the sender then
+ * uses little of it), and a step up taken on it fails; on a stuck one the estimate stays.
+ */
+export const TRIAL_INTERVAL_MS = 8000;
+export const MAX_TRIAL_INTERVAL_MS = 64_000;
+/**
+ * A step up this soon after a trial was taken on the trial's floor (the estimate lifted by it may
+ * take the longest wait for a steady estimate, MAX_UP_STABLE_MS, and a round). If it fails, the
+ * link is short: the next trial waits MAX_TRIAL_INTERVAL_MS, and the failure does not make the
+ * policy doubt the estimator (the waits after a failure, FAILED_UP_STABLE_MS), which would slow
+ * the return once the link does grow (a lifted cap took 19.9 s).
+ */
+export const TRIAL_SPAN_MS = MAX_UP_STABLE_MS + 2000;
 /** mediasoup refuses a lower maximum outgoing bitrate. */
 const MIN_CEILING_BPS = 100_000;
 
@@ -184,7 +230,7 @@ export class DownlinkPolicy {
    * Steps up that failed (a step down within FAILED_UP_MS of it) within the last
    * FAILURE_MEMORY_MS: when, and at what estimate the step was taken.
    */
-  private failedUps: { at: number; estimate: number }[] = [];
+  private failedUps: { at: number; estimate: number; onTrial: boolean }[] = [];
   private ceiling: number | undefined;
   /** What the held layers need: the ceiling when not probing. */
   private hold = 0;
@@ -195,6 +241,24 @@ export class DownlinkPolicy {
   private probeBase: number | undefined;
   /** When the link last showed a queue. */
   private queuedAt = -Infinity;
+  /** Whether the transport ceiling (an experiment, docs/quality.md point 5) is on. */
+  private readonly ceilingOn: boolean;
+  /** Whether the policy tries a held link (`trialFloorBps`). */
+  private readonly trialsOn: boolean;
+  /** The estimate's floor for this round's trial (bits per second), if any. */
+  private trialFloor: number | undefined;
+  /** When the next trial may be, and how many trials there were since every tile last had its wish. */
+  private nextTrialAt = 0;
+  private trialFailures = 0;
+  /** When the last trial was. */
+  private lastTrialAt = -Infinity;
+  /** The estimates of the last TRIAL_STEADY_MS and a round. */
+  private recentEstimates: { at: number; bps: number }[] = [];
+
+  constructor(options: { ceiling?: boolean; trials?: boolean } = {}) {
+    this.ceilingOn = options.ceiling ?? false;
+    this.trialsOn = options.trials ?? true;
+  }
 
   /**
    * The maximum outgoing bitrate the participant's transport should have after the last decision
@@ -202,6 +266,14 @@ export class DownlinkPolicy {
    */
   get ceilingBps(): number | undefined {
     return this.ceiling;
+  }
+
+  /**
+   * The lowest estimate the transport should report this round (undefined: none), for the link
+   * monitor to set as its minimum outgoing bitrate: a trial of the link (TRIAL_AFTER_MS).
+   */
+  get trialFloorBps(): number | undefined {
+    return this.trialFloor;
   }
 
   /** Whether the ceiling is lifted above what the held layers need, to probe the link. */
@@ -212,7 +284,7 @@ export class DownlinkPolicy {
   /**
    * The new cap per consumer (undefined: no cap needed) given the downlink estimate (`availableBps`)
    * less what must be carried regardless (`reservedBps`: audio, shared screens). `queued`: the
-   * link shows a queue (a long round trip or loss), what arms the ceiling. `estimatorMaxBps`: the
+   * link shows a queue (a long round trip or loss), what arms the ceiling and holds back trials. `estimatorMaxBps`: the
    * most the estimator can report (mediasoup's is 1.35 times what the consumers desire).
    */
   decide(
@@ -241,18 +313,20 @@ export class DownlinkPolicy {
     // it was not enough), and until the estimate is far above it (a different link) it is a doubt:
     // the estimate may be lying, and the waits below grow with each doubt. One taken near the
     // estimator's maximum stays a doubt, as the estimate cannot rise far above it.
-    const doubts = this.failedUps.filter((failure) => availableBps < CHANGED_LINK * failure.estimate).length;
+    // A step up taken on a trial's floor that failed says the link is short, not that its estimator lies.
+    const doubts = this.failedUps.filter((failure) => !failure.onTrial && availableBps < CHANGED_LINK * failure.estimate).length;
     const retryBps = Math.min(RETRY_ABOVE_FAILED * Math.max(0, ...this.failedUps.map((failure) => failure.estimate)), maxReading);
     const waited = (since: number | undefined, wait: number): boolean => since === undefined || now - since + ROUND_SLACK_MS >= wait;
     /** The estimate a step up that fails this round was taken at (cameras failing together count once: the link failed once). */
     let failedAtEstimate: number | undefined;
+    let failedOnTrial = false;
     /** Consumers that may step up this round, and to which layer. */
     const ready: { video: VideoWant; entry: ConsumerHistory; up: number }[] = [];
     for (const video of videos) {
       const id = video.consumerId;
       let entry = this.history.get(id);
       if (!entry) {
-        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined, upEstimate: undefined };
+        entry = { cap: undefined, downAt: undefined, upSince: undefined, upAt: undefined, lastUpAt: undefined, upEstimate: undefined, upOnTrial: false };
         this.history.set(id, entry);
       }
       const current = Math.min(video.wished, entry.cap ?? video.wished);
@@ -262,7 +336,10 @@ export class DownlinkPolicy {
         entry.cap = down;
         entry.downAt = now;
         entry.upSince = undefined;
-        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) failedAtEstimate = Math.max(failedAtEstimate ?? 0, entry.upEstimate ?? 0);
+        if (entry.upAt !== undefined && now - entry.upAt < FAILED_UP_MS) {
+          failedAtEstimate = Math.max(failedAtEstimate ?? 0, entry.upEstimate ?? 0);
+          failedOnTrial ||= entry.upOnTrial;
+        }
         entry.upAt = undefined;
       } else if (entry.cap !== undefined && up > entry.cap && availableBps >= retryBps) {
         entry.upSince ??= now;
@@ -275,7 +352,15 @@ export class DownlinkPolicy {
         entry.upSince = undefined;
       }
     }
-    if (failedAtEstimate !== undefined) this.failedUps.push({ at: now, estimate: failedAtEstimate });
+    if (failedAtEstimate !== undefined) {
+      this.failedUps.push({ at: now, estimate: failedAtEstimate, onTrial: failedOnTrial });
+      // A trial the link could not carry: a short link, tried again only after the longest wait.
+      if (failedOnTrial) {
+        // As many as make the doubling wait reach its maximum: it stays there.
+        this.trialFailures = Math.max(this.trialFailures, Math.log2(MAX_TRIAL_INTERVAL_MS / TRIAL_INTERVAL_MS) + 1);
+        this.nextTrialAt = now + MAX_TRIAL_INTERVAL_MS;
+      }
+    }
     // One camera steps up at a time, and the next only once that one has held (UP_SPACING_MS
     // while there are doubts, else a round): each step tests the link with the smallest increase,
     // and a step the link cannot carry takes back one picture, not all of them. Bigger tiles
@@ -289,6 +374,7 @@ export class DownlinkPolicy {
       entry.upAt = now;
       entry.lastUpAt = now;
       entry.upEstimate = availableBps;
+      entry.upOnTrial = now - this.lastTrialAt <= TRIAL_SPAN_MS;
     }
     for (const video of videos) decided.set(video.consumerId, this.history.get(video.consumerId)!.cap);
     // Consumers gone since the last decision.
@@ -296,7 +382,58 @@ export class DownlinkPolicy {
       if (!decided.has(id)) this.history.delete(id);
     }
     this.setCeiling(now, availableBps, reservedBps, videos, decided);
+    this.setTrial(now, availableBps, reservedBps, videos, decided, queued, retryBps, maxReading);
     return decided;
+  }
+
+  private backOffTrials(now: number): void {
+    this.trialFailures++;
+    this.nextTrialAt = now + Math.min(MAX_TRIAL_INTERVAL_MS, TRIAL_INTERVAL_MS * 2 ** (this.trialFailures - 1));
+  }
+
+  /**
+   * Whether to try the link this round, and with what floor: what every tile's wish needs with
+   * the headroom a step up asks for, and above what a failed step up asks for a retry, below the
+   * estimator's maximum. Only while a camera is held down and none may step up or is waiting to,
+   * TRIAL_AFTER_MS after the last step down and FAILED_UP_MS after the last step up, on a link
+   * that shows no queue (one that does is short, not stuck), and with the ceiling experiment off.
+   */
+  private setTrial(
+    now: number,
+    availableBps: number,
+    reservedBps: number,
+    videos: readonly VideoWant[],
+    caps: ReadonlyMap<string, number | undefined>,
+    queued: boolean,
+    retryBps: number,
+    maxReading: number,
+  ): void {
+    this.trialFloor = undefined;
+    this.recentEstimates = [...this.recentEstimates.filter((reading) => now - reading.at <= TRIAL_STEADY_MS + 2000), { at: now, bps: availableBps }];
+    if (!this.trialsOn) return;
+    const entries = videos.map((video) => this.history.get(video.consumerId)!);
+    const held = videos.filter((video) => (caps.get(video.consumerId) ?? video.wished) < video.wished);
+    if (held.length === 0) {
+      // Every tile has what it asks for: the link carries it, trials start afresh.
+      this.trialFailures = 0;
+      this.nextTrialAt = 0;
+      return;
+    }
+    if (queued || this.ceiling !== undefined || entries.some((entry) => entry.upSince !== undefined)) return;
+    const lastDown = Math.max(-Infinity, ...entries.map((entry) => entry.downAt ?? -Infinity));
+    const lastUp = Math.max(-Infinity, ...entries.map((entry) => entry.upAt ?? -Infinity));
+    const waited = (since: number, wait: number): boolean => now - since + ROUND_SLACK_MS >= wait;
+    // Not while a step up is still on trial itself: a floor would hide its failure.
+    if (!waited(lastDown, TRIAL_AFTER_MS) || !waited(lastUp, FAILED_UP_MS) || now + ROUND_SLACK_MS < this.nextTrialAt) return;
+    const readings = this.recentEstimates.map((reading) => reading.bps);
+    const steady = waited(this.recentEstimates[0]!.at, TRIAL_STEADY_MS) && Math.max(...readings) <= TRIAL_STEADY_SPREAD * Math.min(...readings);
+    if (!steady) return;
+    const wish = ((costOf(videos, (video) => video.wished) * UP_HEADROOM + reservedBps) / USABLE_SHARE) * PROBE_MARGIN;
+    const floor = Math.min(Math.max(wish, retryBps * PROBE_MARGIN), maxReading);
+    if (floor <= availableBps || floor < MIN_CEILING_BPS) return;
+    this.trialFloor = floor;
+    this.lastTrialAt = now;
+    this.backOffTrials(now);
   }
 
   /**
@@ -317,7 +454,7 @@ export class DownlinkPolicy {
     const allowed = (video: VideoWant): number => Math.min(video.wished, caps.get(video.consumerId) ?? video.wished);
     // A link without a queue in the last minute is short only while the estimator ramps up (a
     // newcomer, a busy machine's jitter): a ceiling would only slow that down.
-    if (now - this.queuedAt >= QUEUE_MEMORY_MS || !videos.some((video) => allowed(video) < video.wished)) {
+    if (!this.ceilingOn || now - this.queuedAt >= QUEUE_MEMORY_MS || !videos.some((video) => allowed(video) < video.wished)) {
       this.ceiling = undefined;
       this.probeBase = undefined;
       this.nextProbeAt = 0;

@@ -32,7 +32,7 @@ const AUDIO_BPS = 64_000;
  * and clean participants' links were held too (their round trips passed 100 ms). Measure on an
  * idle machine with `npm run bench:adapt -- --ceiling` before turning it on.
  */
-export const experiments = { downlinkCeiling: false };
+export const experiments = { downlinkCeiling: false, downlinkTrials: true };
 
 /** A round trip (ms) or a share of packets lost on the downlink that shows a queue on the way: the ceiling's trigger. */
 const QUEUE_RTT_MS = 100;
@@ -56,6 +56,8 @@ interface PeerLink {
   policy: DownlinkPolicy;
   /** The receiving transport's maximum outgoing bitrate as last set (0: none), and on which transport. */
   ceiling: { transport: types.WebRtcTransport; bps: number } | undefined;
+  /** Its minimum outgoing bitrate as last set (0: none), and on which transport. */
+  floor: { transport: types.WebRtcTransport; bps: number } | undefined;
   /** The last report sent to it, to send only changes. */
   lastReport: string | undefined;
 }
@@ -140,7 +142,12 @@ export class LinkMonitor {
   private async measurePeer(peer: Peer, producers: ReadonlyMap<string, ProducerSample>): Promise<ConnectionQuality | undefined> {
     let link = this.links.get(peer);
     if (!link) {
-      link = { policy: new DownlinkPolicy(), ceiling: undefined, lastReport: undefined };
+      link = {
+        policy: new DownlinkPolicy({ ceiling: experiments.downlinkCeiling, trials: experiments.downlinkTrials }),
+        ceiling: undefined,
+        floor: undefined,
+        lastReport: undefined,
+      };
       this.links.set(peer, link);
     }
     const [recvStats, sendStats] = await Promise.all([peer.recvTransport.getStats(), peer.sendTransport.getStats()]);
@@ -153,7 +160,7 @@ export class LinkMonitor {
     // A queue on the way to the participant: what its own receiver reports say of the media we send it.
     const downlinkRtt = Math.max(0, ...rttStats.map((stat) => stat.roundTripTime ?? 0));
     const queued = downlinkRtt >= QUEUE_RTT_MS || (recvStats[0]?.rtpPacketLossSent ?? 0) >= QUEUE_LOSS;
-    const downlinkLimited = await this.fitDownlink(peer, link, consumers, producers, availableBps, queued);
+    const downlinkLimited = await this.fitDownlink(peer, link, consumers, producers, availableBps, queued, downlinkRtt);
 
     const own = [...peer.producers.values()].map((producer) => producers.get(producer.id)).filter((sample) => sample !== undefined);
     const trips = [...rttStats.map((stat) => stat.roundTripTime), ...own.map((sample) => sample.roundTripMs)].filter(
@@ -189,6 +196,7 @@ export class LinkMonitor {
     producers: ReadonlyMap<string, ProducerSample>,
     availableBps: number | undefined,
     queued: boolean,
+    downlinkRttMs: number,
   ): Promise<boolean> {
     const preferences = peer.session.preferences;
     if (!availableBps) return false;
@@ -213,16 +221,8 @@ export class LinkMonitor {
         byId.set(consumer.id, consumer);
       }
     }
-    // Without a queue the policy never arms its ceiling.
     const estimatorMaxBps = Math.max(this.options.initialOutgoingBps, desiredBps * ESTIMATOR_MAX_FACTOR);
-    const caps = link.policy.decide(
-      Date.now(),
-      availableBps,
-      reservedBps,
-      this.options.adaptDownlinks ? wants : [],
-      queued && experiments.downlinkCeiling,
-      estimatorMaxBps,
-    );
+    const caps = link.policy.decide(Date.now(), availableBps, reservedBps, this.options.adaptDownlinks ? wants : [], queued, estimatorMaxBps);
     let limited = false;
     await Promise.all([
       ...[...caps].map(async ([consumerId, cap]) => {
@@ -231,21 +231,39 @@ export class LinkMonitor {
         if (preferences.setLinkCap(consumer, cap)) await preferences.applyLayers(consumer, 'link').catch(() => undefined);
       }),
       this.applyCeiling(peer, link),
+      this.applyTrialFloor(peer, link),
     ]);
     this.log.debug(
       {
         peer: peer.id,
         queued,
+        rttMs: Math.round(downlinkRttMs),
         availableKbps: Math.round(availableBps / 1000),
         reservedKbps: Math.round(reservedBps / 1000),
         caps: [...caps.values()],
         layerKbps: wants.map((want) => want.layerCosts.map((bps) => Math.round(bps / 1000))),
         ceilingKbps: Math.round((link.policy.ceilingBps ?? 0) / 1000),
+        trialKbps: Math.round((link.policy.trialFloorBps ?? 0) / 1000),
         estimatorMaxKbps: Math.round(estimatorMaxBps / 1000),
       },
       'downlink decision',
     );
     return limited;
+  }
+
+  /** Gives the receiving transport the policy's trial floor (0 removes it), when it changed or the transport is new. */
+  private async applyTrialFloor(peer: Peer, link: PeerLink): Promise<void> {
+    const transport = peer.recvTransport;
+    const bps = Math.round(link.policy.trialFloorBps ?? 0);
+    if (link.floor?.transport === transport ? link.floor.bps === bps : bps === 0) return;
+    try {
+      await transport.setMinOutgoingBitrate(bps);
+      link.floor = { transport, bps };
+      this.log.debug({ peer: peer.id, floorKbps: bps / 1000 }, 'downlink trial floor');
+    } catch (error) {
+      // The transport closed under the round, or a ceiling is below the floor: the next round.
+      this.log.debug({ err: error, peer: peer.id }, 'downlink trial floor not set');
+    }
   }
 
   /** Gives the receiving transport the policy's ceiling (0 lifts it), when it changed or the transport is new. */
