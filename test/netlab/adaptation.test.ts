@@ -182,8 +182,16 @@ describe.skipIf(SKIP !== undefined)(`a poor link (tc caps in a network namespace
   });
 
   it(`the cap lifted, Cy is back to full quality within about 10 s (bound ${RECOVERY_BOUND_S} s)`, async () => {
-    // Capped still (or again, should the case before have stopped early).
+    // Capped still (or again: the case before stopped early, or this is a retry). Lifted only once
+    // the cap holds her cameras down, or the case would time nothing.
     await lab!.cap(cyHost, 'down', CAP_KBIT);
+    await eventually(
+      async () => {
+        const sight = await cy.look();
+        return [ana, ben].some((sender) => !atFullQuality(sight.video[sender.name]));
+      },
+      { what: "the cap to hold Cy's cameras down", timeoutMs: 40_000, intervalMs: 500 },
+    );
     await lab!.uncap(cyHost);
     const liftedAt = Date.now();
     let last = await cy.look();
