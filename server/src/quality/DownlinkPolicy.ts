@@ -247,9 +247,9 @@ export class DownlinkPolicy {
   private readonly trialsOn: boolean;
   /** The estimate's floor for this round's trial (bits per second), if any. */
   private trialFloor: number | undefined;
-  /** When the next trial may be, and how many trials there were since every tile last had its wish. */
+  /** When the next trial may be, and how long the one after it waits (doubling, TRIAL_INTERVAL_MS). */
   private nextTrialAt = 0;
-  private trialFailures = 0;
+  private trialWait = TRIAL_INTERVAL_MS;
   /** When the last trial was. */
   private lastTrialAt = -Infinity;
   /** The estimates of the last TRIAL_STEADY_MS and a round. */
@@ -356,8 +356,7 @@ export class DownlinkPolicy {
       this.failedUps.push({ at: now, estimate: failedAtEstimate, onTrial: failedOnTrial });
       // A trial the link could not carry: a short link, tried again only after the longest wait.
       if (failedOnTrial) {
-        // As many as make the doubling wait reach its maximum: it stays there.
-        this.trialFailures = Math.max(this.trialFailures, Math.log2(MAX_TRIAL_INTERVAL_MS / TRIAL_INTERVAL_MS) + 1);
+        this.trialWait = MAX_TRIAL_INTERVAL_MS;
         this.nextTrialAt = now + MAX_TRIAL_INTERVAL_MS;
       }
     }
@@ -386,11 +385,6 @@ export class DownlinkPolicy {
     return decided;
   }
 
-  private backOffTrials(now: number): void {
-    this.trialFailures++;
-    this.nextTrialAt = now + Math.min(MAX_TRIAL_INTERVAL_MS, TRIAL_INTERVAL_MS * 2 ** (this.trialFailures - 1));
-  }
-
   /**
    * Whether to try the link this round, and with what floor: what every tile's wish needs with
    * the headroom a step up asks for, and above what a failed step up asks for a retry, below the
@@ -415,7 +409,7 @@ export class DownlinkPolicy {
     const held = videos.filter((video) => (caps.get(video.consumerId) ?? video.wished) < video.wished);
     if (held.length === 0) {
       // Every tile has what it asks for: the link carries it, trials start afresh.
-      this.trialFailures = 0;
+      this.trialWait = TRIAL_INTERVAL_MS;
       this.nextTrialAt = 0;
       return;
     }
@@ -433,7 +427,8 @@ export class DownlinkPolicy {
     if (floor <= availableBps || floor < MIN_CEILING_BPS) return;
     this.trialFloor = floor;
     this.lastTrialAt = now;
-    this.backOffTrials(now);
+    this.nextTrialAt = now + this.trialWait;
+    this.trialWait = Math.min(MAX_TRIAL_INTERVAL_MS, 2 * this.trialWait);
   }
 
   /**

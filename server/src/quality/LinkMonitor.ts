@@ -51,13 +51,19 @@ interface ProducerSample {
   roundTripMs: number | null;
 }
 
+/** A bitrate limit as last set on a transport, and which transport (a new one starts with none). */
+interface TransportLimit {
+  transport: types.WebRtcTransport;
+  bps: number;
+}
+
 /** What the monitor keeps per participant between rounds. */
 interface PeerLink {
   policy: DownlinkPolicy;
-  /** The receiving transport's maximum outgoing bitrate as last set (0: none), and on which transport. */
-  ceiling: { transport: types.WebRtcTransport; bps: number } | undefined;
-  /** Its minimum outgoing bitrate as last set (0: none), and on which transport. */
-  floor: { transport: types.WebRtcTransport; bps: number } | undefined;
+  /** The receiving transport's maximum outgoing bitrate as last set (0: none). */
+  ceiling: TransportLimit | undefined;
+  /** Its minimum outgoing bitrate as last set (0: none). */
+  floor: TransportLimit | undefined;
   /** The last report sent to it, to send only changes. */
   lastReport: string | undefined;
 }
@@ -253,37 +259,40 @@ export class LinkMonitor {
 
   /** Gives the receiving transport the policy's trial floor (0 removes it), when it changed or the transport is new. */
   private async applyTrialFloor(peer: Peer, link: PeerLink): Promise<void> {
-    const transport = peer.recvTransport;
     const bps = Math.round(link.policy.trialFloorBps ?? 0);
-    if (link.floor?.transport === transport ? link.floor.bps === bps : bps === 0) return;
-    try {
-      await transport.setMinOutgoingBitrate(bps);
-      link.floor = { transport, bps };
-      this.log.debug({ peer: peer.id, floorKbps: bps / 1000 }, 'downlink trial floor');
-    } catch (error) {
-      // The transport closed under the round, or a ceiling is below the floor: the next round.
-      this.log.debug({ err: error, peer: peer.id }, 'downlink trial floor not set');
-    }
+    link.floor = await this.applyLimit(peer, link.floor, bps, 'floor', (transport) => transport.setMinOutgoingBitrate(bps));
   }
 
   /** Gives the receiving transport the policy's ceiling (0 lifts it), when it changed or the transport is new. */
   private async applyCeiling(peer: Peer, link: PeerLink): Promise<void> {
-    const transport = peer.recvTransport;
     const bps = Math.round(link.policy.ceilingBps ?? 0);
+    const last = link.ceiling;
     // Each change restarts mediasoup's estimator from its current estimate: a small one is not worth it.
-    if (link.ceiling?.transport === transport && (link.ceiling.bps === bps || (bps > 0 && link.ceiling.bps > 0 && Math.abs(bps / link.ceiling.bps - 1) < 0.1)))
-      return;
-    if (link.ceiling?.transport !== transport && bps === 0) {
-      link.ceiling = { transport, bps };
-      return;
-    }
+    if (last?.transport === peer.recvTransport && bps > 0 && last.bps > 0 && Math.abs(bps / last.bps - 1) < 0.1) return;
+    link.ceiling = await this.applyLimit(peer, last, bps, 'ceiling', (transport) => transport.setMaxOutgoingBitrate(bps));
+  }
+
+  /**
+   * Sets a limit on the receiving transport unless it already has it (a new transport starts with
+   * none); answers what it has now.
+   */
+  private async applyLimit(
+    peer: Peer,
+    last: TransportLimit | undefined,
+    bps: number,
+    what: 'floor' | 'ceiling',
+    set: (transport: types.WebRtcTransport) => Promise<void>,
+  ): Promise<TransportLimit | undefined> {
+    const transport = peer.recvTransport;
+    if (last?.transport === transport ? last.bps === bps : bps === 0) return bps === 0 ? { transport, bps } : last;
     try {
-      await transport.setMaxOutgoingBitrate(bps);
-      link.ceiling = { transport, bps };
-      this.log.debug({ peer: peer.id, ceilingKbps: bps / 1000, probing: link.policy.probing }, 'downlink ceiling');
+      await set(transport);
+      this.log.debug({ peer: peer.id, kbps: bps / 1000 }, `downlink ${what}`);
+      return { transport, bps };
     } catch (error) {
-      // The transport closed under the round: the next one sees its successor.
-      this.log.debug({ err: error, peer: peer.id }, 'downlink ceiling not set');
+      // The transport closed under the round (the next one sees its successor), or a ceiling is below the floor.
+      this.log.debug({ err: error, peer: peer.id }, `downlink ${what} not set`);
+      return last;
     }
   }
 }
